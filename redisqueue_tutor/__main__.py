@@ -1,0 +1,3 @@
+from redisqueue_tutor.cli import main
+
+main()

@@ -1,0 +1,18 @@
+"""The `tutor` command line: one module of commands per area, all on one Typer app."""
+
+from __future__ import annotations
+
+import sys
+
+from redisqueue_tutor.cli import lesson_commands  # noqa: F401  (registers its commands)
+from redisqueue_tutor.cli.app import EXIT_INTERRUPTED, app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)

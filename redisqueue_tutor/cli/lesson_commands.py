@@ -1,0 +1,165 @@
+"""Commands that read and run lessons: list, show, step, check.
+
+They import the engine (and so redis and fakeredis) only when they run a lesson: `tutor --help` and
+`tutor list` stay quick.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from redisqueue_tutor.cli.app import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    BackendOpt,
+    Exit,
+    LessonsDir,
+    PlainOpt,
+    app,
+    friendly,
+    print_error,
+)
+from redisqueue_tutor.lessons import LessonError, discover, find_lesson, load_lesson
+from redisqueue_tutor.render import Look, make_console
+
+
+@app.command("list")
+@friendly
+def list_lessons(lessons_dir: LessonsDir = None, plain: PlainOpt = False) -> None:
+    """List the lessons: id, title, level, number of steps and quiz questions."""
+    from redisqueue_tutor.render import LessonEntry, lesson_list
+
+    console = make_console(plain=plain)
+    err = make_console(stderr=True, plain=plain)
+    entries = []
+    broken = 0
+    for lesson_id, source in sorted(discover(lessons_dir or ()).items()):
+        try:
+            lesson = load_lesson(source.path)
+        except LessonError as exc:
+            broken += 1
+            print_error(err, str(exc))
+            continue
+        entries.append(
+            LessonEntry(
+                lesson_id,
+                lesson.title,
+                lesson.level,
+                len(lesson.steps),
+                len(lesson.questions),
+                source.builtin,
+            )
+        )
+    console.print(lesson_list(entries, Look(plain)))
+    if broken:
+        raise Exit(EXIT_BAD_INPUT)
+
+
+@app.command()
+@friendly
+def show(
+    lesson: Annotated[str, typer.Argument(help="Lesson id (see `tutor list`) or a lesson file.")],
+    lessons_dir: LessonsDir = None,
+    plain: PlainOpt = False,
+) -> None:
+    """Show a lesson's concept card: the flow, the summary and the key moments."""
+    from redisqueue_tutor.render import concept_card
+
+    found = find_lesson(lesson, lessons_dir or ())
+    make_console(plain=plain).print(concept_card(found, Look(plain)))
+
+
+@app.command()
+@friendly
+def step(
+    lesson: Annotated[str, typer.Argument(help="Lesson id (see `tutor list`) or a lesson file.")],
+    auto: Annotated[
+        bool, typer.Option("--auto", help="Play hands-free, one step every --delay seconds.")
+    ] = False,
+    delay: Annotated[
+        float, typer.Option("--delay", min=0.0, max=60.0, help="Seconds between steps with --auto.")
+    ] = 1.5,
+    backend: BackendOpt = None,
+    lessons_dir: LessonsDir = None,
+    plain: PlainOpt = False,
+) -> None:
+    """Step through a lesson, running every command for real.
+
+    In a terminal: Enter or → next, b or ← back, r restart, a number and Enter to jump, ? help,
+    q quit. Piped, or with --auto, it shows every step in turn.
+    """
+    found = find_lesson(lesson, lessons_dir or ())
+
+    from redisqueue_tutor.backend import running
+    from redisqueue_tutor.engine import LessonRun
+    from redisqueue_tutor.render import stdin_is_interactive
+    from redisqueue_tutor.stepper import play_interactive, play_through
+
+    console = make_console(plain=plain)
+    look = Look(plain)
+    with running(backend) as chosen:
+        run = LessonRun(found, chosen)
+        where = chosen.describe()
+        if auto:
+            play_through(run, console, look, where, delay=delay, clear=console.is_terminal)
+        elif stdin_is_interactive():
+            play_interactive(run, console, typer.getchar, look, where)
+        else:
+            play_through(run, console, look, where)
+
+
+@app.command()
+@friendly
+def check(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Lesson files or folders (default: every lesson the tutor knows)."),
+    ] = None,
+    backend: BackendOpt = None,
+    lessons_dir: LessonsDir = None,
+    plain: PlainOpt = False,
+) -> None:
+    """Validate lesson files AND run them, failing where Redis disagrees with what they claim."""
+    from redisqueue_tutor.checker import check_paths
+
+    console = make_console(plain=plain)
+    files = _lesson_files(paths, lessons_dir or ())
+    failed = 0
+    ok_mark, bad_mark = ("ok", "FAIL") if plain else ("✔", "✘")
+    for result in check_paths(files, backend):
+        if result.error:
+            failed += 1
+            console.print(f"[red]{bad_mark}[/] {result.error}", soft_wrap=True)
+        elif result.mismatches:
+            failed += 1
+            console.print(
+                f"[red]{bad_mark}[/] {result.path}: {len(result.mismatches)} claim(s) wrong"
+            )
+            for mismatch in result.mismatches:
+                console.print(f"    {mismatch}", soft_wrap=True, markup=False)
+        else:
+            console.print(
+                f"[green]{ok_mark}[/] {result.lesson_id}: {result.claims} claims proven"
+                f" ({result.path})",
+                soft_wrap=True,
+            )
+    console.print(f"{len(files) - failed} passed, {failed} failed")
+    if failed:
+        raise Exit(EXIT_FAILED)
+
+
+def _lesson_files(paths: list[Path] | None, extra: list[Path] | tuple[()]) -> list[Path]:
+    if not paths:
+        return [source.path for _id, source in sorted(discover(extra).items())]
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(path.glob("*.toml")))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise Exit(EXIT_BAD_INPUT, f"{path}: no such file or folder")
+    return files

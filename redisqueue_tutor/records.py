@@ -1,0 +1,133 @@
+"""Frozen records of what a run did, and the plain-text forms of their values.
+
+Records are copied at the moment they are made (tuples all the way down), so a later step can never
+rewrite an earlier one: stepping back shows an earlier record, exactly. Nothing here talks to Redis
+or prints; the renderer and the checker both read these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+Value = Any  # a frozen value: None, bool, int, float, str, bytes, or tuples of these
+
+
+def freeze(value: Any) -> Value:
+    """A deep, immutable copy of a reply or variable: lists become tuples, dicts sorted pairs."""
+    if isinstance(value, list | tuple):
+        return tuple(freeze(v) for v in value)
+    if isinstance(value, dict):
+        return tuple((freeze(k), freeze(v)) for k, v in value.items())
+    if isinstance(value, set | frozenset):
+        return tuple(sorted((freeze(v) for v in value), key=repr))
+    if isinstance(value, bytearray | memoryview):
+        return bytes(value)
+    return value
+
+
+@dataclass(frozen=True)
+class CommandRecord:
+    """One command a client sent and what Redis answered, as seen on the connection.
+
+    `client` names the lane that sent it (producer, consumer, ... or a student's name later on).
+    `args` are shown with short key names; `sent` keeps the arguments exactly as sent.
+    """
+
+    client: str
+    args: tuple[str, ...]
+    reply: Value = None
+    error: str | None = None
+    sent: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.args[0].upper() if self.args else ""
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    number: int
+    actor: str
+    action: str
+    commands: tuple[CommandRecord, ...]
+    output: str
+    state: tuple[tuple[str, Value], ...]
+    variables: tuple[tuple[str, Value], ...]
+    changed: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def state_map(self) -> Mapping[str, Value]:
+        return dict(self.state)
+
+    @property
+    def variable_map(self) -> Mapping[str, Value]:
+        return dict(self.variables)
+
+
+# --------------------------------------------------------------------------------------------------
+# Plain-text forms, shared by the renderer and the checker (which compares them with a lesson's claims)
+
+
+def python_text(value: Value) -> str:
+    """How the value reads in Python: 'task1', None, ['task2', 'task1'], b'x'."""
+    if isinstance(value, tuple):
+        return "[" + ", ".join(python_text(v) for v in value) + "]"
+    return repr(value)
+
+
+def reply_text(reply: Value, error: str | None = None, indent: int = 0) -> str:
+    """How redis-cli would show a reply: (integer) 2, "task1", (nil), 1) "a"."""
+    if error is not None:
+        return f"(error) {error}"
+    if reply is None:
+        return "(nil)"
+    if isinstance(reply, bool):
+        return f"(integer) {int(reply)}"
+    if isinstance(reply, int):
+        return f"(integer) {reply}"
+    if isinstance(reply, float):
+        return f"(double) {reply}"
+    if isinstance(reply, bytes | str):
+        text = reply.decode("utf-8", "backslashreplace") if isinstance(reply, bytes) else reply
+        return "OK" if text == "OK" else _quoted(text)
+    if isinstance(reply, tuple):
+        if not reply:
+            return "(empty array)"
+        lines = []
+        width = len(str(len(reply)))
+        for number, item in enumerate(reply, start=1):
+            inner = reply_text(item, indent=indent + width + 2)
+            lines.append(f"{number:>{width}}) {inner}")
+        return ("\n" + " " * indent).join(lines)
+    return str(reply)
+
+
+def _quoted(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def command_text(args: tuple[str, ...], keys: frozenset[str] = frozenset()) -> str:
+    """A command as a lesson writes it: key names bare, values quoted ('task1')."""
+    if not args:
+        return ""
+    words = [args[0].upper()]
+    for arg in args[1:]:
+        if arg in keys or _is_plain_token(arg):
+            words.append(arg)
+        else:
+            words.append(repr(arg))
+    return " ".join(words)
+
+
+def _is_plain_token(arg: str) -> bool:
+    # Numbers and option words (COUNT, LEFT, 0, -1, $, >) read better unquoted.
+    return arg.lstrip("-").replace(".", "", 1).isdigit() or arg.isupper() or arg in {"$", ">", "*"}
+
+
+def state_text(state: tuple[tuple[str, Value], ...]) -> str:
+    if len(state) == 1:
+        return python_text(state[0][1])
+    return "  ".join(f"{key}={python_text(value)}" for key, value in state)

@@ -1,0 +1,248 @@
+"""Everything the learner reads, drawn with Rich. The only module that imports Rich.
+
+Renderers take records and plain cells (see tables.py) and never talk to Redis. Each client of a
+scenario gets its own colour (its lane), so a table with many clients stays readable.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING
+
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from redisqueue_tutor.records import StepRecord
+from redisqueue_tutor.tables import EXECUTION_HEADERS, execution_row, tracker
+
+if TYPE_CHECKING:
+    from redisqueue_tutor.lessons import Lesson
+
+LANE_STYLES = ("cyan", "magenta", "green", "blue", "yellow", "red")
+CHANGED = "bold yellow"
+CURRENT = "bold"
+
+
+def make_console(
+    file: IO[str] | None = None,
+    *,
+    plain: bool = False,
+    width: int | None = None,
+    stderr: bool = False,
+    record: bool = False,
+) -> Console:
+    """A console that honours NO_COLOR (Rich does) and --plain (no colour, ASCII boxes)."""
+    return Console(
+        file=file,
+        stderr=stderr,
+        width=width,
+        no_color=plain or None,
+        color_system=None if plain else "auto",
+        highlight=False,
+        emoji=not plain,
+        safe_box=True,
+        record=record,
+    )
+
+
+@dataclass(frozen=True)
+class Look:
+    """How to draw: box style and markers, chosen once from --plain."""
+
+    plain: bool
+
+    @property
+    def box(self) -> box.Box:
+        return box.ASCII if self.plain else box.ROUNDED
+
+    @property
+    def marker(self) -> str:
+        return ">" if self.plain else "▶"
+
+    def bullet(self) -> str:
+        return "-" if self.plain else "•"
+
+
+def lane_styles(lesson: Lesson) -> dict[str, str]:
+    return {c.name: LANE_STYLES[i % len(LANE_STYLES)] for i, c in enumerate(lesson.clients)}
+
+
+def execution_table(
+    lesson: Lesson,
+    records: Sequence[StepRecord],
+    *,
+    current: int | None = None,
+    look: Look,
+) -> Table:
+    keys = frozenset(lesson.key_names)
+    lanes = lane_styles(lesson)
+    table = Table(
+        title="Execution table",
+        title_justify="left",
+        box=look.box,
+        show_lines=False,
+        expand=False,
+    )
+    for header in EXECUTION_HEADERS:
+        table.add_column(header, overflow="fold", no_wrap=header == "Step")
+    for record in records:
+        row = execution_row(record, keys)
+        is_current = record.number == current
+        step = f"{look.marker}{row.step}" if is_current else f" {row.step}"
+        lane = lanes.get(record.actor, "")
+        state_style = CHANGED if any(c.startswith("state:") for c in record.changed) else ""
+        output_style = CHANGED if row.output != "None" else ""
+        table.add_row(
+            step,
+            Text(row.action, style=lane),
+            Text(row.command, style=lane if row.clients else "dim"),
+            Text(row.reply),
+            Text(row.state, style=state_style if is_current else ""),
+            Text(row.output, style=output_style if is_current else ""),
+            style=CURRENT if is_current else None,
+        )
+    return table
+
+
+def tracker_table(
+    start: StepRecord, records: Sequence[StepRecord], finished: bool, look: Look
+) -> Table:
+    data = tracker(start, records, finished)
+    table = Table(title="Variable tracker", title_justify="left", box=look.box)
+    table.add_column("Variable", no_wrap=True)
+    for title in data.columns:
+        table.add_column(title, overflow="fold")
+    last = len(data.columns) - 1
+    for (name, cells), flags in zip(data.rows, data.changed, strict=True):
+        styled = [
+            Text(cell, style=CHANGED if flags[i] and i == last and not finished else "")
+            for i, cell in enumerate(cells)
+        ]
+        table.add_row(name, *styled)
+    return table
+
+
+def moment_panel(lesson: Lesson, step: int, look: Look) -> Panel | None:
+    moment = lesson.moment_for(step)
+    if moment is None:
+        return None
+    title = "Key moment" if look.plain else "💡 Key moment"
+    body = Text.assemble((moment.question, "bold"), "\n", moment.answer.strip())
+    return Panel(body, title=title, title_align="left", box=look.box, expand=False)
+
+
+@dataclass(frozen=True)
+class StepView:
+    lesson: Lesson
+    start: StepRecord
+    records: tuple[StepRecord, ...]  # the steps shown, 1..current
+    total: int
+    backend: str
+    footer: str = ""
+
+    @property
+    def current(self) -> int:
+        return self.records[-1].number if self.records else 0
+
+    @property
+    def finished(self) -> bool:
+        return self.current == self.total
+
+
+def step_screen(view: StepView, look: Look) -> RenderableType:
+    lesson = view.lesson
+    parts: list[RenderableType] = []
+    heading = Text.assemble(
+        (lesson.title, "bold"),
+        "\n",
+        (f"Step {view.current} of {view.total}", "bold cyan"),
+        (f"  ·  {view.backend}" if not look.plain else f"  -  {view.backend}", "dim"),
+    )
+    parts.append(heading)
+    parts.append(execution_table(lesson, view.records, current=view.current, look=look))
+    parts.append(tracker_table(view.start, view.records, view.finished, look))
+    panel = moment_panel(lesson, view.current, look)
+    if panel is not None:
+        parts.append(panel)
+    if view.finished and lesson.end_note:
+        parts.append(Text(("" if look.plain else "✔ ") + lesson.end_note, style="green"))
+    if view.footer:
+        parts.append(Text(view.footer, style="dim"))
+    return Group(*parts)
+
+
+def concept_card(lesson: Lesson, look: Look) -> RenderableType:
+    arrow = "->" if look.plain else "→"
+    flow = Text()
+    for index, stage in enumerate(lesson.concept.flow):
+        if index:
+            flow.append(f"\n  {arrow} ", style="dim")
+        else:
+            flow.append("  ")
+        flow.append(stage)
+    parts: list[RenderableType] = [
+        Text.assemble((lesson.title, "bold"), "  ", (f"[{lesson.level}]", "dim")),
+        Text(lesson.summary.strip()),
+        Text("Flow", style="bold cyan"),
+        flow,
+        Text("Concept", style="bold cyan"),
+        Text(lesson.concept.text.strip()),
+    ]
+    if lesson.concept.snapshot:
+        parts.append(Text("In short", style="bold cyan"))
+        parts.append(Text("\n".join(f"{look.bullet()} {s}" for s in lesson.concept.snapshot)))
+    if lesson.moments:
+        parts.append(Text("Key moments", style="bold cyan"))
+        for moment in lesson.moments:
+            steps = ", ".join(str(n) for n in moment.steps)
+            parts.append(
+                Text.assemble(
+                    (f"{moment.question}", "bold"),
+                    (f"  (step {steps})", "dim"),
+                    "\n",
+                    moment.answer.strip(),
+                )
+            )
+    clients = ", ".join(c.name + (f" ({c.role})" if c.role else "") for c in lesson.clients)
+    parts.append(Text(f"Clients: {clients}", style="dim"))
+    parts.append(Text(f"Run it: tutor step {lesson.id}", style="dim"))
+    return Panel(Group(*parts), box=look.box, title=lesson.id, title_align="left")
+
+
+@dataclass(frozen=True)
+class LessonEntry:
+    id: str
+    title: str
+    level: str
+    steps: int
+    questions: int
+    builtin: bool
+
+
+def lesson_list(entries: Sequence[LessonEntry], look: Look) -> Table:
+    table = Table(box=look.box, title="Lessons", title_justify="left")
+    table.add_column("ID", style="bold cyan", no_wrap=True)
+    table.add_column("Title", overflow="fold")
+    table.add_column("Level", no_wrap=True)
+    table.add_column("Steps", justify="right")
+    table.add_column("Quiz", justify="right")
+    for entry in entries:
+        ident = entry.id if entry.builtin else f"{entry.id}*"
+        table.add_row(ident, entry.title, entry.level, str(entry.steps), str(entry.questions))
+    if not all(e.builtin for e in entries):
+        table.caption = "* from your lessons folder"
+    return table
+
+
+def error_line(console: Console, message: str) -> None:
+    console.print(Text.assemble(("Error: ", "bold red"), message), soft_wrap=True)
+
+
+def stdin_is_interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
