@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from redisqueue_tutor.lessons import Lesson, LessonError, load_lesson
+from redisqueue_tutor.lesson_model import Lesson
+from redisqueue_tutor.lessons import LessonError, load_lesson
 from redisqueue_tutor.records import StepRecord, python_text, reply_text, state_text
 
 

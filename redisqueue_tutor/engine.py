@@ -14,7 +14,7 @@ from typing import Any
 import redis
 
 from redisqueue_tutor.backend import Backend
-from redisqueue_tutor.lessons import Lesson, Step, fill_template
+from redisqueue_tutor.lesson_model import Lesson, Step, fill_template
 from redisqueue_tutor.records import StepRecord, Value, freeze, python_text
 
 
@@ -101,12 +101,29 @@ class LessonRun:
         observer = self.backend.observer
         state = []
         for key in self.lesson.state:
-            items = observer.lrange(self.backend.namespace.key(key.key), 0, -1)
-            state.append((key.key, freeze(items)))
+            state.append((key.key, observe_key(observer, self.backend.namespace.key(key.key))))
         return tuple(state)
 
     def _snapshot(self) -> tuple[tuple[str, Value], ...]:
         return tuple((name, self._variables[name]) for name in self.lesson.variables)
+
+
+def observe_key(observer: redis.Redis, name: str) -> Value:
+    """What a key holds, read without changing it. A missing key reads as an empty list."""
+    kind = observer.type(name)
+    if kind in ("list", "none"):
+        return freeze(observer.lrange(name, 0, -1))
+    if kind == "string":
+        return observer.get(name)
+    if kind == "hash":
+        return freeze(observer.hgetall(name))
+    if kind == "set":
+        return freeze(observer.smembers(name))
+    if kind == "zset":
+        return freeze(observer.zrange(name, 0, -1, withscores=True))
+    if kind == "stream":
+        return freeze(observer.xrange(name))
+    return f"<{kind}>"
 
 
 class _Shown:

@@ -12,227 +12,20 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import shlex
-import string
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-
-from redisqueue_tutor.questions import Question
+from typing import TYPE_CHECKING, Any
 
 FORMAT_VERSION = 1
 ENV_LESSONS_DIR = "TUTOR_LESSONS_DIR"
 LESSON_SUFFIX = ".toml"
 
-# Commands a lesson may never send: they touch data the run did not create, or the server itself.
-FORBIDDEN_COMMANDS = frozenset(
-    {
-        "FLUSHDB",
-        "FLUSHALL",
-        "KEYS",
-        "MONITOR",
-        "CONFIG",
-        "SHUTDOWN",
-        "DEBUG",
-        "SWAPDB",
-        "MOVE",
-        "SELECT",
-        "REPLICAOF",
-        "SLAVEOF",
-        "ACL",
-        "SCRIPT",
-        "FUNCTION",
-        "MIGRATE",
-        "RESET",
-    }
-)
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
-Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
-LessonId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$", max_length=40)]
-Text = Annotated[str, Field(min_length=1)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Client(_Strict):
-    """One Redis client of the scenario (a producer, a consumer, a subscriber...)."""
-
-    name: Identifier
-    role: str = ""
-    # What the program's code gets back: str with decode_responses=True, bytes without.
-    decode_responses: bool = True
-
-
-class StateKey(_Strict):
-    """A key whose contents are shown in the Queue State column and the variable tracker."""
-
-    key: Identifier
-    type: Literal["list"] = "list"
-
-
-class Expect(_Strict):
-    """What the author claims a step shows; `tutor check` proves it against the run."""
-
-    state: str | None = None
-    reply: str | None = None
-    output: str | None = None
-    variables: dict[str, str] = {}
-
-
-class Step(_Strict):
-    actor: Identifier
-    action: Text
-    command: str | None = None
-    assign: Identifier | None = None
-    output: str | None = None
-    expect: Expect | None = None
-
-    @model_validator(mode="after")
-    def _command_shape(self) -> Step:
-        if self.command is not None:
-            try:
-                words = shlex.split(self.command)
-            except ValueError as exc:
-                raise ValueError(f"command {self.command!r} cannot be split: {exc}") from None
-            if not words:
-                raise ValueError("command is empty; leave it out for a step without Redis")
-            if words[0].upper() in FORBIDDEN_COMMANDS:
-                raise ValueError(f"{words[0].upper()} is not allowed in a lesson")
-        if self.assign and not self.command:
-            raise ValueError("assign needs a command whose reply it stores")
-        return self
-
-
-class Moment(_Strict):
-    """A key moment: a question a learner asks at one or more steps, and its answer."""
-
-    steps: list[Annotated[int, Field(ge=1)]] = Field(min_length=1)
-    question: Text
-    answer: Text
-
-
-class Concept(_Strict):
-    flow: list[Text] = Field(min_length=1)
-    text: Text
-    snapshot: list[Text] = []
-
-
-class Lesson(_Strict):
-    format: Literal[1]
-    id: LessonId
-    title: Text
-    level: Literal["beginner", "intermediate", "advanced"]
-    summary: Text
-    concept: Concept
-    clients: list[Client] = Field(min_length=1)
-    state: list[StateKey] = []
-    variables: list[Identifier] = []
-    steps: list[Step] = Field(min_length=1)
-    moments: list[Moment] = []
-    questions: list[Question] = []
-    end_note: str = ""
-
-    @model_validator(mode="after")
-    def _references(self) -> Lesson:
-        clients = [c.name for c in self.clients]
-        _unique("clients", clients)
-        _unique("state", [s.key for s in self.state])
-        _unique("variables", self.variables)
-        for index, step in enumerate(self.steps):
-            if step.actor not in clients:
-                raise _RefError(
-                    ("steps", index, "actor"),
-                    f"{step.actor!r} is not a client of this lesson ({', '.join(clients)})",
-                )
-            if step.assign and step.assign not in self.variables:
-                raise _RefError(
-                    ("steps", index, "assign"),
-                    f"{step.assign!r} is not declared in variables",
-                )
-            for field in ("action", "command", "output"):
-                text = getattr(step, field)
-                if text is None:
-                    continue
-                for name in template_names(text):
-                    if name not in self.variables:
-                        raise _RefError(
-                            ("steps", index, field),
-                            f"{{{name}}} is not a declared variable",
-                        )
-            if step.expect:
-                for name in step.expect.variables:
-                    if name not in self.variables:
-                        raise _RefError(
-                            ("steps", index, "expect"), f"variable {name!r} is not declared"
-                        )
-        for index, moment in enumerate(self.moments):
-            for number in moment.steps:
-                if number > len(self.steps):
-                    raise _RefError(
-                        ("moments", index, "steps"),
-                        f"step {number} does not exist (the lesson has {len(self.steps)})",
-                    )
-        for index, question in enumerate(self.questions):
-            if question.step and question.step > len(self.steps):
-                raise _RefError(
-                    ("questions", index, "step"), f"step {question.step} does not exist"
-                )
-        return self
-
-    @property
-    def key_names(self) -> tuple[str, ...]:
-        return tuple(s.key for s in self.state)
-
-    def moment_for(self, step_number: int) -> Moment | None:
-        for moment in self.moments:
-            if step_number in moment.steps:
-                return moment
-        return None
-
-
-class _RefError(ValueError):
-    """A cross-reference error that knows which field it belongs to."""
-
-    def __init__(self, loc: tuple[Any, ...], message: str) -> None:
-        super().__init__(message)
-        self.loc = loc
-        self.message = message
-
-
-def _unique(field: str, names: Sequence[str]) -> None:
-    seen: set[str] = set()
-    for index, name in enumerate(names):
-        if name in seen:
-            raise _RefError((field, index), f"{name!r} appears twice")
-        seen.add(name)
-
-
-_FORMATTER = string.Formatter()
-
-
-def template_names(text: str) -> list[str]:
-    """The variable names a template such as ``"Processed {task!r}"`` refers to."""
-    names = []
-    try:
-        for _literal, field, _spec, _conv in _FORMATTER.parse(text):
-            if field is not None:
-                if not re.fullmatch(r"[a-z][a-z0-9_]*", field):
-                    raise ValueError(f"{{{field}}}: only plain variable names may be used")
-                names.append(field)
-    except ValueError as exc:
-        raise ValueError(f"bad template {text!r}: {exc}") from None
-    return names
-
-
-def fill_template(text: str, variables: dict[str, Any]) -> str:
-    return text.format(**variables)
-
+    from redisqueue_tutor.lesson_model import Lesson
 
 # --------------------------------------------------------------------------------------------------
 # Loading
@@ -313,15 +106,18 @@ def load_lesson(path: Path) -> Lesson:
     return parse_lesson(text, path)
 
 
-def parse_lesson(text: str, path: Path | str = "<lesson>") -> Lesson:
+def _toml(text: str, path: Path | str) -> dict[str, Any]:
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise LessonError(
             path, f"not valid TOML: {message}", line=int(match.group(1)) if match else None
         ) from None
+
+
+def _check_version(data: dict[str, Any], text: str, path: Path | str) -> None:
     version = data.get("format")
     if version != FORMAT_VERSION:
         raise LessonError(
@@ -332,6 +128,56 @@ def parse_lesson(text: str, path: Path | str = "<lesson>") -> Lesson:
             field="format",
             line=locate(text, ("format",)),
         )
+
+
+@dataclass(frozen=True)
+class LessonSummary:
+    """What `tutor list` shows, read with tomllib alone (no model building, so it starts fast).
+
+    Full validation is `tutor check`'s job, and happens anyway before a lesson runs.
+    """
+
+    id: str
+    title: str
+    level: str
+    steps: int
+    questions: int
+
+
+def summarize(path: Path) -> LessonSummary:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LessonError(path, f"cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    data = _toml(text, path)
+    _check_version(data, text, path)
+    fields: dict[str, str] = {}
+    for name in ("title", "level"):
+        value = data.get(name)
+        if not isinstance(value, str) or not value:
+            raise LessonError(
+                path, "required text is missing", field=name, line=locate(text, (name,))
+            )
+        fields[name] = value
+    steps, questions = data.get("steps", []), data.get("questions", [])
+    if not isinstance(steps, list) or not steps:
+        raise LessonError(path, "a lesson needs at least one step", field="steps")
+    return LessonSummary(
+        path.stem,
+        fields["title"],
+        fields["level"],
+        len(steps),
+        len(questions) if isinstance(questions, list) else 0,
+    )
+
+
+def parse_lesson(text: str, path: Path | str = "<lesson>") -> Lesson:
+    data = _toml(text, path)
+    _check_version(data, text, path)
+    from pydantic import ValidationError
+
+    from redisqueue_tutor.lesson_model import Lesson
+
     try:
         lesson = Lesson.model_validate(data)
     except ValidationError as exc:
@@ -348,12 +194,16 @@ def parse_lesson(text: str, path: Path | str = "<lesson>") -> Lesson:
 
 
 def _lesson_error(path: Path | str, text: str, exc: ValidationError) -> LessonError:
+    from redisqueue_tutor.lesson_model import Lesson, _RefError
+
     error = exc.errors(include_url=False)[0]
     loc: tuple[Any, ...] = tuple(error["loc"])
     message = error["msg"]
     ctx_error = (error.get("ctx") or {}).get("error")
     if isinstance(ctx_error, _RefError):
-        loc, message = ctx_error.loc, ctx_error.message
+        # A Lesson-level check gives the full path; a nested model's check gives its own field.
+        full = ctx_error.loc[0] in Lesson.model_fields
+        loc, message = (ctx_error.loc if full else loc + ctx_error.loc), ctx_error.message
     elif message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
@@ -408,3 +258,23 @@ def locate(text: str, loc: Sequence[Any]) -> int | None:
         ):
             return number
     return best
+
+
+def __getattr__(name: str) -> Any:
+    # The models live in lesson_model, imported lazily to keep `tutor list` fast.
+    if name in {
+        "Lesson",
+        "Step",
+        "Client",
+        "StateKey",
+        "Expect",
+        "Moment",
+        "Concept",
+        "fill_template",
+        "template_names",
+        "FORBIDDEN_COMMANDS",
+    }:
+        from redisqueue_tutor import lesson_model
+
+        return getattr(lesson_model, name)
+    raise AttributeError(name)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
 from rich import box
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -22,7 +22,7 @@ from redisqueue_tutor.records import StepRecord
 from redisqueue_tutor.tables import EXECUTION_HEADERS, execution_row, tracker
 
 if TYPE_CHECKING:
-    from redisqueue_tutor.lessons import Lesson
+    from redisqueue_tutor.lesson_model import Lesson
 
 LANE_STYLES = ("cyan", "magenta", "green", "blue", "yellow", "red")
 CHANGED = "bold yellow"
@@ -73,24 +73,41 @@ def lane_styles(lesson: Lesson) -> dict[str, str]:
     return {c.name: LANE_STYLES[i % len(LANE_STYLES)] for i, c in enumerate(lesson.clients)}
 
 
+COMPACT_BELOW = 90  # columns; narrower consoles get the compact layout
+
+
 def execution_table(
     lesson: Lesson,
     records: Sequence[StepRecord],
     *,
     current: int | None = None,
     look: Look,
+    compact: bool = False,
+    width: int | None = None,
 ) -> Table:
+    """The execution table. Compact: the command and reply go under the action, in one column."""
     keys = frozenset(lesson.key_names)
     lanes = lane_styles(lesson)
-    table = Table(
-        title="Execution table",
-        title_justify="left",
-        box=look.box,
-        show_lines=False,
-        expand=False,
-    )
-    for header in EXECUTION_HEADERS:
-        table.add_column(header, overflow="fold", no_wrap=header == "Step")
+    table = Table(title="Execution table", title_justify="left", box=look.box)
+    if compact:
+        # Explicit widths: Rich would otherwise starve the Action column on a narrow screen.
+        widths = value_widths(lesson, records)
+        number = len(str(len(lesson.steps))) + 1
+        room = (width or 80) - 13 - number
+        queue = min(widths["Queue State"], max(10, (room - 24) // 2))
+        output = min(widths["Output"], max(10, room - 24 - queue))
+        table.add_column("#", no_wrap=True, width=number)
+        table.add_column("Action, command and reply", overflow="fold", width=room - queue - output)
+        table.add_column("Queue", overflow="fold", width=queue)
+        table.add_column("Output", overflow="fold", width=output)
+    else:
+        # Values keep their width so lists do not break mid-item; Action wraps.
+        widths = value_widths(lesson, records)
+        for header in EXECUTION_HEADERS:
+            table.add_column(
+                header, overflow="fold", no_wrap=header == "Step", min_width=widths.get(header)
+            )
+    arrow = "->" if look.plain else "→"
     for record in records:
         row = execution_row(record, keys)
         is_current = record.number == current
@@ -98,33 +115,85 @@ def execution_table(
         lane = lanes.get(record.actor, "")
         state_style = CHANGED if any(c.startswith("state:") for c in record.changed) else ""
         output_style = CHANGED if row.output != "None" else ""
-        table.add_row(
-            step,
-            Text(row.action, style=lane),
-            Text(row.command, style=lane if row.clients else "dim"),
-            Text(row.reply),
-            Text(row.state, style=state_style if is_current else ""),
-            Text(row.output, style=output_style if is_current else ""),
-            style=CURRENT if is_current else None,
-        )
+        state = Text(row.state, style=state_style if is_current else "")
+        output = Text(row.output, style=output_style if is_current else "")
+        if compact:
+            action = Text(row.action, style=lane)
+            for command, reply in zip(row.command.split("\n"), row.reply.split("\n"), strict=False):
+                action.append(f"\n  {command}", style="dim" if not row.clients else lane)
+                if reply:
+                    action.append(f" {arrow} {reply}")
+            table.add_row(step, action, state, output, style=CURRENT if is_current else None)
+        else:
+            table.add_row(
+                step,
+                Text(row.action, style=lane),
+                Text(row.command, style=lane if row.clients else "dim"),
+                Text(row.reply),
+                state,
+                output,
+                style=CURRENT if is_current else None,
+            )
     return table
 
 
+def _longest_line(text: str) -> int:
+    return max((len(line) for line in text.splitlines()), default=0)
+
+
+MIN_ACTION = 18
+
+
+def value_widths(lesson: Lesson, records: Sequence[StepRecord]) -> dict[str, int]:
+    keys = frozenset(lesson.key_names)
+    rows = [execution_row(r, keys).cells() for r in records]
+    widths = {}
+    for index, header in enumerate(EXECUTION_HEADERS):
+        if header != "Action":
+            longest = max((_longest_line(row[index]) for row in rows), default=0)
+            widths[header] = min(30, max(longest, len(header) if header != "Redis Command" else 5))
+    return widths
+
+
+def wide_layout_fits(lesson: Lesson, records: Sequence[StepRecord], width: int) -> bool:
+    """Whether every value column fits unwrapped beside an Action column of readable width."""
+    borders = 3 * len(EXECUTION_HEADERS) + 1
+    return sum(value_widths(lesson, records).values()) + MIN_ACTION + borders <= width
+
+
 def tracker_table(
-    start: StepRecord, records: Sequence[StepRecord], finished: bool, look: Look
+    start: StepRecord,
+    records: Sequence[StepRecord],
+    finished: bool,
+    look: Look,
+    compact: bool = False,
 ) -> Table:
+    """Variables as rows and moments as columns; compact turns it on its side."""
     data = tracker(start, records, finished)
     table = Table(title="Variable tracker", title_justify="left", box=look.box)
+    last = len(data.columns) - 1
+
+    def cell(value: str, changed: bool, index: int) -> Text:
+        return Text(value, style=CHANGED if changed and index == last and not finished else "")
+
+    if compact:
+        table.add_column("When", no_wrap=True)
+        for name, _cells in data.rows:
+            table.add_column(name, overflow="fold")
+        for index, title in enumerate(data.columns):
+            table.add_row(
+                title.replace("After Step", "After"),
+                *(
+                    cell(cells[index], flags[index], index)
+                    for (_name, cells), flags in zip(data.rows, data.changed, strict=True)
+                ),
+            )
+        return table
     table.add_column("Variable", no_wrap=True)
     for title in data.columns:
         table.add_column(title, overflow="fold")
-    last = len(data.columns) - 1
     for (name, cells), flags in zip(data.rows, data.changed, strict=True):
-        styled = [
-            Text(cell, style=CHANGED if flags[i] and i == last and not finished else "")
-            for i, cell in enumerate(cells)
-        ]
-        table.add_row(name, *styled)
+        table.add_row(name, *(cell(c, flags[i], i) for i, c in enumerate(cells)))
     return table
 
 
@@ -155,26 +224,46 @@ class StepView:
         return self.current == self.total
 
 
+class StepScreen:
+    """One step's screen; picks the wide or the compact layout from the width it is given."""
+
+    def __init__(self, view: StepView, look: Look) -> None:
+        self.view = view
+        self.look = look
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        view, look = self.view, self.look
+        compact = options.max_width < COMPACT_BELOW or not wide_layout_fits(
+            view.lesson, view.records, options.max_width
+        )
+        lesson = view.lesson
+        dot = "-" if look.plain else "·"
+        yield Text.assemble(
+            (lesson.title, "bold"),
+            "\n",
+            (f"Step {view.current} of {view.total}", "bold cyan"),
+            (f"  {dot}  {view.backend}", "dim"),
+        )
+        yield execution_table(
+            lesson,
+            view.records,
+            current=view.current,
+            look=look,
+            compact=compact,
+            width=options.max_width,
+        )
+        yield tracker_table(view.start, view.records, view.finished, look, compact=compact)
+        panel = moment_panel(lesson, view.current, look)
+        if panel is not None:
+            yield panel
+        if view.finished and lesson.end_note:
+            yield Text(("" if look.plain else "✔ ") + lesson.end_note, style="green")
+        if view.footer:
+            yield Text(view.footer, style="dim")
+
+
 def step_screen(view: StepView, look: Look) -> RenderableType:
-    lesson = view.lesson
-    parts: list[RenderableType] = []
-    heading = Text.assemble(
-        (lesson.title, "bold"),
-        "\n",
-        (f"Step {view.current} of {view.total}", "bold cyan"),
-        (f"  ·  {view.backend}" if not look.plain else f"  -  {view.backend}", "dim"),
-    )
-    parts.append(heading)
-    parts.append(execution_table(lesson, view.records, current=view.current, look=look))
-    parts.append(tracker_table(view.start, view.records, view.finished, look))
-    panel = moment_panel(lesson, view.current, look)
-    if panel is not None:
-        parts.append(panel)
-    if view.finished and lesson.end_note:
-        parts.append(Text(("" if look.plain else "✔ ") + lesson.end_note, style="green"))
-    if view.footer:
-        parts.append(Text(view.footer, style="dim"))
-    return Group(*parts)
+    return StepScreen(view, look)
 
 
 def concept_card(lesson: Lesson, look: Look) -> RenderableType:

@@ -161,7 +161,7 @@ def play_through(
     *,
     delay: float = 0.0,
     clear: bool = False,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> int:
     """Show every step in turn: auto-play in a terminal, or each step printed when piped."""
     total = len(run.lesson.steps)
@@ -175,5 +175,5 @@ def play_through(
             console.print(Rule(style="dim", characters="-" if look.plain else "─"))
         console.print(step_screen(view, look))
         if delay and record.number < total:
-            sleep(delay)
+            (sleep or time.sleep)(delay)
     return total

@@ -22,7 +22,7 @@ from redisqueue_tutor.cli.app import (
     friendly,
     print_error,
 )
-from redisqueue_tutor.lessons import LessonError, discover, find_lesson, load_lesson
+from redisqueue_tutor.lessons import LessonError, discover, find_lesson, summarize
 from redisqueue_tutor.render import Look, make_console
 
 
@@ -36,20 +36,20 @@ def list_lessons(lessons_dir: LessonsDir = None, plain: PlainOpt = False) -> Non
     err = make_console(stderr=True, plain=plain)
     entries = []
     broken = 0
-    for lesson_id, source in sorted(discover(lessons_dir or ()).items()):
+    for _lesson_id, source in sorted(discover(lessons_dir or ()).items()):
         try:
-            lesson = load_lesson(source.path)
+            summary = summarize(source.path)
         except LessonError as exc:
             broken += 1
             print_error(err, str(exc))
             continue
         entries.append(
             LessonEntry(
-                lesson_id,
-                lesson.title,
-                lesson.level,
-                len(lesson.steps),
-                len(lesson.questions),
+                summary.id,
+                summary.title,
+                summary.level,
+                summary.steps,
+                summary.questions,
                 source.builtin,
             )
         )

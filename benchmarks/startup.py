@@ -1,0 +1,64 @@
+"""Start-up budgets of issue 2, measured as ratios against a baseline app in the same run.
+
+    python benchmarks/startup.py [--runs 15]
+
+- `tutor list` against the baseline Typer + Rich app: budget 1.15.
+- `tutor step queue`, piped, against the baseline that also imports fakeredis and runs one LPUSH:
+  budget 1.3.
+Runs are interleaved so that machine noise hits both sides alike; the median of each is compared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PY = sys.executable
+TUTOR = [PY, "-m", "redisqueue_tutor"]
+
+PAIRS = {
+    "tutor list": (TUTOR + ["list"], [PY, str(HERE / "baseline_app.py")], 1.15),
+    "tutor step queue (piped)": (
+        TUTOR + ["step", "queue"],
+        [PY, str(HERE / "baseline_app.py"), "--fakeredis"],
+        1.3,
+    ),
+    "tutor --help": (TUTOR + ["--help"], [PY, str(HERE / "baseline_app.py")], None),
+}
+
+
+def timed(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    failed = False
+    for name, (ours, baseline, budget) in PAIRS.items():
+        timed(ours), timed(baseline)  # warm the file cache
+        mine, base = [], []
+        for _ in range(args.runs):
+            mine.append(timed(ours))
+            base.append(timed(baseline))
+        ratio = statistics.median(mine) / statistics.median(base)
+        verdict = "" if budget is None else ("ok" if ratio <= budget else "OVER BUDGET")
+        limit = "" if budget is None else f" (budget {budget})"
+        print(
+            f"{name:<28} {statistics.median(mine) * 1000:6.0f} ms  baseline "
+            f"{statistics.median(base) * 1000:6.0f} ms  ratio {ratio:.2f}{limit} {verdict}"
+        )
+        failed |= verdict == "OVER BUDGET"
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,234 @@
+"""The lesson format, version 1, as pydantic models: strict, unknown fields refused.
+
+Building these models costs tens of milliseconds at start-up, so only commands that run or check a
+lesson import this module; `tutor list` reads summaries with tomllib alone (lessons.py).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import string
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from redisqueue_tutor.questions import Question
+
+# Commands a lesson may never send: they touch data the run did not create, or the server itself.
+FORBIDDEN_COMMANDS = frozenset(
+    {
+        "FLUSHDB",
+        "FLUSHALL",
+        "KEYS",
+        "MONITOR",
+        "CONFIG",
+        "SHUTDOWN",
+        "DEBUG",
+        "SWAPDB",
+        "MOVE",
+        "SELECT",
+        "REPLICAOF",
+        "SLAVEOF",
+        "ACL",
+        "SCRIPT",
+        "FUNCTION",
+        "MIGRATE",
+        "RESET",
+    }
+)
+
+Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
+LessonId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$", max_length=40)]
+Text = Annotated[str, Field(min_length=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Client(_Strict):
+    """One Redis client of the scenario (a producer, a consumer, a subscriber...)."""
+
+    name: Identifier
+    role: str = ""
+    # What the program's code gets back: str with decode_responses=True, bytes without.
+    decode_responses: bool = True
+
+
+class StateKey(_Strict):
+    """A key whose contents are shown in the Queue State column and the variable tracker."""
+
+    key: Identifier
+    type: Literal["list"] = "list"
+
+
+class Expect(_Strict):
+    """What the author claims a step shows; `tutor check` proves it against the run."""
+
+    state: str | None = None
+    reply: str | None = None
+    output: str | None = None
+    variables: dict[str, str] = {}
+
+
+class Step(_Strict):
+    actor: Identifier
+    action: Text
+    command: str | None = None
+    assign: Identifier | None = None
+    output: str | None = None
+    expect: Expect | None = None
+
+    @field_validator("command")
+    @classmethod
+    def _command_shape(cls, command: str | None) -> str | None:
+        if command is None:
+            return None
+        try:
+            words = shlex.split(command)
+        except ValueError as exc:
+            raise ValueError(f"cannot be split into words: {exc}") from None
+        if not words:
+            raise ValueError("is empty; leave it out for a step without Redis")
+        if words[0].upper() in FORBIDDEN_COMMANDS:
+            raise ValueError(f"{words[0].upper()} is not allowed in a lesson")
+        return command
+
+    @model_validator(mode="after")
+    def _assign_needs_command(self) -> Step:
+        if self.assign and not self.command:
+            raise _RefError(("assign",), "assign needs a command whose reply it stores")
+        return self
+
+
+class Moment(_Strict):
+    """A key moment: a question a learner asks at one or more steps, and its answer."""
+
+    steps: list[Annotated[int, Field(ge=1)]] = Field(min_length=1)
+    question: Text
+    answer: Text
+
+
+class Concept(_Strict):
+    flow: list[Text] = Field(min_length=1)
+    text: Text
+    snapshot: list[Text] = []
+
+
+class Lesson(_Strict):
+    format: Literal[1]
+    id: LessonId
+    title: Text
+    level: Literal["beginner", "intermediate", "advanced"]
+    summary: Text
+    concept: Concept
+    clients: list[Client] = Field(min_length=1)
+    state: list[StateKey] = []
+    variables: list[Identifier] = []
+    steps: list[Step] = Field(min_length=1)
+    moments: list[Moment] = []
+    questions: list[Question] = []
+    end_note: str = ""
+
+    @model_validator(mode="after")
+    def _references(self) -> Lesson:
+        clients = [c.name for c in self.clients]
+        _unique("clients", clients)
+        _unique("state", [s.key for s in self.state])
+        _unique("variables", self.variables)
+        for index, step in enumerate(self.steps):
+            if step.actor not in clients:
+                raise _RefError(
+                    ("steps", index, "actor"),
+                    f"{step.actor!r} is not a client of this lesson ({', '.join(clients)})",
+                )
+            if step.assign and step.assign not in self.variables:
+                raise _RefError(
+                    ("steps", index, "assign"),
+                    f"{step.assign!r} is not declared in variables",
+                )
+            for field in ("action", "command", "output"):
+                text = getattr(step, field)
+                if text is None:
+                    continue
+                for name in template_names(text):
+                    if name not in self.variables:
+                        raise _RefError(
+                            ("steps", index, field),
+                            f"{{{name}}} is not a declared variable",
+                        )
+            if step.expect:
+                for name in step.expect.variables:
+                    if name not in self.variables:
+                        raise _RefError(
+                            ("steps", index, "expect"), f"variable {name!r} is not declared"
+                        )
+        for index, moment in enumerate(self.moments):
+            for number in moment.steps:
+                if number > len(self.steps):
+                    raise _RefError(
+                        ("moments", index, "steps"),
+                        f"step {number} does not exist (the lesson has {len(self.steps)})",
+                    )
+        for index, question in enumerate(self.questions):
+            if question.step and question.step > len(self.steps):
+                raise _RefError(
+                    ("questions", index, "step"), f"step {question.step} does not exist"
+                )
+        return self
+
+    @property
+    def key_names(self) -> tuple[str, ...]:
+        return tuple(s.key for s in self.state)
+
+    def moment_for(self, step_number: int) -> Moment | None:
+        for moment in self.moments:
+            if step_number in moment.steps:
+                return moment
+        return None
+
+
+class _RefError(ValueError):
+    """A cross-reference error that knows which field it belongs to."""
+
+    def __init__(self, loc: tuple[Any, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+
+
+def _unique(field: str, names: Sequence[str]) -> None:
+    seen: set[str] = set()
+    for index, name in enumerate(names):
+        if name in seen:
+            raise _RefError((field, index), f"{name!r} appears twice")
+        seen.add(name)
+
+
+_FORMATTER = string.Formatter()
+
+
+def template_names(text: str) -> list[str]:
+    """The variable names a template such as ``"Processed {task!r}"`` refers to."""
+    names = []
+    try:
+        for _literal, field, _spec, _conv in _FORMATTER.parse(text):
+            if field is not None:
+                if not re.fullmatch(r"[a-z][a-z0-9_]*", field):
+                    raise ValueError(f"{{{field}}}: only plain variable names may be used")
+                names.append(field)
+    except ValueError as exc:
+        raise ValueError(f"bad template {text!r}: {exc}") from None
+    return names
+
+
+def fill_template(text: str, variables: dict[str, Any]) -> str:
+    return text.format(**variables)

@@ -1,0 +1,152 @@
+"""The command line through Typer's test runner: output, exit codes, help and docs for every command."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from redisqueue_tutor import __version__
+from redisqueue_tutor.cli import app
+from tests.conftest import ROOT
+
+runner = CliRunner()
+
+
+def run(*args: str, **kwargs):
+    return runner.invoke(app, list(args), **kwargs)
+
+
+def test_version():
+    result = run("--version")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"tutor {__version__}"
+
+
+def test_list_shows_id_title_level_steps_questions():
+    result = run("list", "--plain")
+    assert result.exit_code == 0
+    assert re.search(r"\| queue\s+\| A Redis list as a task queue", result.stdout)
+    assert re.search(r"\| queue-rpush\s+\|", result.stdout)
+    assert re.search(r"beginner \|\s+7 \|", result.stdout)
+
+
+def test_show_prints_the_concept_card():
+    result = run("show", "queue")
+    assert result.exit_code == 0
+    for text in ("Flow", "The Redis list stores it", "Key moments", "LPUSH + RPOP gives first in"):
+        assert text in result.stdout
+
+
+def test_step_piped_prints_every_step_and_exits_0():
+    result = run("step", "queue", "--plain")
+    assert result.exit_code == 0, result.output
+    assert [int(n) for n in re.findall(r"^Step (\d) of 7", result.stdout, re.M)] == list(
+        range(1, 8)
+    )
+    assert "LPUSH queue 'task1' ->" in result.stdout and "(integer) 1" in result.stdout
+    assert "RPOP queue -> (nil)" in result.stdout
+    assert "The queue is empty" in result.stdout
+    assert "\x1b[" not in result.stdout
+    assert not set(result.stdout) & set("╭─│╰▶")
+
+
+def test_step_auto_waits_between_steps(monkeypatch: pytest.MonkeyPatch):
+    waits: list[float] = []
+    monkeypatch.setattr("time.sleep", waits.append)
+    result = run("step", "queue-rpush", "--auto", "--delay", "0.25")
+    assert result.exit_code == 0
+    assert waits == [0.25] * 7
+
+
+def test_unknown_lesson_is_one_line_and_exit_2():
+    result = run("step", "queu")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.strip() == (
+        "Error: unknown lesson 'queu'. Did you mean 'queue'? `tutor list` shows the lessons."
+    )
+
+
+def test_malformed_lesson_file_is_one_line(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('format = 1\nid = "bad"\ntitle = 3\n')
+    result = run("show", str(bad))
+    assert result.exit_code == 2
+    assert result.stderr.strip().startswith(f"Error: {bad}:3: title: ")
+    assert "Traceback" not in result.output
+
+
+def test_check_proves_the_lessons_and_fails_on_a_wrong_claim(tmp_path):
+    ok = run("check")
+    assert ok.exit_code == 0, ok.output
+    assert re.search(r"queue: \d+ claims proven", ok.stdout)
+    text = (ROOT / "lessons" / "queue.toml").read_text()
+    wrong = text.replace("""state = "['task2', 'task1']\"""", """state = "['task1', 'task2']\"""")
+    assert wrong != text
+    (tmp_path / "queue.toml").write_text(wrong)
+    bad = run("check", str(tmp_path))
+    assert bad.exit_code == 1
+    assert "step 2 state: lesson says ['task1', 'task2'], Redis gave ['task2', 'task1']" in (
+        bad.stdout
+    )
+    assert "0 passed, 1 failed" in bad.stdout
+
+
+def test_lessons_dir_option_adds_an_authors_lesson(tmp_path):
+    (tmp_path / "mini.toml").write_text((ROOT / "tests" / "lessons" / "mini.toml").read_text())
+    result = run("list", "--plain", "--lessons-dir", str(tmp_path))
+    assert result.exit_code == 0
+    assert "mini*" in result.stdout and "from your lessons folder" in result.stdout
+
+
+def test_unreachable_redis_is_one_line_and_exit_3():
+    result = run("step", "queue", "--backend", "redis://127.0.0.1:1/0")
+    assert result.exit_code == 3
+    assert result.stderr.startswith("Error: cannot reach Redis")
+    assert "--backend fake" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def _commands(group: typer.Typer):
+    command = typer.main.get_command(group)
+    return command.commands  # type: ignore[attr-defined]
+
+
+def test_every_command_has_help_and_a_readme_mention():
+    readme = (ROOT / "README.md").read_text()
+    commands = _commands(app)
+    assert {"list", "show", "step", "check"} <= set(commands)
+    for name, command in commands.items():
+        assert command.help, f"`tutor {name}` has no help text"
+        assert run(name, "--help").exit_code == 0
+        assert f"tutor {name}" in readme, f"README does not mention `tutor {name}`"
+
+
+def test_python_dash_m_works_like_tutor():
+    result = subprocess.run(
+        [sys.executable, "-m", "redisqueue_tutor", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"tutor {__version__}"
+
+
+def test_help_and_list_do_not_import_redis():
+    code = (
+        "import sys\n"
+        "from redisqueue_tutor.cli import main\n"
+        "sys.argv = ['tutor', 'list']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in ('redis', 'fakeredis')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert "LOADED []" in result.stdout, result.stdout + result.stderr

@@ -1,0 +1,66 @@
+"""Golden text for what people read: both lessons rendered at fixed widths, without colour.
+
+Regenerate after a deliberate change with `UPDATE_GOLDEN=1 pytest tests/test_golden.py` and review
+the diff like code.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+from rich.console import Console
+
+from redisqueue_tutor.backend import running
+from redisqueue_tutor.engine import run_lesson
+from redisqueue_tutor.lessons import find_lesson
+from redisqueue_tutor.render import Look, StepView, concept_card, step_screen
+from tests.conftest import ROOT
+
+GOLDEN = ROOT / "tests" / "golden"
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+
+
+def rendered(renderable, width: int) -> str:
+    console = Console(
+        file=io.StringIO(), width=width, color_system=None, record=True, highlight=False
+    )
+    console.print(renderable)
+    return console.export_text()
+
+
+def compare(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if UPDATE:
+        path.write_text(text)
+    assert path.exists(), f"{path} is missing: run with UPDATE_GOLDEN=1 to create it"
+    assert text == path.read_text(), f"{name} differs from the golden file"
+
+
+CASES = [
+    # (lesson, steps shown, width, plain)
+    ("queue", 7, 120, False),
+    ("queue", 3, 120, False),
+    ("queue", 7, 60, True),
+    ("queue-rpush", 8, 120, False),
+    ("queue-rpush", 8, 60, True),
+]
+
+
+@pytest.mark.parametrize(("lesson_id", "shown", "width", "plain"), CASES)
+def test_step_screen_golden(lesson_id, shown, width, plain, backend_spec):
+    lesson = find_lesson(lesson_id)
+    with running(backend_spec) as backend:
+        start, records = run_lesson(lesson, backend)
+    view = StepView(lesson, start, tuple(records[:shown]), len(records), "BACKEND")
+    text = rendered(step_screen(view, Look(plain)), width)
+    suffix = "-plain" if plain else ""
+    compare(f"{lesson_id}-step{shown}-w{width}{suffix}.txt", text)
+
+
+@pytest.mark.parametrize("lesson_id", ["queue", "queue-rpush"])
+def test_concept_card_golden(lesson_id):
+    compare(
+        f"{lesson_id}-card.txt", rendered(concept_card(find_lesson(lesson_id), Look(False)), 80)
+    )

@@ -1,0 +1,109 @@
+"""Malformed lesson files: each gets one line naming the file, the field and the line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from redisqueue_tutor.lessons import LessonError, discover, find_lesson, load_lesson, parse_lesson
+from tests.conftest import LESSONS, ROOT
+
+GOOD = (ROOT / "tests" / "lessons" / "mini.toml").read_text()
+
+
+def broken(text_from: str, text_to: str, count: int = 1) -> str:
+    assert text_from in GOOD, text_from
+    return GOOD.replace(text_from, text_to, count)
+
+
+CASES = [
+    # (what changes, expected message)
+    (
+        broken('level = "beginner"', 'level = "expert"'),
+        "mini.toml:5: level: got 'expert'; input should be 'beginner', 'intermediate' or 'advanced'",
+    ),
+    (
+        broken('title = "Mini"', 'title = "Mini"\ncolour = "red"'),
+        "mini.toml:5: colour: unknown field (check its spelling, or the lesson format in the README)",
+    ),
+    (
+        broken('actor = "bob"', 'actor = "carol"'),
+        "mini.toml:33: steps[2].actor: 'carol' is not a client of this lesson (alice, bob)",
+    ),
+    (
+        broken('assign = "got"', 'assign = "gotten"'),
+        "mini.toml:36: steps[2].assign: 'gotten' is not declared in variables",
+    ),
+    (
+        broken('output = "got {got}"', 'output = "got {missing}"'),
+        "mini.toml:41: steps[3].output: {missing} is not a declared variable",
+    ),
+    (
+        broken('command = "SET jobs x"', 'command = "FLUSHALL"'),
+        "mini.toml:46: steps[4].command: FLUSHALL is not allowed in a lesson",
+    ),
+    (
+        broken("steps = [2]", "steps = [9]"),
+        "mini.toml:54: moments[1].steps: step 9 does not exist (the lesson has 5)",
+    ),
+    (
+        broken('text = "Only for tests."', ""),
+        "mini.toml:9: concept.text: required field is missing",
+    ),
+    (
+        broken("format = 1", "format = 2"),
+        "mini.toml:2: format: format 2 is not supported (this tutor reads format 1)",
+    ),
+    (
+        broken('[[clients]]\nname = "alice"', '[[clients]\nname = "alice"'),
+        "mini.toml:13: not valid TOML: Expected ']]' at the end of an array declaration",
+    ),
+    (
+        broken('id = "mini"', 'id = "other"'),
+        "mini.toml:3: id: 'other' must match the file name ('mini')",
+    ),
+    (
+        broken("command = \"RPUSH jobs a 'b c'\"", 'command = "RPUSH jobs \'unclosed"'),
+        "mini.toml:29: steps[1].command: cannot be split into words: No closing quotation",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), CASES, ids=[c[1].split(": ")[1] for c in CASES])
+def test_malformed_lesson_is_one_clear_line(tmp_path: Path, text: str, message: str):
+    path = tmp_path / "mini.toml"
+    path.write_text(text)
+    with pytest.raises(LessonError) as caught:
+        load_lesson(path)
+    line = str(caught.value)
+    assert "\n" not in line
+    assert line.startswith(str(tmp_path) + "/")
+    assert line.removeprefix(str(tmp_path) + "/").startswith(message)
+
+
+def test_the_good_file_loads():
+    lesson = parse_lesson(GOOD, "mini.toml")
+    assert lesson.id == "mini" and len(lesson.steps) == 5
+
+
+def test_every_packaged_lesson_loads_and_is_found_by_id():
+    found = discover()
+    assert {"queue", "queue-rpush"} <= set(found)
+    for lesson_id, source in found.items():
+        assert source.path.parent == LESSONS
+        assert load_lesson(source.path).id == lesson_id
+    assert find_lesson("queue").title
+
+
+def test_author_folder_overrides_and_adds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    (tmp_path / "mini.toml").write_text(GOOD)
+    monkeypatch.setenv("TUTOR_LESSONS_DIR", str(tmp_path))
+    found = discover()
+    assert found["mini"].path == tmp_path / "mini.toml" and not found["mini"].builtin
+    assert found["queue"].builtin
+
+
+def test_missing_author_folder_is_an_error(tmp_path: Path):
+    with pytest.raises(LessonError, match="lessons folder does not exist"):
+        discover([tmp_path / "nope"])

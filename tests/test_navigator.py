@@ -1,0 +1,36 @@
+"""The pure key-to-move logic of stepping."""
+
+from __future__ import annotations
+
+from redisqueue_tutor.stepper import LEFT, RIGHT, Move, Navigator
+
+
+def test_forward_back_restart_jump_quit():
+    nav = Navigator(total=7)
+    assert nav.handle("\r") is Move.GO and nav.position == 2
+    assert nav.handle(RIGHT[0]) is Move.GO and nav.position == 3
+    assert nav.handle("n") is Move.GO and nav.position == 4
+    assert nav.handle("b") is Move.GO and nav.position == 3
+    assert nav.handle(LEFT[0]) is Move.GO and nav.position == 2
+    assert nav.handle("r") is Move.GO and nav.position == 1
+    assert nav.handle("6") is Move.STAY and nav.digits == "6"
+    assert nav.handle("\r") is Move.GO and nav.position == 6
+    assert nav.handle("?") is Move.HELP
+    assert nav.handle("q") is Move.QUIT
+
+
+def test_edges_and_bad_jumps_explain_themselves():
+    nav = Navigator(total=3)
+    assert nav.handle("b") is Move.STAY and nav.message == "This is the first step."
+    nav.handle("9")
+    assert nav.handle("\r") is Move.STAY
+    assert nav.message == "There is no step 9; steps go from 1 to 3."
+    nav.handle("1")
+    nav.handle("\x7f")
+    assert nav.digits == ""
+    assert nav.handle("x") is Move.STAY
+    nav.handle("3")
+    nav.handle("\n")
+    assert nav.position == 3
+    assert nav.handle(RIGHT[0]) is Move.STAY  # nothing after the last step
+    assert nav.handle("\r") is Move.QUIT  # Enter at the end leaves

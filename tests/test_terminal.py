@@ -1,0 +1,66 @@
+"""The installed `tutor` in a real pseudo-terminal, stepped as a person would."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+pexpect = pytest.importorskip("pexpect")
+
+pytestmark = pytest.mark.terminal
+
+
+def tutor_command() -> str:
+    beside = Path(sys.executable).with_name("tutor")
+    found = str(beside) if beside.exists() else shutil.which("tutor")
+    if not found:
+        pytest.fail("the `tutor` command is not installed next to this Python")
+    return found
+
+
+def spawn(*args: str):
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "60"}
+    env.pop("NO_COLOR", None)
+    child = pexpect.spawn(
+        tutor_command(), list(args), env=env, encoding="utf-8", timeout=15, dimensions=(60, 100)
+    )
+    return child
+
+
+def test_step_forward_back_jump_and_quit_in_a_terminal():
+    child = spawn("step", "queue")
+    child.expect("Step 1 of 7")
+    child.expect("Enter/→ next")
+    child.send("\r")
+    child.expect("Step 2 of 7")
+    child.send("\x1b[C")  # right arrow
+    child.expect("Step 3 of 7")
+    child.expect("Why does the producer push with LPUSH")  # the key moment of step 3
+    child.send("\x1b[D")  # left arrow: exactly the earlier screen
+    child.expect("Step 2 of 7")
+    child.expect("What is the number LPUSH answers")
+    child.send("7")
+    child.expect("Jump to step 7_")
+    child.send("\r")
+    child.expect("Step 7 of 7")
+    child.expect("End of the lesson")
+    child.send("?")
+    child.expect("jump to step 3")
+    child.send("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+def test_ctrl_c_exits_130_without_a_traceback():
+    child = spawn("step", "queue")
+    child.expect("Step 1 of 7")
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert "Traceback" not in (child.before or "")
+    assert child.exitstatus == 130
