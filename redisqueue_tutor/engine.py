@@ -7,19 +7,31 @@ watched keys with an observer client that is not recorded, and copies everything
 from __future__ import annotations
 
 import shlex
+import threading
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import redis
 
 from redisqueue_tutor.backend import Backend
-from redisqueue_tutor.lesson_model import Lesson, Step, fill_template
-from redisqueue_tutor.records import StepRecord, Value, freeze, python_text
+from redisqueue_tutor.lesson_model import Client, Lesson, Step, fill_template
+from redisqueue_tutor.records import CommandRecord, StepRecord, Value, freeze, python_text
+
+DELIVERY_TIMEOUT = 5.0  # seconds to wait for a published message to reach its listeners
+SUBSCRIBE = frozenset({"SUBSCRIBE", "PSUBSCRIBE"})
+UNSUBSCRIBE = frozenset({"UNSUBSCRIBE", "PUNSUBSCRIBE"})
+
+
+class EngineError(Exception):
+    """The scenario could not go on (a message that never arrived, a listener that hung)."""
 
 
 class LessonRun:
-    """One run of one lesson. Iterate it to execute the steps lazily, in order."""
+    """One run of one lesson. Iterate it to execute the steps lazily, in order.
+
+    Close it (or use it as a context manager) to stop the listener threads it started.
+    """
 
     def __init__(self, lesson: Lesson, backend: Backend) -> None:
         self.lesson = lesson
@@ -30,7 +42,13 @@ class LessonRun:
             for c in lesson.clients
         }
         self._variables: dict[str, Any] = {name: None for name in lesson.variables}
+        for client in lesson.clients:
+            if client.collect:
+                self._variables[client.collect] = ()
+        self._lock = threading.Lock()
+        self._listeners: dict[str, Listener] = {}
         self._done = 0
+        self._arrived = threading.Condition()
         self.start = StepRecord(
             number=0,
             actor="",
@@ -50,16 +68,36 @@ class LessonRun:
     def finished(self) -> bool:
         return self._done >= len(self.lesson.steps)
 
+    def __enter__(self) -> LessonRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop and join every listener thread; safe to call twice."""
+        for listener in self._listeners.values():
+            listener.stop()
+        self._listeners.clear()
+
     def next_step(self) -> StepRecord:
         step = self.lesson.steps[self._done]
         number = self._done + 1
         mark = self.backend.log.mark()
+        heard = {name: len(lst.printed) for name, lst in self._listeners.items()}
         output = self._execute(step)
+        printed = [
+            line
+            for name, listener in self._listeners.items()
+            for line in listener.printed[heard.get(name, 0) :]
+        ]
+        if printed:
+            output = "\n".join(([] if output == "None" else [output]) + printed)
         record = StepRecord(
             number=number,
             actor=step.actor,
             action=fill_template(step.action, self._template_values()),
-            commands=self.backend.log.since(mark),
+            commands=self._in_causal_order(self.backend.log.since(mark), step.actor),
             output=output,
             state=self._observe(),
             variables=self._snapshot(),
@@ -73,15 +111,23 @@ class LessonRun:
         values = self._template_values()
         if step.command is not None:
             words = [self._word(w, values) for w in shlex.split(step.command)]
-            client = self._clients[step.actor]
-            try:
-                reply = client.execute_command(*words)
-            except redis.ResponseError as exc:
-                reply = None
-                if step.output is None:
-                    return f"ResponseError: {exc}"
+            name = words[0].upper()
+            client = self.lesson.client(step.actor)
+            if client.listens and name in SUBSCRIBE | UNSUBSCRIBE:
+                reply = self._pubsub(client, name, words[1:])
+            else:
+                delivered = self._delivered()
+                try:
+                    reply = self._clients[step.actor].execute_command(*words)
+                except redis.ResponseError as exc:
+                    reply = None
+                    if step.output is None:
+                        return f"ResponseError: {exc}"
+                if name == "PUBLISH" and isinstance(reply, int) and reply > 0:
+                    self._wait_for_delivery(delivered + reply)
             if step.assign:
-                self._variables[step.assign] = freeze(reply)
+                with self._lock:
+                    self._variables[step.assign] = freeze(reply)
                 values = self._template_values()
         if step.output is not None:
             return fill_template(step.output, values)
@@ -89,23 +135,170 @@ class LessonRun:
             return python_text(self._variables[step.assign])
         return "None"
 
+    def _in_causal_order(
+        self, commands: tuple[CommandRecord, ...], actor: str
+    ) -> tuple[CommandRecord, ...]:
+        # Listener threads read their messages concurrently with the publisher reading PUBLISH's
+        # reply, so the log's order is a race. Show the acting client's commands first, then what
+        # each other client received, in the lesson's order of clients: the same on every run.
+        rank = {c.name: i for i, c in enumerate(self.lesson.clients)}
+        return tuple(sorted(commands, key=lambda c: (c.client != actor, rank.get(c.client, 99))))
+
+    def _pubsub(self, client: Client, command: str, names: list[str]) -> Any:
+        if command in SUBSCRIBE:
+            if client.name in self._listeners:
+                raise EngineError(f"{client.name} already listens; one subscription step each")
+            listener = Listener(self, client, command, names)
+            self._listeners[client.name] = listener
+            return listener.start()
+        listener = self._listeners.pop(client.name, None)
+        if listener is None:
+            raise EngineError(f"{client.name} is not subscribed")
+        return listener.stop()
+
+    def _delivered(self) -> int:
+        return sum(len(listener.received) for listener in self._listeners.values())
+
+    def _wait_for_delivery(self, total: int) -> None:
+        # PUBLISH answers how many subscribers got the message: wait for exactly those, no sleeping.
+        with self._arrived:
+            if not self._arrived.wait_for(lambda: self._delivered() >= total, DELIVERY_TIMEOUT):
+                raise EngineError(
+                    f"a published message did not reach its listeners within {DELIVERY_TIMEOUT} s"
+                )
+
+    def _heard(self, client: Client, message: dict[str, Any], listener: Listener) -> None:
+        """Called on a listener thread for every message it receives."""
+        data = message["data"]
+        fields = {
+            "data": _Shown(data),
+            "channel": _Shown(self._short(message.get("channel"))),
+            "pattern": _Shown(self._short(message.get("pattern"))),
+        }
+        with self._lock:
+            if client.collect:
+                self._variables[client.collect] = (*self._variables[client.collect], freeze(data))
+        line = fill_template(client.on_message, fields) if client.on_message else ""
+        with self._arrived:
+            listener.received.append(freeze(data))
+            if line:
+                listener.printed.append(line)
+            self._arrived.notify_all()
+
+    def _short(self, name: Any) -> Any:
+        if isinstance(name, bytes):
+            name = name.decode("utf-8", "backslashreplace")
+        return self.backend.namespace.short(name) if isinstance(name, str) else name
+
     def _word(self, word: str, values: dict[str, Any]) -> str:
         word = fill_template(word, values) if "{" in word else word
         return self.backend.namespace.key(word) if word in self._names else word
 
     def _template_values(self) -> dict[str, Any]:
         # Templates see values as the program would print them with !r: 'task1', None.
-        return {k: _Shown(v) for k, v in self._variables.items()}
+        with self._lock:
+            return {k: _Shown(v) for k, v in self._variables.items()}
 
     def _observe(self) -> tuple[tuple[str, Value], ...]:
         observer = self.backend.observer
-        state = []
+        state: list[tuple[str, Value]] = []
         for key in self.lesson.state:
-            state.append((key.key, observe_key(observer, self.backend.namespace.key(key.key))))
+            name = self.backend.namespace.key(key.key)
+            if key.type == "channel":
+                count = observer.pubsub_numsub(name)[0][1]
+                state.append((key.key, Subscribers(count)))
+            else:
+                state.append((key.key, observe_key(observer, name)))
         return tuple(state)
 
     def _snapshot(self) -> tuple[tuple[str, Value], ...]:
-        return tuple((name, self._variables[name]) for name in self.lesson.variables)
+        with self._lock:
+            return tuple((name, self._variables[name]) for name in self.lesson.variables)
+
+
+@dataclass(frozen=True)
+class Subscribers:
+    """A channel's state: how many clients are subscribed to it (PUBSUB NUMSUB)."""
+
+    count: int
+
+    def __repr__(self) -> str:
+        return f"{self.count} subscriber" + ("" if self.count == 1 else "s")
+
+
+class Listener:
+    """A subscriber's background thread, as in a Django app: subscribe, then handle messages.
+
+    It polls `get_message(timeout=...)` in a loop, the way redis-py's own `run_in_thread` does, so
+    that it can be stopped and joined: a bare `listen()` loop blocks until a message comes.
+    """
+
+    POLL = 0.05
+
+    def __init__(self, run: LessonRun, client: Client, command: str, names: list[str]) -> None:
+        self.run = run
+        self.client = client
+        self.command = command
+        self.names = names
+        self.received: list[Value] = []
+        self.printed: list[str] = []
+        self.pubsub = run._clients[client.name].pubsub()
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._confirmation: Any = None
+        self._error: BaseException | None = None
+        self.thread = threading.Thread(
+            target=self._run, name=f"tutor-listener-{client.name}", daemon=True
+        )
+
+    def start(self) -> Any:
+        """Start the thread; return the subscription's confirmation once it has arrived."""
+        self.thread.start()
+        if not self._ready.wait(DELIVERY_TIMEOUT):
+            self.stop()
+            raise EngineError(f"{self.client.name} did not confirm its subscription")
+        if self._error is not None:
+            raise self._error
+        return self._confirmation
+
+    def stop(self) -> Any:
+        """Unsubscribe, stop and join the thread; returns the unsubscribe confirmation."""
+        self._stop.set()
+        self.thread.join(DELIVERY_TIMEOUT)
+        if self.thread.is_alive():
+            raise EngineError(f"the listener thread of {self.client.name} did not stop")
+        return self._confirmation
+
+    def _run(self) -> None:
+        pubsub = self.pubsub
+        try:
+            subscribe = pubsub.psubscribe if self.command == "PSUBSCRIBE" else pubsub.subscribe
+            subscribe(*self.names)
+            while not self._stop.is_set():
+                message = pubsub.get_message(timeout=self.POLL)
+                if message is None:
+                    continue
+                if message["type"] in ("message", "pmessage"):
+                    self.run._heard(self.client, message, self)
+                elif message["type"] in ("subscribe", "psubscribe"):
+                    self._confirmation = freeze(message["data"])
+                    self._ready.set()
+            if self.command == "PSUBSCRIBE":
+                pubsub.punsubscribe()
+            else:
+                pubsub.unsubscribe()
+            # Read the confirmation so the recorder logs it with the UNSUBSCRIBE.
+            deadline = 20
+            while deadline and pubsub.subscribed:
+                message = pubsub.get_message(timeout=self.POLL)
+                if message and message["type"] in ("unsubscribe", "punsubscribe"):
+                    self._confirmation = freeze(message["data"])
+                deadline -= 1
+        except BaseException as exc:  # reported to the main thread by start()
+            self._error = exc
+            self._ready.set()
+        finally:
+            pubsub.close()
 
 
 def observe_key(observer: redis.Redis, name: str) -> Value:
@@ -152,5 +345,5 @@ def _with_changes(record: StepRecord, previous: StepRecord) -> StepRecord:
 
 def run_lesson(lesson: Lesson, backend: Backend) -> tuple[StepRecord, list[StepRecord]]:
     """Run every step; returns the start snapshot and the step records."""
-    run = LessonRun(lesson, backend)
-    return run.start, list(run)
+    with LessonRun(lesson, backend) as run:
+        return run.start, list(run)

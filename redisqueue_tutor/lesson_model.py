@@ -46,12 +46,16 @@ FORBIDDEN_COMMANDS = frozenset(
 )
 
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
+ChannelName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.:*?-]*$", max_length=40)]
 LessonId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$", max_length=40)]
 Text = Annotated[str, Field(min_length=1)]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+MESSAGE_FIELDS = ("data", "channel", "pattern")
 
 
 class Client(_Strict):
@@ -61,13 +65,22 @@ class Client(_Strict):
     role: str = ""
     # What the program's code gets back: str with decode_responses=True, bytes without.
     decode_responses: bool = True
+    # A subscriber: its SUBSCRIBE/PSUBSCRIBE starts a listener thread. Each message it receives is
+    # printed with `on_message` (a template over data, channel, pattern) and its data appended
+    # to the variable `collect`.
+    on_message: str | None = None
+    collect: Identifier | None = None
+
+    @property
+    def listens(self) -> bool:
+        return self.on_message is not None or self.collect is not None
 
 
 class StateKey(_Strict):
-    """A key whose contents are shown in the Queue State column and the variable tracker."""
+    """A key (or a channel's subscriber count) shown in Queue State and the variable tracker."""
 
     key: Identifier
-    type: Literal["list"] = "list"
+    type: Literal["list", "channel"] = "list"
 
 
 class Expect(_Strict):
@@ -132,6 +145,8 @@ class Lesson(_Strict):
     concept: Concept
     clients: list[Client] = Field(min_length=1)
     state: list[StateKey] = []
+    # Pub/sub channels and patterns; like keys, they are namespaced on a real server.
+    channels: list[ChannelName] = []
     variables: list[Identifier] = []
     steps: list[Step] = Field(min_length=1)
     moments: list[Moment] = []
@@ -143,6 +158,23 @@ class Lesson(_Strict):
         clients = [c.name for c in self.clients]
         _unique("clients", clients)
         _unique("state", [s.key for s in self.state])
+        _unique("channels", self.channels)
+        for index, client in enumerate(self.clients):
+            if client.collect and client.collect not in self.variables:
+                raise _RefError(
+                    ("clients", index, "collect"),
+                    f"{client.collect!r} is not declared in variables",
+                )
+            if client.on_message:
+                for name in template_names(client.on_message):
+                    if name not in MESSAGE_FIELDS:
+                        raise _RefError(
+                            ("clients", index, "on_message"),
+                            f"{{{name}}} is not a message field ({', '.join(MESSAGE_FIELDS)})",
+                        )
+        for index, key in enumerate(self.state):
+            if key.type == "channel" and key.key not in self.channels:
+                raise _RefError(("state", index, "key"), f"{key.key!r} is not in channels")
         _unique("variables", self.variables)
         for index, step in enumerate(self.steps):
             if step.actor not in clients:
@@ -187,7 +219,11 @@ class Lesson(_Strict):
 
     @property
     def key_names(self) -> tuple[str, ...]:
-        return tuple(s.key for s in self.state)
+        """Every name that is namespaced: keys shown in the state, and channels."""
+        return tuple(dict.fromkeys([s.key for s in self.state] + self.channels))
+
+    def client(self, name: str) -> Client:
+        return next(c for c in self.clients if c.name == name)
 
     def moment_for(self, step_number: int) -> Moment | None:
         for moment in self.moments:

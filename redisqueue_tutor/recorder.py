@@ -34,12 +34,24 @@ class CommandLog:
         record = CommandRecord(
             client=client,
             args=tuple(self._shorten(a) for a in sent),
-            reply=freeze(reply),
+            reply=self._shorten_value(freeze(reply)),
             error=error,
             sent=sent,
         )
         with self._lock:
             self._records.append(record)
+
+    def _shorten_value(self, value: Any) -> Any:
+        # Replies can name keys and channels too (a pub/sub message names its channel).
+        if isinstance(value, str):
+            return self._shorten(value)
+        if isinstance(value, bytes):
+            text = value.decode("utf-8", "surrogateescape")
+            short = self._shorten(text)
+            return value if short == text else short.encode("utf-8", "surrogateescape")
+        if isinstance(value, tuple):
+            return tuple(self._shorten_value(v) for v in value)
+        return value
 
     def mark(self) -> int:
         with self._lock:

@@ -77,8 +77,8 @@ def python_text(value: Value) -> str:
     return repr(value)
 
 
-def reply_text(reply: Value, error: str | None = None, indent: int = 0) -> str:
-    """How redis-cli would show a reply: (integer) 2, "task1", (nil), 1) "a"."""
+def reply_text(reply: Value, error: str | None = None) -> str:
+    """How redis-cli shows a reply: (integer) 2, "task1", (nil); an array on one line, 1) "a"  2) "b"."""
     if error is not None:
         return f"(error) {error}"
     if reply is None:
@@ -95,12 +95,10 @@ def reply_text(reply: Value, error: str | None = None, indent: int = 0) -> str:
     if isinstance(reply, tuple):
         if not reply:
             return "(empty array)"
-        lines = []
-        width = len(str(len(reply)))
-        for number, item in enumerate(reply, start=1):
-            inner = reply_text(item, indent=indent + width + 2)
-            lines.append(f"{number:>{width}}) {inner}")
-        return ("\n" + " " * indent).join(lines)
+        # One line, numbered as redis-cli numbers the lines of an array, so table rows stay short.
+        return "  ".join(
+            f"{number}) {reply_text(item)}" for number, item in enumerate(reply, start=1)
+        )
     return str(reply)
 
 

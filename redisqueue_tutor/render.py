@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from redisqueue_tutor.records import StepRecord
-from redisqueue_tutor.tables import EXECUTION_HEADERS, execution_row, tracker
+from redisqueue_tutor.tables import EXECUTION_HEADERS, ExecutionRow, execution_row, tracker
 
 if TYPE_CHECKING:
     from redisqueue_tutor.lesson_model import Lesson
@@ -119,22 +119,35 @@ def execution_table(
         output = Text(row.output, style=output_style if is_current else "")
         if compact:
             action = Text(row.action, style=lane)
-            for command, reply in zip(row.command.split("\n"), row.reply.split("\n"), strict=False):
-                action.append(f"\n  {command}", style="dim" if not row.clients else lane)
-                if reply:
-                    action.append(f" {arrow} {reply}")
+            if not row.lines:
+                action.append(f"\n  {row.command}", style="dim")
+            for line in row.lines:
+                action.append(f"\n  {line.command}", style=lanes.get(line.client, ""))
+                action.append(f" {arrow} {line.reply}")
             table.add_row(step, action, state, output, style=CURRENT if is_current else None)
         else:
             table.add_row(
                 step,
                 Text(row.action, style=lane),
-                Text(row.command, style=lane if row.clients else "dim"),
-                Text(row.reply),
+                _lane_lines(row, "command", lanes),
+                _lane_lines(row, "reply", lanes),
                 state,
                 output,
                 style=CURRENT if is_current else None,
             )
     return table
+
+
+def _lane_lines(row: ExecutionRow, field: str, lanes: dict[str, str]) -> Text:
+    """A command or reply cell, each line in the colour of the client it belongs to."""
+    if not row.lines:
+        return Text(getattr(row, field), style="dim")
+    text = Text()
+    for index, line in enumerate(row.lines):
+        text.append(
+            ("\n" if index else "") + getattr(line, field), style=lanes.get(line.client, "")
+        )
+    return text
 
 
 def _longest_line(text: str) -> int:
@@ -151,7 +164,7 @@ def value_widths(lesson: Lesson, records: Sequence[StepRecord]) -> dict[str, int
     for index, header in enumerate(EXECUTION_HEADERS):
         if header != "Action":
             longest = max((_longest_line(row[index]) for row in rows), default=0)
-            widths[header] = min(30, max(longest, len(header) if header != "Redis Command" else 5))
+            widths[header] = min(32, max(longest, len(header) if header != "Redis Command" else 5))
     return widths
 
 

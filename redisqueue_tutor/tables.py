@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from redisqueue_tutor.records import (
-    CommandRecord,
     StepRecord,
     command_text,
     python_text,
@@ -23,6 +22,15 @@ NO_COMMAND = "N/A"
 
 
 @dataclass(frozen=True)
+class CommandLine:
+    """One command of a row (or one message pushed to a subscriber) and its reply, as text."""
+
+    client: str
+    command: str
+    reply: str
+
+
+@dataclass(frozen=True)
 class ExecutionRow:
     step: str
     action: str
@@ -30,22 +38,38 @@ class ExecutionRow:
     reply: str
     state: str
     output: str
-    clients: tuple[str, ...] = ()
+    lines: tuple[CommandLine, ...] = ()
+
+    @property
+    def clients(self) -> tuple[str, ...]:
+        return tuple(line.client for line in self.lines)
 
     def cells(self) -> tuple[str, str, str, str, str, str]:
         return (self.step, self.action, self.command, self.reply, self.state, self.output)
 
 
-def commands_cell(commands: Sequence[CommandRecord], keys: frozenset[str]) -> tuple[str, str]:
-    if not commands:
-        return NO_COMMAND, ""
-    names = "\n".join(command_text(c.args, keys) for c in commands)
-    replies = "\n".join(reply_text(c.reply, c.error) for c in commands)
-    return names, replies
+def command_lines(record: StepRecord, keys: frozenset[str]) -> tuple[CommandLine, ...]:
+    """The row's commands; each names its client when more than the acting client took part."""
+    several = any(c.client != record.actor for c in record.commands)
+    lines = []
+    for command in record.commands:
+        if not command.args:  # a message Redis pushed to a subscriber: no command was sent
+            text = f"{command.client} receives"
+        else:
+            text = command_text(command.args, keys)
+            if several:
+                text = f"{command.client}: {text}"
+        lines.append(CommandLine(command.client, text, reply_text(command.reply, command.error)))
+    return tuple(lines)
 
 
 def execution_row(record: StepRecord, keys: frozenset[str]) -> ExecutionRow:
-    command, reply = commands_cell(record.commands, keys)
+    lines = command_lines(record, keys)
+    if lines:
+        command = "\n".join(line.command for line in lines)
+        reply = "\n".join(line.reply for line in lines)
+    else:
+        command, reply = NO_COMMAND, ""
     return ExecutionRow(
         step=str(record.number),
         action=record.action,
@@ -53,7 +77,7 @@ def execution_row(record: StepRecord, keys: frozenset[str]) -> ExecutionRow:
         reply=reply,
         state=state_text(record.state),
         output=record.output,
-        clients=tuple(c.client for c in record.commands),
+        lines=lines,
     )
 
 

@@ -45,6 +45,8 @@ CASES = [
     ("queue", 7, 60, True),
     ("queue-rpush", 8, 120, False),
     ("queue-rpush", 8, 60, True),
+    ("pubsub", 9, 120, False),
+    ("pubsub", 3, 60, True),
 ]
 
 
@@ -59,7 +61,7 @@ def test_step_screen_golden(lesson_id, shown, width, plain, backend_spec):
     compare(f"{lesson_id}-step{shown}-w{width}{suffix}.txt", text)
 
 
-@pytest.mark.parametrize("lesson_id", ["queue", "queue-rpush"])
+@pytest.mark.parametrize("lesson_id", ["queue", "queue-rpush", "pubsub"])
 def test_concept_card_golden(lesson_id):
     compare(
         f"{lesson_id}-card.txt", rendered(concept_card(find_lesson(lesson_id), Look(False)), 80)
