@@ -51,7 +51,12 @@ def compare(lesson: Lesson, records: list[StepRecord]) -> tuple[int, list[Mismat
             continue
         actual = {
             "state": state_text(record.state),
-            "reply": "\n".join(reply_text(c.reply, c.error) for c in record.commands),
+            # The reply to the step's own command, not what listeners received meanwhile.
+            "reply": "\n".join(
+                reply_text(c.reply, c.error)
+                for c in record.commands
+                if c.client == record.actor and c.args
+            ),
             "output": record.output,
         }
         for field in ("state", "reply", "output"):

@@ -152,6 +152,8 @@ class Lesson(_Strict):
     moments: list[Moment] = []
     questions: list[Question] = []
     end_note: str = ""
+    # Transports (list keys and channels) compared in a table built from the run at the end.
+    compare: list[ChannelName] = []
 
     @model_validator(mode="after")
     def _references(self) -> Lesson:
@@ -175,6 +177,12 @@ class Lesson(_Strict):
         for index, key in enumerate(self.state):
             if key.type == "channel" and key.key not in self.channels:
                 raise _RefError(("state", index, "key"), f"{key.key!r} is not in channels")
+        lists = [s.key for s in self.state if s.type == "list"]
+        for index, name in enumerate(self.compare):
+            if name not in lists and name not in self.channels:
+                raise _RefError(
+                    ("compare", index), f"{name!r} is neither a list in state nor a channel"
+                )
         _unique("variables", self.variables)
         for index, step in enumerate(self.steps):
             if step.actor not in clients:

@@ -237,6 +237,20 @@ class StepView:
         return self.current == self.total
 
 
+def comparison_table(lesson: Lesson, records: Sequence[StepRecord], look: Look) -> Table:
+    """The comparison of the lesson's transports, computed from the run's records."""
+    from redisqueue_tutor.comparison import QUESTIONS, compare_transports
+
+    verdicts = compare_transports(lesson.compare, lesson.channels, records)
+    table = Table(title="Comparison, from this run", title_justify="left", box=look.box)
+    table.add_column("")
+    for verdict in verdicts:
+        table.add_column(f"{verdict.transport} ({verdict.kind})", overflow="fold")
+    for index, question in enumerate(QUESTIONS):
+        table.add_row(question, *(v.answers[index] for v in verdicts))
+    return table
+
+
 class StepScreen:
     """One step's screen; picks the wide or the compact layout from the width it is given."""
 
@@ -269,6 +283,8 @@ class StepScreen:
         panel = moment_panel(lesson, view.current, look)
         if panel is not None:
             yield panel
+        if view.finished and lesson.compare:
+            yield comparison_table(lesson, view.records, look)
         if view.finished and lesson.end_note:
             yield Text(("" if look.plain else "✔ ") + lesson.end_note, style="green")
         if view.footer:

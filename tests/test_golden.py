@@ -47,6 +47,7 @@ CASES = [
     ("queue-rpush", 8, 60, True),
     ("pubsub", 9, 120, False),
     ("pubsub", 3, 60, True),
+    ("pubsub-vs-queue", 12, 120, False),
 ]
 
 
@@ -61,7 +62,7 @@ def test_step_screen_golden(lesson_id, shown, width, plain, backend_spec):
     compare(f"{lesson_id}-step{shown}-w{width}{suffix}.txt", text)
 
 
-@pytest.mark.parametrize("lesson_id", ["queue", "queue-rpush", "pubsub"])
+@pytest.mark.parametrize("lesson_id", ["queue", "queue-rpush", "pubsub", "pubsub-vs-queue"])
 def test_concept_card_golden(lesson_id):
     compare(
         f"{lesson_id}-card.txt", rendered(concept_card(find_lesson(lesson_id), Look(False)), 80)

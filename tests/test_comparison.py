@@ -1,0 +1,52 @@
+"""The pubsub-vs-queue comparison is computed from the run, on both backends."""
+
+from __future__ import annotations
+
+from redisqueue_tutor.backend import running
+from redisqueue_tutor.comparison import channel_verdict, compare_transports, list_verdict
+from redisqueue_tutor.engine import run_lesson
+from redisqueue_tutor.lessons import find_lesson
+from redisqueue_tutor.records import CommandRecord, StepRecord
+
+
+def test_list_buffers_for_one_consumer_channel_fans_out_and_forgets(backend_spec):
+    lesson = find_lesson("pubsub-vs-queue")
+    with running(backend_spec) as backend:
+        _start, records = run_lesson(lesson, backend)
+    queue, news = compare_transports(lesson.compare, lesson.channels, records)
+    assert queue.answers == (
+        "yes: 3 message(s) pushed before their consumer arrived were popped later",
+        "one consumer (4 popped, each by one client)",
+        "yes: up to 3 waited in the list",
+    )
+    assert news.answers == (
+        "no: 3 message(s) published while nobody listened never arrived",
+        "all 2 subscribers",
+        "no: PUBLISH stores nothing ('m1' was dropped)",
+    )
+    assert records[-1].variable_map["heard_a"] == ("m4",)
+
+
+def step(number: int, *commands: CommandRecord, state=()) -> StepRecord:
+    return StepRecord(number, "x", "", commands, "None", state, ())
+
+
+def test_verdicts_follow_the_records_not_the_lesson():
+    # A consumer that was already there when the item was pushed: not a "late" delivery.
+    records = [
+        step(1, CommandRecord("w", ("RPOP", "q"), None)),
+        step(2, CommandRecord("p", ("RPUSH", "q", "a"), 1), state=(("q", ("a",)),)),
+        step(3, CommandRecord("w", ("RPOP", "q"), "a"), state=(("q", ()),)),
+    ]
+    verdict = list_verdict("q", records)
+    assert verdict.answers[0] == "no message was popped by a consumer that arrived after it"
+    assert verdict.answers[2] == "yes: up to 1 waited in the list"
+    heard = [
+        step(
+            1,
+            CommandRecord("p", ("PUBLISH", "c", "hi"), 1),
+            CommandRecord("s", (), (b"message", b"c", b"hi")),
+        ),
+    ]
+    assert channel_verdict("c", heard).answers[0].startswith("no: 0 message(s)")
+    assert channel_verdict("c", heard).answers[1] == "the subscriber(s) listening then"
