@@ -32,7 +32,7 @@ def test_list_shows_id_title_level_steps_questions():
     assert result.exit_code == 0
     assert re.search(r"\| queue\s+\| A Redis list as a task queue", result.stdout)
     assert re.search(r"\| queue-rpush\s+\|", result.stdout)
-    assert re.search(r"beginner \|\s+7 \|", result.stdout)
+    assert re.search(r"\| queue\s+\|.*\| beginner\s+\|\s+7 \|", result.stdout)
 
 
 def test_show_prints_the_concept_card():
