@@ -64,3 +64,17 @@ def test_ctrl_c_exits_130_without_a_traceback():
     child.close()
     assert "Traceback" not in (child.before or "")
     assert child.exitstatus == 130
+
+
+def test_ctrl_c_during_pubsub_stops_the_listener_threads_and_exits_130():
+    child = spawn("step", "pubsub")
+    child.expect("Step 1 of 9")
+    for number in (2, 3):
+        child.send("\r")
+        child.expect(f"Step {number} of 9")
+    child.expect("Received: Notification 1")
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert "Traceback" not in (child.before or "")
+    assert child.exitstatus == 130

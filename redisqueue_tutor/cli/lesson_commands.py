@@ -100,8 +100,8 @@ def step(
 
     console = make_console(plain=plain)
     look = Look(plain)
-    with running(backend) as chosen:
-        run = LessonRun(found, chosen)
+    # Leaving the block, also on Ctrl-C, joins the listener threads and removes the run's keys.
+    with running(backend) as chosen, LessonRun(found, chosen) as run:
         where = chosen.describe()
         if auto:
             play_through(run, console, look, where, delay=delay, clear=console.is_terminal)
