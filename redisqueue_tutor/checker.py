@@ -12,6 +12,7 @@ from pathlib import Path
 
 from redisqueue_tutor.lesson_model import Lesson
 from redisqueue_tutor.lessons import LessonError, load_lesson
+from redisqueue_tutor.quiz import RunVariant, prove_keys
 from redisqueue_tutor.records import StepRecord, python_text, reply_text, state_text
 
 
@@ -41,8 +42,13 @@ class CheckResult:
         return self.error is None and not self.mismatches
 
 
-def compare(lesson: Lesson, records: list[StepRecord]) -> tuple[int, list[Mismatch]]:
-    """How many claims the lesson makes, and which of them the run contradicts."""
+def compare(
+    lesson: Lesson, records: list[StepRecord], run_variant: RunVariant | None = None
+) -> tuple[int, list[Mismatch]]:
+    """How many claims the lesson makes, and which of them the run contradicts.
+
+    Quiz answer keys with `answer_from` are claims too; run_variant runs their what-if variants.
+    """
     claims = 0
     mismatches: list[Mismatch] = []
     for step, record in zip(lesson.steps, records, strict=True):
@@ -72,6 +78,11 @@ def compare(lesson: Lesson, records: list[StepRecord]) -> tuple[int, list[Mismat
             got = python_text(values[name])
             if claimed != got:
                 mismatches.append(Mismatch(record.number, f"variable {name}", claimed, got))
+    for proof in prove_keys(lesson, records, run_variant):
+        claims += 1
+        if not proof.ok:
+            field = f"question {proof.question_id} ({proof.problem})"
+            mismatches.append(Mismatch(proof.step, field, proof.key, proof.actual))
     return claims, mismatches
 
 
@@ -87,5 +98,10 @@ def check_paths(paths: list[Path], backend_spec: str | None) -> Iterator[CheckRe
             continue
         with running(backend_spec) as backend:
             _start, records = run_lesson(lesson, backend)
-        claims, mismatches = compare(lesson, records)
+
+        def run_variant(variant: Lesson) -> list[StepRecord]:
+            with running(backend_spec) as fresh:  # a new namespace: the variant starts clean
+                return run_lesson(variant, fresh)[1]
+
+        claims, mismatches = compare(lesson, records, run_variant)
         yield CheckResult(path, lesson.id, claims, tuple(mismatches))

@@ -1,6 +1,7 @@
 """Stepping through a lesson: forward, back, restart, jump, auto-play and piped output.
 
 `Navigator` is the pure key-to-move logic; `play` wires it to a console, a key reader and a run.
+`play_predict` is predict mode: before a step's result is shown the learner guesses it.
 Steps run lazily, the first time they are reached; going back shows the recorded step, never a
 re-run, so an earlier screen is exactly what it was.
 """
@@ -8,9 +9,11 @@ re-run, so an earlier screen is exactly what it was.
 from __future__ import annotations
 
 import enum
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.rule import Rule
@@ -19,6 +22,9 @@ from rich.text import Text
 from redisqueue_tutor.engine import LessonRun
 from redisqueue_tutor.records import StepRecord
 from redisqueue_tutor.render import Look, StepView, step_screen
+
+if TYPE_CHECKING:
+    from redisqueue_tutor.render_quiz import Answers
 
 RIGHT = ("\x1b[C", "\x1bOC", "\xe0M")
 LEFT = ("\x1b[D", "\x1bOD", "\xe0K")
@@ -132,6 +138,8 @@ def play_interactive(
     read_key: Callable[[], str],
     look: Look,
     backend: str,
+    *,
+    seen: set[int] | None = None,
 ) -> int:
     steps = Steps(run)
     total = len(run.lesson.steps)
@@ -143,6 +151,8 @@ def play_interactive(
         )
         console.clear()
         console.print(step_screen(view, look))
+        if seen is not None:
+            seen.add(nav.position)
         if show_help:
             console.print(_help_text())
             show_help = False
@@ -162,6 +172,7 @@ def play_through(
     delay: float = 0.0,
     clear: bool = False,
     sleep: Callable[[float], None] | None = None,
+    seen: set[int] | None = None,
 ) -> int:
     """Show every step in turn: auto-play in a terminal, or each step printed when piped."""
     total = len(run.lesson.steps)
@@ -174,6 +185,105 @@ def play_through(
         elif record.number > 1:
             console.print(Rule(style="dim", characters="-" if look.plain else "─"))
         console.print(step_screen(view, look))
+        if seen is not None:
+            seen.add(record.number)
         if delay and record.number < total:
             (sleep or time.sleep)(delay)
     return total
+
+
+# --------------------------------------------------------------------------------------------------
+# Predict mode
+
+
+@dataclass
+class PredictScore:
+    """How the guesses went, and how predict mode ended (done, quit or eof)."""
+
+    asked: int = 0
+    right: int = 0
+    ended: str = "done"
+
+    @property
+    def line(self) -> str:
+        return f"Predictions: {self.right}/{self.asked} right"
+
+
+def play_predict(
+    run: LessonRun,
+    console: Console,
+    look: Look,
+    backend: str,
+    answers: Answers,
+    *,
+    seed: int | None = None,
+    seen: set[int] | None = None,
+) -> PredictScore:
+    """Step forward; before each pop or push is shown, ask what it will give, then show it.
+
+    The step runs first (the engine never prints), so the question's options come from what Redis
+    really did; the learner sees the result only after guessing. Works in a terminal (keys, one
+    screen at a time) and piped (one answer a line; at the end of input the remaining steps are
+    shown without questions). q stops. The same seed shuffles the options the same way.
+    """
+    from redisqueue_tutor.quiz import grade, predict_question, select
+    from redisqueue_tutor.render_quiz import Ended, QuestionView, feedback
+
+    if seed is None:
+        seed = secrets.randbelow(1_000_000)
+
+    lesson = run.lesson
+    total = len(lesson.steps)
+    score = PredictScore()
+    records: list[StepRecord] = []
+    predicting = True
+    for record in run:
+        records.append(record)
+        n = record.number
+        question = predict_question(lesson, run.start, records) if predicting else None
+        if question is not None:
+            (item,) = select([question], seed=seed + n)  # shuffled options
+            view = QuestionView(
+                item,
+                n,
+                total,
+                lesson,
+                run.start,
+                tuple(records),
+                title=f"Predict step {n} of {total}",
+            )
+            try:
+                parsed = answers.ask(view)
+            except Ended:
+                predicting = False
+                score.ended = "eof"
+                console.print("Input ended: the remaining steps are shown without predictions.")
+            else:
+                if parsed.position < 0:  # q
+                    score.ended = "quit"
+                    break
+                outcome = grade(item, parsed.position, hinted=parsed.hinted)
+                score.asked += 1
+                score.right += outcome.correct
+                console.print(feedback(item, outcome, look))
+                if answers.interactive and not answers.pause(f"Press any key to see step {n}."):
+                    score.ended = "quit"
+                    break
+        view_n = StepView(lesson, run.start, tuple(records), total, backend)
+        if answers.interactive:
+            console.clear()
+        elif n > 1:
+            console.print(Rule(style="dim", characters="-" if look.plain else "─"))
+        console.print(step_screen(view_n, look))
+        if seen is not None:
+            seen.add(n)
+        if (
+            answers.interactive
+            and n < total
+            and not answers.pause("Press any key for the next step (q to stop).")
+        ):
+            score.ended = "quit"
+            break
+    if score.asked:
+        console.print(score.line, markup=False)
+    return score

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from redisqueue_tutor.cli import lesson_commands  # noqa: F401  (registers its commands)
+from redisqueue_tutor.cli import lesson_commands, quiz_commands  # noqa: F401  (register commands)
 from redisqueue_tutor.cli.app import EXIT_INTERRUPTED, app
 
 __all__ = ["app", "main"]

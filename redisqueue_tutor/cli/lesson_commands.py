@@ -6,6 +6,7 @@ They import the engine (and so redis and fakeredis) only when they run a lesson:
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -82,6 +83,10 @@ def step(
     delay: Annotated[
         float, typer.Option("--delay", min=0.0, max=60.0, help="Seconds between steps with --auto.")
     ] = 1.5,
+    predict: Annotated[
+        bool,
+        typer.Option("--predict", help="Guess each pop and push before its result is shown."),
+    ] = False,
     backend: BackendOpt = None,
     lessons_dir: LessonsDir = None,
     plain: PlainOpt = False,
@@ -89,7 +94,8 @@ def step(
     """Step through a lesson, running every command for real.
 
     In a terminal: Enter or → next, b or ← back, r restart, a number and Enter to jump, ? help,
-    q quit. Piped, or with --auto, it shows every step in turn.
+    q quit. Piped, or with --auto, it shows every step in turn. With --predict you guess each
+    result first (one answer a line when piped).
     """
     found = find_lesson(lesson, lessons_dir or ())
 
@@ -100,15 +106,37 @@ def step(
 
     console = make_console(plain=plain)
     look = Look(plain)
+    seen: set[int] = set()
     # Leaving the block, also on Ctrl-C, joins the listener threads and removes the run's keys.
-    with running(backend) as chosen, LessonRun(found, chosen) as run:
-        where = chosen.describe()
-        if auto:
-            play_through(run, console, look, where, delay=delay, clear=console.is_terminal)
-        elif stdin_is_interactive():
-            play_interactive(run, console, typer.getchar, look, where)
-        else:
-            play_through(run, console, look, where)
+    try:
+        with running(backend) as chosen, LessonRun(found, chosen) as run:
+            where = chosen.describe()
+            if predict:
+                from redisqueue_tutor.render_quiz import answers_for
+                from redisqueue_tutor.stepper import play_predict
+
+                answers = answers_for(
+                    console,
+                    look,
+                    interactive=stdin_is_interactive(),
+                    read_key=typer.getchar,
+                    stream=sys.stdin,
+                )
+                play_predict(run, console, look, where, answers, seen=seen)
+            elif auto:
+                clear = console.is_terminal
+                play_through(run, console, look, where, delay=delay, clear=clear, seen=seen)
+            elif stdin_is_interactive():
+                play_interactive(run, console, typer.getchar, look, where, seen=seen)
+            else:
+                play_through(run, console, look, where, seen=seen)
+    finally:
+        # Whatever happened, keep the steps the learner saw (progress never stops a lesson).
+        from redisqueue_tutor.progress import save_steps_seen
+
+        warning = save_steps_seen(found.id, seen, len(found.steps))
+        if warning:
+            make_console(stderr=True, plain=plain).print(f"Warning: {warning}", markup=False)
 
 
 @app.command()

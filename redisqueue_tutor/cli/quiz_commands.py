@@ -1,0 +1,227 @@
+"""Commands for practice and the learner's record: quiz, progress, reset."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from redisqueue_tutor.cli.app import (
+    EXIT_BAD_INPUT,
+    EXIT_INTERRUPTED,
+    BackendOpt,
+    Exit,
+    LessonsDir,
+    PlainOpt,
+    app,
+    friendly,
+)
+from redisqueue_tutor.lessons import LessonError, discover, find_lesson, load_lesson
+from redisqueue_tutor.render import Look, make_console
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+class Difficulty(enum.StrEnum):
+    easy = "easy"
+    medium = "medium"
+    hard = "hard"
+
+
+def _warn(plain: bool, message: str | None) -> None:
+    if message:
+        make_console(stderr=True, plain=plain).print(f"Warning: {message}", markup=False)
+
+
+@app.command()
+@friendly
+def quiz(
+    lesson: Annotated[str, typer.Argument(help="Lesson id (see `tutor list`) or a lesson file.")],
+    difficulty: Annotated[
+        Difficulty | None, typer.Option("--difficulty", help="Only questions of this level.")
+    ] = None,
+    count: Annotated[
+        int, typer.Option("--count", min=1, max=100, help="How many questions to ask.")
+    ] = 10,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", min=0, help="Repeat a quiz exactly: same questions, same order."),
+    ] = None,
+    no_shuffle: Annotated[
+        bool, typer.Option("--no-shuffle", help="Questions and options in the lesson's order.")
+    ] = False,
+    review: Annotated[
+        bool, typer.Option("--review", help="Only the questions you missed before.")
+    ] = False,
+    backend: BackendOpt = None,
+    lessons_dir: LessonsDir = None,
+    plain: PlainOpt = False,
+) -> None:
+    """Practise a lesson: questions with hints, worked solutions and your misconceptions.
+
+    In a terminal: answer with a letter (or ↑/↓ and Enter), h for the hint, q to stop.
+
+    Piped: one answer a line on standard input; the last line printed is `Score: X/Y`.
+    """
+    found = find_lesson(lesson, lessons_dir or ())
+
+    from redisqueue_tutor.backend import running
+    from redisqueue_tutor.engine import run_lesson
+    from redisqueue_tutor.progress import ProgressError, ProgressStore, with_quiz
+    from redisqueue_tutor.quiz import quiz_pool, select, summarize
+    from redisqueue_tutor.render import stdin_is_interactive
+    from redisqueue_tutor.render_quiz import (
+        answers_for,
+        ended_line,
+        summary_panel,
+        take_quiz,
+    )
+
+    console = make_console(plain=plain)
+    look = Look(plain)
+    with running(backend) as chosen:
+        start, records = run_lesson(found, chosen)
+    pool = quiz_pool(found, start, records)
+
+    store = ProgressStore()
+    only = None
+    if review:
+        try:
+            loaded = store.load()
+        except ProgressError as exc:
+            raise Exit(EXIT_BAD_INPUT, str(exc)) from None
+        _warn(plain, loaded.warning)
+        only = set(loaded.progress.lesson(found.id).missed)
+        if not only:
+            console.print(f"Nothing to review: no missed questions saved for {found.id}.")
+            return
+    used_seed = seed if seed is not None else secrets.randbelow(1_000_000)
+    items = select(
+        pool,
+        seed=used_seed,
+        level=difficulty.value if difficulty else None,
+        count=count,
+        shuffle=not no_shuffle,
+        only=only,
+    )
+    if not items:
+        what = f"{difficulty.value} questions" if difficulty else "questions"
+        raise Exit(EXIT_BAD_INPUT, f"lesson {found.id} has no {what} to ask")
+
+    interactive = stdin_is_interactive()
+    answers = answers_for(
+        console, look, interactive=interactive, read_key=typer.getchar, stream=sys.stdin
+    )
+    run = take_quiz(items, found, start, records, console, answers, look)
+    summary = summarize(items, run.outcomes, run.seconds, found.id)
+    if run.ended != "done":
+        console.print(ended_line(run, len(items)))
+    if summary.answered:
+        try:
+            saved = store.update(
+                lambda p: with_quiz(
+                    p,
+                    found.id,
+                    right=summary.right,
+                    missed=summary.missed,
+                    score=summary.score,
+                    total=summary.answered,
+                    complete=summary.complete,
+                )
+            )
+            _warn(plain, saved.warning)
+        except ProgressError as exc:
+            _warn(plain, f"progress not saved: {exc}")
+    console.print(summary_panel(summary, look, found.id, used_seed))
+    if not interactive:
+        console.print(f"Score: {summary.score}/{summary.answered}", markup=False)
+    if run.ended == "interrupted":
+        raise Exit(EXIT_INTERRUPTED)
+
+
+@app.command()
+@friendly
+def progress(lessons_dir: LessonsDir = None, plain: PlainOpt = False) -> None:
+    """Show your progress: steps seen, best quiz score, missed questions, how far each lesson is done."""
+    from redisqueue_tutor.progress import ProgressError, ProgressStore, data_dir
+    from redisqueue_tutor.render_quiz import ProgressRow, progress_table
+
+    console = make_console(plain=plain)
+    try:
+        loaded = ProgressStore().load()
+    except ProgressError as exc:
+        raise Exit(EXIT_BAD_INPUT, str(exc)) from None
+    _warn(plain, loaded.warning)
+    saved = loaded.progress.lessons
+    totals: dict[str, int | None] = {}
+    for lesson_id, source in sorted(discover(lessons_dir or ()).items()):
+        try:
+            totals[lesson_id] = len(load_lesson(source.path).steps)
+        except LessonError:
+            totals[lesson_id] = None
+    rows = []
+    for lesson_id in sorted(set(totals) | set(saved)):
+        entry = loaded.progress.lesson(lesson_id)
+        total = totals.get(lesson_id)
+        rows.append(
+            ProgressRow(
+                lesson_id=lesson_id,
+                steps_seen=len([s for s in entry.steps_seen if total is None or s <= total]),
+                total_steps=total,
+                best="-" if entry.best_score is None else f"{entry.best_score}/{entry.best_total}",
+                missed=len(entry.missed),
+                done=entry.done(total) if total else 0.0,
+            )
+        )
+    console.print(progress_table(rows, Look(plain)))
+    console.print(f"Saved in {data_dir()}", style="dim", markup=False, soft_wrap=True)
+
+
+@app.command()
+@friendly
+def reset(
+    lesson: Annotated[
+        str | None, typer.Argument(help="The lesson to clear (default: every lesson).")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask first.")] = False,
+    plain: PlainOpt = False,
+) -> None:
+    """Clear saved progress (steps seen, best score, missed questions), after asking."""
+    from redisqueue_tutor.progress import ProgressError, ProgressStore, without
+
+    console = make_console(plain=plain)
+    store = ProgressStore()
+    try:
+        current = store.load()
+    except ProgressError as exc:
+        raise Exit(EXIT_BAD_INPUT, str(exc)) from None
+    _warn(plain, current.warning)
+    if lesson is not None and lesson not in current.progress.lessons:
+        console.print(f"There is no saved progress for {lesson!r}.", markup=False)
+        return
+    if lesson is None and not current.progress.lessons:
+        console.print("There is no saved progress to clear.")
+        return
+    what = f"the saved progress of {lesson}" if lesson else "ALL saved progress"
+    if not yes and not _confirm(console, f"Clear {what}? [y/N] "):
+        console.print("Nothing cleared.")
+        return
+    try:
+        store.update(lambda p: without(p, lesson))
+    except ProgressError as exc:
+        raise Exit(EXIT_BAD_INPUT, str(exc)) from None
+    console.print(f"Cleared {what}.")
+
+
+def _confirm(console: Console, prompt: str) -> bool:
+    """y or yes confirms; anything else, the end of input or Ctrl-C declines."""
+    try:
+        answer = console.input(prompt, markup=False)
+    except (EOFError, KeyboardInterrupt):
+        console.print()
+        return False
+    return answer.strip().lower() in ("y", "yes")
