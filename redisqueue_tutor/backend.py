@@ -4,15 +4,42 @@ Every client of a run comes from one Backend, so they all talk to the same serve
 `FakeRedis()` would not share data), all record into the run's CommandLog, and all keys and channels
 live under the run's namespace. Any redis-py client can be made to go through this seam by building
 it on `backend.connection_pool(lane)`.
+
+A real server may be somebody else's, so a run on it is careful:
+
+- Before the first step `start()` says HELLO and refuses what the tutor cannot use safely: a replica,
+  a cluster node, a Sentinel, a server older than 6.2.
+- Everything the run writes lives under its own namespace, ``tutor:{8 hex}:``; on exit only that
+  namespace is removed (SCAN MATCH + UNLINK). Never FLUSHDB, FLUSHALL, KEYS, MONITOR or CONFIG SET.
+- Runs that died without cleaning up (SIGKILL, power cut, server timeout) are found again through a
+  registry ON THE SERVER: the set ``tutor:{registry}:runs`` lists live run ids and each run holds a lease key
+  ``tutor:{id}:~owner`` (host, pid; expires unless renewed by a heartbeat thread). A new run reaps a
+  registered namespace when its lease has expired, or when its owner ran on this machine and that
+  pid is gone. We keep the registry on the server rather than in a local state file because the
+  evidence then lives with the data: any tutor on any laptop of a class can reap a dead run, no
+  URL (with its password) is ever written to disk, a run on a server that was later switched off
+  leaves nothing behind locally, and no new dependency is needed. The cost is two small keys per
+  live run, both under ``tutor:*`` (so the README's ACL user covers them). Only ids that follow the
+  registry's own format are ever reaped, and only under ``tutor:{id}:``: a foreign key is never
+  touched, even one that looks like ours.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import secrets
+import signal
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from redis.backoff import NoBackoff
@@ -22,6 +49,14 @@ from redisqueue_tutor.recorder import CommandLog, RecordingMixin
 
 DEFAULT_BACKEND = "fake"
 ENV_REDIS_URL = "TUTOR_REDIS_URL"
+
+MIN_VERSION = (6, 2)  # HELLO needs 6.0; LMOVE, which the reliable-queue lessons use, 6.2
+CONNECT_TIMEOUT = 2.0  # seconds for TCP connect AND the TLS handshake
+COMMAND_TIMEOUT = 10.0  # seconds for an answer to a non-blocking command
+REGISTRY_KEY = "tutor:{registry}:runs"  # not a run id: never reaped
+LEASE_SECONDS = 600  # a run whose lease is this old is dead, wherever it ran
+HEARTBEAT_SECONDS = 60
+_RUN_ID = re.compile(r"^[0-9a-f]{8}$")
 
 
 class BackendError(Exception):
@@ -40,7 +75,15 @@ class Namespace:
 
     @classmethod
     def new(cls) -> Namespace:
-        return cls(f"tutor:{{{secrets.token_hex(4)}}}:")
+        return cls.for_run(secrets.token_hex(4))
+
+    @classmethod
+    def for_run(cls, run_id: str) -> Namespace:
+        return cls(f"tutor:{{{run_id}}}:")
+
+    @property
+    def run_id(self) -> str:
+        return self.prefix[len("tutor:{") : -len("}:")]
 
     def key(self, short: str) -> str:
         return self.prefix + short
@@ -53,6 +96,30 @@ class Namespace:
         # SCAN MATCH treats braces literally, but [ ] * ? \ are special: the prefix contains none.
         return self.prefix + "*"
 
+    @property
+    def owner_key(self) -> str:
+        # "~" cannot start a lesson's key name (identifiers are [a-z][a-z0-9_]*): no collision.
+        return self.prefix + "~owner"
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What the tutor is talking to, as shown before the first step."""
+
+    product: str  # "Redis", "Valkey", "fakeredis"
+    version: str
+    address: str  # "127.0.0.1:6379", "/run/redis.sock" or "in-process"
+    db: int = 0
+    mode: str = "standalone"
+    role: str = "master"
+    tls: bool = False
+
+    def __str__(self) -> str:
+        if self.address == "in-process":
+            return f"embedded {self.product} {self.version} (in-process, nothing to install)"
+        tls = ", TLS" if self.tls else ""
+        return f"{self.product} {self.version} at {self.address} db {self.db}{tls}"
+
 
 class Backend:
     """Base for both backends: clients that record, an observer that does not, cleanup."""
@@ -62,6 +129,9 @@ class Backend:
     def __init__(self, namespace: Namespace | None = None) -> None:
         self.namespace = namespace or Namespace.new()
         self.log = CommandLog(shorten=self.namespace.short)
+        self.server: Any = None
+        self.info: ServerInfo | None = None
+        self.started = False
         self._pools: list[redis.ConnectionPool] = []
         self._observer: redis.Redis | None = None
 
@@ -72,7 +142,18 @@ class Backend:
     def _connection_class(self, recording: bool) -> type[redis.Connection]:
         raise NotImplementedError
 
+    def connect(self) -> ServerInfo:
+        """Reach the server, check that the tutor may use it, and say what it is."""
+        raise NotImplementedError
+
+    def start(self) -> ServerInfo:
+        """Everything before the first step: connect and check. `running()` calls it."""
+        info = self.connect()
+        self.started = True
+        return info
+
     def describe(self) -> str:
+        """One line for the header: the server and, on a real one, the run's namespace."""
         raise NotImplementedError
 
     # -- the seam ----------------------------------------------------------------------------
@@ -107,26 +188,33 @@ class Backend:
 
     def cleanup(self) -> int:
         """Remove every key of this run's namespace; returns how many were removed."""
-        removed = 0
-        observer = self.observer
-        batch: list[str] = []
-        for name in observer.scan_iter(match=self.namespace.pattern, count=500):
-            batch.append(name)
-            if len(batch) >= 500:
-                removed += observer.unlink(*batch)
-                batch.clear()
-        if batch:
-            removed += observer.unlink(*batch)
-        return removed
+        return _unlink_matching(self.observer, self.namespace.pattern, lambda _name: True)
 
-    def close(self) -> None:
+    def close(self, *, clean: bool = True) -> None:
+        """Remove the run's keys (unless `clean` is False) and drop every connection."""
         try:
-            self.cleanup()
+            if clean:
+                self.cleanup()
         finally:
             for pool in self._pools:
                 pool.disconnect()
             self._pools.clear()
             self._observer = None
+
+
+def _unlink_matching(observer: redis.Redis, pattern: str, keep: Any) -> int:
+    """UNLINK every key SCAN finds for `pattern` for which keep(name) is true, in batches."""
+    removed = 0
+    batch: list[str] = []
+    for name in observer.scan_iter(match=pattern, count=1000):
+        if keep(name):
+            batch.append(name)
+        if len(batch) >= 500:
+            removed += observer.unlink(*batch)
+            batch.clear()
+    if batch:
+        removed += observer.unlink(*batch)
+    return removed
 
 
 def _fake_connection_classes() -> tuple[type, type]:
@@ -136,6 +224,13 @@ def _fake_connection_classes() -> tuple[type, type]:
         pass
 
     return FakeRedisConnection, RecordingFake
+
+
+def _package_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:  # pragma: no cover - only in odd installs
+        return "?"
 
 
 class FakeBackend(Backend):
@@ -156,100 +251,527 @@ class FakeBackend(Backend):
     def _connection_class(self, recording: bool) -> type[redis.Connection]:
         return self._recording if recording else self._plain
 
+    def connect(self) -> ServerInfo:
+        # fakeredis knows neither INFO nor ROLE, and there is nothing to reach: describe it as is.
+        self.info = ServerInfo("fakeredis", _package_version("fakeredis"), "in-process")
+        return self.info
+
     def describe(self) -> str:
-        return "embedded fakeredis (in-process, nothing to install)"
+        return str(self.info or self.connect())
 
 
-class RecordingConnection(RecordingMixin, redis.Connection):
+# --------------------------------------------------------------------------------------------------
+# Real servers: connections that never re-send and never time out a command that blocks on purpose
+
+
+_TIMEOUT_LAST = frozenset({"BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BZPOPMIN", "BZPOPMAX"})
+_TIMEOUT_FIRST = frozenset({"BLMPOP", "BZMPOP"})
+_TIMEOUT_LAST_MS = frozenset({"WAIT", "WAITAOF"})
+_BLOCK_OPTION = frozenset({"XREAD", "XREADGROUP"})
+_SUBSCRIBE = frozenset({"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE"})
+_MAY_WAIT = _TIMEOUT_LAST | _TIMEOUT_FIRST | _TIMEOUT_LAST_MS | _BLOCK_OPTION | _SUBSCRIBE
+
+
+def blocking_seconds(args: tuple[Any, ...]) -> float | None:
+    """How long a command may block by its own arguments: None if it does not block, 0 forever."""
+    name = _word(args[0]).upper() if args else ""
+    try:
+        if name in _TIMEOUT_LAST:
+            return float(_word(args[-1]))
+        if name in _TIMEOUT_FIRST:
+            return float(_word(args[1]))
+        if name in _TIMEOUT_LAST_MS:
+            return float(_word(args[-1])) / 1000
+        if name in _BLOCK_OPTION:
+            words = [_word(a).upper() for a in args]
+            if "BLOCK" in words:
+                return float(words[words.index("BLOCK") + 1]) / 1000
+    except (ValueError, IndexError):
+        return None  # the server will refuse the command; nothing to wait for
+    return None
+
+
+def _word(arg: Any) -> str:
+    return arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg)
+
+
+class CommandTimeouts:
+    """Mix into a real connection: a socket timeout that fits the command being waited for.
+
+    redis-py's single socket_timeout applies to every read, so a BRPOP longer than it raised
+    TimeoutError (and with its default retries was RE-SENT). Here an ordinary command gets
+    `socket_timeout`; a blocking one its own timeout plus that margin (none for "block forever");
+    a subscribed connection none at all, since waiting for messages is its job.
+    """
+
+    socket_timeout: float | None
+
+    def send_command(self, *args: Any, **kwargs: Any) -> None:
+        super().send_command(*args, **kwargs)  # type: ignore[misc]
+        sock: socket.socket | None = getattr(self, "_sock", None)
+        if not args or sock is None or _word(args[0]).upper() not in _MAY_WAIT:
+            return  # the common case, kept cheap: this runs for every command
+        wait = blocking_seconds(args)
+        subscribing = _word(args[0]).upper() in _SUBSCRIBE
+        if wait is None and not subscribing:
+            return
+        if subscribing or wait == 0:
+            sock.settimeout(None)
+        else:
+            sock.settimeout(wait + (self.socket_timeout or COMMAND_TIMEOUT))  # type: ignore[operator]
+        self._subscribed = subscribing or getattr(self, "_subscribed", False)
+        self._stretched = not subscribing
+
+    def read_response(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().read_response(*args, **kwargs)  # type: ignore[misc]
+        finally:
+            if getattr(self, "_stretched", False):
+                self._stretched = False
+                sock: socket.socket | None = getattr(self, "_sock", None)
+                if sock is not None and not getattr(self, "_subscribed", False):
+                    sock.settimeout(self.socket_timeout)
+
+    def disconnect(self, *args: Any, **kwargs: Any) -> None:
+        self._subscribed = self._stretched = False
+        super().disconnect(*args, **kwargs)  # type: ignore[misc]
+
+
+class TimedConnection(CommandTimeouts, redis.Connection):
     pass
 
 
-class RecordingSSLConnection(RecordingMixin, redis.SSLConnection):
+class TimedSSLConnection(CommandTimeouts, redis.SSLConnection):
+    def _wrap_socket_with_ssl(self, sock: socket.socket) -> Any:
+        # redis-py does the TLS handshake under socket_timeout; a TLS client talking to a plain
+        # server then waits that long for an answer that never comes. Use the connect timeout.
+        sock.settimeout(self.socket_connect_timeout)
+        wrapped = super()._wrap_socket_with_ssl(sock)
+        wrapped.settimeout(self.socket_timeout)
+        return wrapped
+
+
+class TimedUnixConnection(CommandTimeouts, redis.UnixDomainSocketConnection):
     pass
+
+
+class RecordingConnection(RecordingMixin, TimedConnection):
+    pass
+
+
+class RecordingSSLConnection(RecordingMixin, TimedSSLConnection):
+    pass
+
+
+class RecordingUnixConnection(RecordingMixin, TimedUnixConnection):
+    pass
+
+
+_CONNECTION_CLASSES: dict[str, tuple[type, type]] = {
+    "redis": (TimedConnection, RecordingConnection),
+    "rediss": (TimedSSLConnection, RecordingSSLConnection),
+    "unix": (TimedUnixConnection, RecordingUnixConnection),
+}
+
+
+def redact(url: str) -> str:
+    """The URL without its password, fit to show: redis://:***@host:6379/0."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        user = parts.username or ""
+        host = parts.netloc.rsplit("@", 1)[1]
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    except ValueError:
+        return "<the URL given>"
 
 
 class RedisBackend(Backend):
-    """A real Redis server named by a redis:// or rediss:// URL."""
+    """A real Redis server named by a redis://, rediss:// or unix:// URL."""
 
     kind = "redis"
 
     def __init__(self, url: str, namespace: Namespace | None = None) -> None:
         super().__init__(namespace)
         self.url = url
+        self.scheme = url.split("://", 1)[0]
+        shown = redact(url)
         try:
             parsed = redis.connection.parse_url(url)
         except ValueError as exc:
             raise BackendError(
-                f"{url!r} is not a Redis URL ({exc}); use redis://host:port/db"
+                f"{shown} is not a Redis URL ({exc}); use redis://host:port/db"
             ) from None
-        self._ssl = url.startswith("rediss://")
+        parsed.pop("connection_class", None)
         self._url_kwargs = parsed
-        self._url_kwargs.pop("connection_class", None)
+        self._heartbeat: threading.Thread | None = None
+        self._stop_heartbeat = threading.Event()
+        self.reaped: list[str] = []
+        try:  # an unknown ?option= or a bad value fails here, not in the middle of a lesson
+            self._connection_class(False)(**self._pool_kwargs())
+        except (TypeError, ValueError, redis.RedisError) as exc:
+            raise BackendError(
+                f"{shown} has an option redis-py does not understand ({exc}); "
+                "see https://redis.readthedocs.io for URL options"
+            ) from None
+
+    @property
+    def tls(self) -> bool:
+        return self.scheme == "rediss"
+
+    @property
+    def credentials(self) -> tuple[str | None, str | None]:
+        """User name and password from the URL (for the doctor; never printed)."""
+        return self._url_kwargs.get("username"), self._url_kwargs.get("password")
+
+    @property
+    def address(self) -> str:
+        kwargs = self._url_kwargs
+        if self.scheme == "unix":
+            return str(kwargs.get("path", ""))
+        return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
 
     def _pool_kwargs(self) -> dict[str, Any]:
         kwargs = dict(self._url_kwargs)
-        # redis-py 8 retries 10 times with backoff and RE-SENDS blocking commands on a timeout; a
-        # lesson must fail fast and never send a command twice.
-        kwargs.setdefault("socket_connect_timeout", 3)
-        kwargs.setdefault("socket_timeout", 30)
+        # redis-py 8 waits 5 s to connect, retries 10 times with backoff and RE-SENDS blocking
+        # commands on a timeout; a lesson must fail fast and never send a command twice.
+        kwargs.setdefault("socket_connect_timeout", CONNECT_TIMEOUT)
+        kwargs.setdefault("socket_timeout", COMMAND_TIMEOUT)
         kwargs["retry"] = Retry(NoBackoff(), 0)
         return kwargs
 
     def _connection_class(self, recording: bool) -> type[redis.Connection]:
-        if self._ssl:
-            return RecordingSSLConnection if recording else redis.SSLConnection
-        return RecordingConnection if recording else redis.Connection
+        plain, recorded = _CONNECTION_CLASSES[self.scheme]
+        return recorded if recording else plain
+
+    # -- before the first step ---------------------------------------------------------------
+    def connect(self) -> ServerInfo:
+        try:
+            hello = _as_dict(self.observer.execute_command("HELLO"))
+        except redis.ResponseError as exc:
+            if "unknown command" in str(exc).lower():
+                raise BackendError(
+                    f"the server at {self.address} is older than Redis 6 (it does not know HELLO);"
+                    f" the tutor needs Redis {_dotted(MIN_VERSION)} or later"
+                ) from None
+            raise BackendError(connect_failure(exc, self)) from None
+        except redis.RedisError as exc:
+            raise BackendError(connect_failure(exc, self)) from None
+        product = str(hello.get("server", "redis"))
+        info = ServerInfo(
+            product={"redis": "Redis", "valkey": "Valkey"}.get(product, product),
+            version=str(hello.get("version", "?")),
+            address=self.address,
+            db=int(self._url_kwargs.get("db") or 0),
+            mode=str(hello.get("mode", "standalone")),
+            role=str(hello.get("role", "master")),
+            tls=self.tls,
+        )
+        refuse_unsuitable(info)
+        self.info = info
+        return info
+
+    def start(self) -> ServerInfo:
+        info = self.connect()
+        try:
+            self.reaped = self.reap_dead_runs()
+            self._register()
+        except redis.RedisError as exc:
+            raise BackendError(connect_failure(exc, self)) from None
+        self.started = True
+        self._heartbeat = threading.Thread(
+            target=self._renew_lease, name="tutor-lease", daemon=True
+        )
+        self._heartbeat.start()
+        return info
 
     def describe(self) -> str:
-        kwargs = self._url_kwargs
-        host = kwargs.get("host", "localhost")
-        port = kwargs.get("port", 6379)
-        scheme = "rediss" if self._ssl else "redis"
-        return f"{scheme}://{host}:{port}/{kwargs.get('db', 0)}"
+        where = str(self.info) if self.info else f"{self.scheme}://{self.address}"
+        return f"{where}, keys in {self.namespace.prefix}"
+
+    # -- the registry of live runs -----------------------------------------------------------
+    def _owner(self) -> str:
+        return json.dumps(
+            {"host": machine_identity(), "pid": os.getpid(), "since": int(time.time())},
+            sort_keys=True,
+        )
+
+    def _register(self) -> None:
+        # The lease first, then the registry entry: whoever sees the id also finds its lease.
+        observer = self.observer
+        observer.set(self.namespace.owner_key, self._owner(), ex=LEASE_SECONDS)
+        with suppress(redis.ResponseError):  # somebody's own key of another type: leave it be
+            observer.sadd(REGISTRY_KEY, self.namespace.run_id)
+
+    def _renew_lease(self) -> None:
+        while not self._stop_heartbeat.wait(HEARTBEAT_SECONDS):
+            with suppress(redis.RedisError, AttributeError):
+                self._register()
+
+    def reap_dead_runs(self) -> list[str]:
+        """Remove the namespaces of registered runs that are dead; returns their ids."""
+        observer = self.observer
+        dead = []
+        try:
+            registered = observer.smembers(REGISTRY_KEY)
+        except redis.ResponseError:  # not our set (WRONGTYPE): no registry on this server
+            return []
+        for run_id in sorted(_word(member) for member in registered):
+            if not _RUN_ID.match(run_id) or run_id == self.namespace.run_id:
+                continue
+            owner = observer.get(Namespace.for_run(run_id).owner_key)
+            if owner_is_dead(None if owner is None else _word(owner)):
+                dead.append(run_id)
+        if not dead:
+            return []
+        prefixes = tuple(Namespace.for_run(run_id).prefix for run_id in dead)
+        # One pass over the keyspace for all of them, matching only tutor:{…}: names.
+        _unlink_matching(observer, "tutor:{*}:*", lambda name: name.startswith(prefixes))
+        with suppress(redis.ResponseError):
+            observer.srem(REGISTRY_KEY, *dead)
+        return dead
+
+    def close(self, *, clean: bool = True) -> None:
+        self._stop_heartbeat.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join(1)
+        try:
+            if clean and self.started:
+                self.cleanup()  # the lease key lives in the namespace, so it goes too
+                with suppress(redis.ResponseError):
+                    self.observer.srem(REGISTRY_KEY, self.namespace.run_id)
+        finally:
+            super().close(clean=False)
+
+
+def _as_dict(reply: Any) -> dict[str, Any]:
+    # HELLO answers a map on RESP3 and a flat list on RESP2 (protocol=2 in the URL).
+    items = reply.items() if isinstance(reply, dict) else zip(reply[::2], reply[1::2], strict=True)
+    return {_word(k): _word(v) if isinstance(v, bytes) else v for k, v in items}
+
+
+def _dotted(numbers: tuple[int, ...]) -> str:
+    return ".".join(str(n) for n in numbers)
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
+def refuse_unsuitable(info: ServerInfo) -> None:
+    """Raise BackendError for a server the lessons cannot run on safely."""
+    if info.mode == "cluster":
+        raise BackendError(
+            f"{info.address} is a Redis Cluster node. The tutor speaks to one standalone server and"
+            " does not follow cluster redirects (MOVED); a cluster would also need db 0 and every"
+            " key of a lesson in one hash slot, which the run's {tag} already gives. Point the tutor"
+            " at a standalone redis-server, or run with --backend fake"
+        )
+    if info.mode == "sentinel":
+        raise BackendError(
+            f"{info.address} is a Redis Sentinel, which holds no data; use the address of the"
+            " primary it monitors (redis-cli -p 26379 SENTINEL get-master-addr-by-name NAME)"
+        )
+    if info.role not in ("master", "primary"):
+        raise BackendError(
+            f"{info.address} is a read-only replica; point the tutor at its primary"
+            " (redis-cli ROLE on the replica shows where it is), or run with --backend fake"
+        )
+    found = _version_tuple(info.version)
+    if found and found < MIN_VERSION:
+        raise BackendError(
+            f"{info.product} {info.version} at {info.address} is too old: the lessons need"
+            f" {_dotted(MIN_VERSION)} or later (or run with --backend fake)"
+        )
+
+
+def machine_identity() -> str:
+    """This machine, as precisely as we can tell: hostname plus the systemd machine id."""
+    machine = ""
+    for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        with suppress(OSError):
+            with open(path, encoding="ascii") as handle:
+                machine = handle.read().strip()[:12]
+            break
+    return f"{socket.gethostname()}/{machine}"
+
+
+def owner_is_dead(owner: str | None) -> bool:
+    """True when a run's lease says its process is gone. Unsure means alive: never reap a live run."""
+    if owner is None:
+        return True  # no lease: it expired (LEASE_SECONDS without a heartbeat)
+    try:
+        record = json.loads(owner)
+        host, pid = record["host"], int(record["pid"])
+    except (ValueError, KeyError, TypeError):
+        return False
+    if host != machine_identity() or os.name != "posix":
+        return False  # another machine: only its lease can tell
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # exists, but belongs to somebody else
+    return False
+
+
+# --------------------------------------------------------------------------------------------------
+# Opening a backend for one run
 
 
 def open_backend(spec: str | None) -> Backend:
-    """`fake` (the default) or a redis:// / rediss:// URL."""
-    if spec is None or spec == DEFAULT_BACKEND:
+    """`fake` (the default) or a redis:// / rediss:// / unix:// URL."""
+    if spec is None or spec.strip() in ("", DEFAULT_BACKEND):
         return FakeBackend()
+    spec = spec.strip()
     if spec.startswith(("redis://", "rediss://", "unix://")):
         return RedisBackend(spec)
     raise BackendError(
-        f"unknown backend {spec!r}: use 'fake' or a URL such as redis://localhost:6379/0"
+        f"unknown backend {redact(spec)!r}: use 'fake' or a URL such as redis://localhost:6379/0"
     )
+
+
+_EXIT_SIGNALS = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+
+
+class Terminated(SystemExit):
+    """SIGTERM or SIGHUP arrived: leave through the normal exits, so the run cleans up."""
+
+
+def hold_signals() -> None:
+    """Ignore SIGTERM and SIGHUP for a moment (while cleaning up); signals_as_exit restores them."""
+    if threading.current_thread() is threading.main_thread():
+        for sig in _EXIT_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+
+
+@contextmanager
+def signals_as_exit() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into an exception while inside (only on the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def leave(signum: int, _frame: Any) -> None:
+        hold_signals()  # a second signal must not interrupt the cleanup
+        raise Terminated(128 + signum)
+
+    previous = {sig: signal.signal(sig, leave) for sig in _EXIT_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @contextmanager
 def running(spec: str | None) -> Iterator[Backend]:
-    """Open a backend and always clean up what the run created, also on Ctrl-C or an error."""
+    """Open a backend, check it, and always clean up what the run created.
+
+    Before yielding it connects and checks the server (so a bad URL, a replica or a wrong password
+    fail before the first step) and, on a real server, reaps runs that died. On exit (normal, error,
+    Ctrl-C, SIGTERM, SIGHUP) it removes the run's keys.
+    """
     backend = open_backend(spec)
-    try:
-        yield backend
-    finally:
-        # If the server went away there is nothing more we can remove now.
-        with suppress(redis.RedisError):
-            backend.close()
+    failure: BaseException | None = None
+    with signals_as_exit():
+        try:
+            backend.start()
+            yield backend
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            # After a timeout the server is unlikely to answer the cleanup either: the next run
+            # reaps this one through the registry instead of making the learner wait again.
+            clean = not isinstance(failure, redis.TimeoutError | BackendError)
+            hold_signals()
+            with suppress(redis.RedisError):
+                backend.close(clean=clean)
+
+
+# --------------------------------------------------------------------------------------------------
+# One line for every failure
+
+FALLBACK = "start redis-server, check the URL, or run with --backend fake"
+
+
+def connect_failure(exc: BaseException, backend: RedisBackend) -> str:
+    """One line for a failure while connecting, using what we know about the URL."""
+    text = str(exc)
+    where = backend.address
+    if isinstance(exc, redis.AuthenticationError) or "NOAUTH" in text or "WRONGPASS" in text:
+        return auth_failure(exc, bool(backend.credentials[1]))
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return (
+            f"the TLS certificate of {where} is not trusted ({_reason(text)}); add"
+            " ?ssl_ca_certs=/path/to/ca.pem to the URL (or ?ssl_cert_reqs=none for a class"
+            " server you trust)"
+        )
+    unreachable = "refused" in text.lower() or "name or service" in text.lower()
+    network = isinstance(exc, redis.TimeoutError | redis.ConnectionError)
+    if backend.tls and network and not unreachable:
+        return (
+            f"no TLS answer from {where} ({text}); if the server does not use TLS, use"
+            " redis:// instead of rediss://"
+        )
+    if (
+        not backend.tls
+        and isinstance(exc, redis.ConnectionError)
+        and ("reset by peer" in text or "closed by server" in text)
+    ):
+        return (
+            f"{where} closed the connection at once ({text}); if it expects TLS, use rediss://"
+            " instead of redis://"
+        )
+    return explain(exc) or f"Redis error: {text}"
+
+
+def auth_failure(exc: BaseException, had_password: bool) -> str:
+    if had_password:
+        return (
+            f"Redis refused the user name or password ({_reason(str(exc))}); check them in the"
+            " URL: redis://USER:PASSWORD@host:6379/0 (or redis://:PASSWORD@... for the default"
+            " user)"
+        )
+    return (
+        "this Redis needs a password; put it in the URL: redis://:PASSWORD@host:6379/0 (or"
+        f" redis://USER:PASSWORD@... for an ACL user), e.g. in ${ENV_REDIS_URL}"
+    )
+
+
+def _reason(text: str) -> str:
+    return text.strip().rstrip(".")
 
 
 def explain(exc: BaseException) -> str | None:
     """One line for a Redis failure: what happened and what to try. None if it is not one."""
     from redis import exceptions as e
 
-    fallback = "run with --backend fake, or check that redis-server is running and the URL is right"
+    if isinstance(exc, BackendError):
+        return str(exc)
+    text = str(exc)
     if isinstance(exc, e.AuthenticationError) or (
-        isinstance(exc, e.ResponseError) and "NOAUTH" in str(exc)
+        isinstance(exc, e.ResponseError) and ("NOAUTH" in text or "WRONGPASS" in text)
     ):
-        return (
-            f"Redis refused the password ({exc}); put it in the URL: redis://:PASSWORD@host:6379/0"
-        )
+        return auth_failure(exc, had_password="NOAUTH" not in text and "must be called" not in text)
     if isinstance(exc, e.TimeoutError):
-        return f"Redis did not answer in time ({exc}); {fallback}"
+        return f"Redis did not answer in time ({text}); {FALLBACK}"
     if isinstance(exc, e.ConnectionError):
-        return f"cannot reach Redis ({exc}); {fallback}"
+        if "refused" in text.lower() or "connecting to" in text:
+            return f"cannot reach Redis ({_reason(text)}); {FALLBACK}"
+        return f"lost the connection to Redis ({_reason(text)}); did the server stop? {FALLBACK}"
     if isinstance(exc, e.ReadOnlyError):
-        return "this Redis is a read-only replica; point the tutor at the primary"
+        return "this Redis is a read-only replica; point the tutor at its primary"
     if isinstance(exc, e.NoPermissionError):
-        return f"this Redis user may not do that ({exc}); see the README on ACL users for classes"
+        return (
+            f"this Redis user may not do that ({text}); the tutor needs keys and channels"
+            " tutor:* (see the README on ACL users for classes)"
+        )
     if isinstance(exc, e.RedisError):
-        return f"Redis error: {exc}"
+        return f"Redis error: {text}"
     return None

@@ -151,9 +151,9 @@ class LessonRun:
             listener = Listener(self, client, command, names)
             self._listeners[client.name] = listener
             return listener.start()
-        listener = self._listeners.pop(client.name, None)
-        if listener is None:
+        if client.name not in self._listeners:
             raise EngineError(f"{client.name} is not subscribed")
+        listener = self._listeners.pop(client.name)
         return listener.stop()
 
     def _delivered(self) -> int:
@@ -316,7 +316,7 @@ def observe_key(observer: redis.Redis, name: str) -> Value:
         return freeze(observer.zrange(name, 0, -1, withscores=True))
     if kind == "stream":
         return freeze(observer.xrange(name))
-    return f"<{kind}>"
+    return "<" + (kind.decode() if isinstance(kind, bytes) else str(kind)) + ">"
 
 
 class _Shown:

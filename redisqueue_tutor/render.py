@@ -94,12 +94,14 @@ def execution_table(
         widths = value_widths(lesson, records)
         number = len(str(len(lesson.steps))) + 1
         room = (width or 80) - 13 - number
-        queue = min(widths["Queue State"], max(10, (room - 24) // 2))
-        output = min(widths["Output"], max(10, room - 24 - queue))
+        queue_width = min(widths["Queue State"], max(10, (room - 24) // 2))
+        output_width = min(widths["Output"], max(10, room - 24 - queue_width))
         table.add_column("#", no_wrap=True, width=number)
-        table.add_column("Action, command and reply", overflow="fold", width=room - queue - output)
-        table.add_column("Queue", overflow="fold", width=queue)
-        table.add_column("Output", overflow="fold", width=output)
+        table.add_column(
+            "Action, command and reply", overflow="fold", width=room - queue_width - output_width
+        )
+        table.add_column("Queue", overflow="fold", width=queue_width)
+        table.add_column("Output", overflow="fold", width=output_width)
     else:
         # Values keep their width so lists do not break mid-item; Action wraps.
         widths = value_widths(lesson, records)

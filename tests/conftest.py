@@ -8,66 +8,97 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "lessons"
 
 
 def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    # Below 55535: a cluster node also listens on port + 10000 for its bus.
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if 1024 < port < 55535 and port != 6379:
+            return port
 
 
 class RedisServer:
-    """A redis-server process started (and stopped) by the tests."""
+    """A redis-server process started (and stopped) by the tests, on a free loopback port.
 
-    def __init__(self, binary: str, extra: tuple[str, ...] = ()) -> None:
+    `tls` is a TlsFiles: the server then listens for TLS only. `password` sets requirepass.
+    """
+
+    def __init__(
+        self,
+        binary: str,
+        extra: tuple[str, ...] = (),
+        *,
+        password: str | None = None,
+        tls: TlsFiles | None = None,
+    ) -> None:
         self.port = _free_port()
         assert self.port != 6379
+        self.password = password
+        self.tls = tls
         self.dir = tempfile.mkdtemp(prefix="tutor-redis-")
+        args = [binary, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        args += ["--dir", self.dir]
+        if tls is None:
+            args += ["--port", str(self.port)]
+        else:
+            args += ["--port", "0", "--tls-port", str(self.port), "--tls-auth-clients", "no"]
+            args += ["--tls-cert-file", str(tls.cert), "--tls-key-file", str(tls.key)]
+            args += ["--tls-ca-cert-file", str(tls.cert)]
+        if password is not None:
+            args += ["--requirepass", password]
         self.process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                self.dir,
-                *extra,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            [*args, *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
                 return
             except OSError:
-                time.sleep(0.05)
+                time.sleep(0.02)
         self.stop()
-        raise RuntimeError(f"redis-server did not start on port {self.port}")
+        raise RuntimeError(f"redis-server did not start on port {self.port} ({' '.join(extra)})")
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{self.password}@" if self.password else ""
+        if self.tls is None:
+            return f"redis://{auth}127.0.0.1:{self.port}/0"
+        return f"rediss://{auth}127.0.0.1:{self.port}/0?ssl_ca_certs={self.tls.cert}"
+
+    def client(self, **kwargs: object) -> redis.Redis:
+        """A plain redis-py client for the tests' own checks (SCAN, DUMP; never KEYS or FLUSH*)."""
+        return redis.Redis.from_url(self.url, **kwargs)
+
+    def pause(self) -> None:
+        """Freeze the server: the kernel still accepts connections, nothing answers."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
 
     def stop(self) -> None:
         if self.process.poll() is None:
+            self.resume()
             self.process.terminate()
             try:
                 self.process.wait(timeout=5)
@@ -77,13 +108,29 @@ class RedisServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    cert: Path
+    key: Path
+
+
+def all_keys(client: redis.Redis, match: str = "*") -> set[bytes]:
+    """Every key of the server's db, by SCAN (tests never use KEYS)."""
+    return set(client.scan_iter(match=match, count=1000))
+
+
+def missing(message: str) -> None:
+    """Skip for lack of a tool; under CI=true fail instead, so CI cannot skip the real tests."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(message + "; CI must run the real-server tests")
+    pytest.skip(message)
+
+
 def redis_server_binary() -> str:
     binary = shutil.which("redis-server")
     if binary is None:
-        message = "redis-server is not installed (apt-get install -y redis-server)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message + "; CI must run the real-server tests")
-        pytest.skip(message)
+        missing("redis-server is not installed (apt-get install -y redis-server)")
+    assert binary is not None
     return binary
 
 
@@ -102,3 +149,37 @@ def backend_spec(request: pytest.FixtureRequest) -> str:
     if request.param == "fake":
         return "fake"
     return request.getfixturevalue("redis_server").url
+
+
+@pytest.fixture
+def start_server() -> Iterator[Callable[..., RedisServer]]:
+    """Start extra redis-servers for one test (a replica, one with a password...); all stopped after."""
+    started: list[RedisServer] = []
+    binary = redis_server_binary()
+
+    def start(*extra: str, **kwargs: object) -> RedisServer:
+        server = RedisServer(binary, extra, **kwargs)  # type: ignore[arg-type]
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    """A self-signed certificate for 127.0.0.1, made with openssl."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        missing("openssl is not installed; it makes the TLS tests' certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    files = TlsFiles(folder / "cert.pem", folder / "key.pem")
+    subprocess.run(
+        [str(openssl), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-keyout", str(files.key), "-out", str(files.cert), "-subj", "/CN=127.0.0.1"]
+        + ["-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+    )
+    return files

@@ -1,0 +1,131 @@
+"""What the command recorder costs on a real server, in the same run (issue 3's budget: 10 %).
+
+    python benchmarks/recorder_overhead.py [--pairs 2000] [--rounds 15] [--url redis://...]
+
+Unpipelined LPUSH + RPOP round trips (what a lesson does: one command per step) through clients of
+one Backend: `connection_pool(record=True)` (what lessons use) against `record=False` (the same
+connection class without the recording mixin), plus bare redis-py for reference. Without --url it
+starts its own redis-server on a free loopback port and stops it. The machine is shared and noisy,
+so the sides run in short blocks, back to back, in alternating order (A B B A ...); each round gives
+one recorded/not-recorded ratio and the median ratio is the verdict. Exit 1 over budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import redis
+
+from redisqueue_tutor.backend import RedisBackend, running
+
+BUDGET = 1.10
+
+
+@contextmanager
+def own_server() -> Iterator[str]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        sys.exit("redis-server is not installed (apt-get install -y redis-server), or pass --url")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    folder = tempfile.mkdtemp(prefix="tutor-bench-")
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", folder],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.02)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def round_trips(client: redis.Redis, key: str, pairs: int) -> float:
+    started = time.perf_counter()
+    for i in range(pairs):
+        client.lpush(key, i)
+        client.rpop(key)
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=250, help="LPUSH+RPOP pairs per block")
+    parser.add_argument("--rounds", type=int, default=80)
+    parser.add_argument("--url", help="a Redis to use (default: start our own)")
+    args = parser.parse_args()
+
+    with own_server() if args.url is None else _given(args.url) as url, running(url) as backend:
+        assert isinstance(backend, RedisBackend)
+        key = backend.namespace.key("bench")
+        sides: dict[str, Callable[[], float]] = {
+            "recorded": _side(
+                redis.Redis(connection_pool=backend.connection_pool("producer")), key, args.pairs
+            ),
+            "not recorded": _side(
+                redis.Redis(connection_pool=backend.connection_pool("bench", record=False)),
+                key,
+                args.pairs,
+            ),
+            "bare redis-py": _side(redis.Redis.from_url(url), key, args.pairs),
+        }
+        for run in sides.values():  # warm up: connect, fill caches
+            run()
+        times: dict[str, list[float]] = {name: [] for name in sides}
+        names = list(sides)
+        for number in range(args.rounds):
+            for name in names if number % 2 == 0 else reversed(names):
+                times[name].append(sides[name]())
+        where = backend.describe()
+        recorded = len(backend.log)
+
+    commands = 2 * args.pairs
+    print(f"{where}; {args.rounds} rounds of {args.pairs} LPUSH+RPOP pairs, unpipelined")
+    for name, samples in times.items():
+        median = statistics.median(samples)
+        print(
+            f"  {name:<14} median {median * 1000:7.1f} ms, best {min(samples) * 1000:7.1f} ms"
+            f"  ({commands / median:,.0f} commands/s)"
+        )
+    ratios = [r / n for r, n in zip(times["recorded"], times["not recorded"], strict=True)]
+    ratio = statistics.median(ratios)
+    best = min(times["recorded"]) / min(times["not recorded"])
+    print(
+        f"recorded / not recorded: median of per-round ratios {ratio:.3f}, best / best {best:.3f}"
+    )
+    verdict = "within" if ratio <= BUDGET else "OVER"
+    print(
+        f"recorder overhead: {100 * (ratio - 1):+.1f} % ({verdict} the {100 * (BUDGET - 1):.0f} %"
+        f" budget); {recorded:,} commands recorded"
+    )
+    return 0 if ratio <= BUDGET else 1
+
+
+def _side(client: redis.Redis, key: str, pairs: int) -> Callable[[], float]:
+    return lambda: round_trips(client, key, pairs)
+
+
+@contextmanager
+def _given(url: str) -> Iterator[str]:
+    yield url
+
+
+if __name__ == "__main__":
+    sys.exit(main())
