@@ -217,13 +217,53 @@ def _unlink_matching(observer: redis.Redis, pattern: str, keep: Any) -> int:
     return removed
 
 
+class FakeRedisCompat:
+    """Make fakeredis answer like Redis where a lesson shows the difference.
+
+    fakeredis 2.40's summary form of XPENDING answers the consumers' counts as integers and no
+    consumers as an empty array; Redis answers bulk strings and nil. tests/test_fakeredis_pins.py
+    pins this, so an upgrade that fixes it shows, and this shim can go.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._sent_names: list[tuple[str, int]] = []
+        super().__init__(*args, **kwargs)
+
+    def send_command(self, *args: Any, **kwargs: Any) -> None:
+        self._sent_names.append((_word(args[0]).upper() if args else "", len(args)))
+        super().send_command(*args, **kwargs)  # type: ignore[misc]
+
+    def read_response(self, *args: Any, **kwargs: Any) -> Any:
+        reply = super().read_response(*args, **kwargs)  # type: ignore[misc]
+        if not self._sent_names:
+            return reply
+        name, count = self._sent_names.pop(0)
+        if name == "XPENDING" and count == 3 and isinstance(reply, list) and len(reply) == 4:
+            consumers = reply[3]
+            if not consumers:
+                reply[3] = None
+            else:
+                reply[3] = [
+                    [who, str(n).encode() if isinstance(who, bytes) else str(n)]
+                    for who, n in consumers
+                ]
+        return reply
+
+    def disconnect(self, *args: Any, **kwargs: Any) -> None:
+        self._sent_names.clear()
+        super().disconnect(*args, **kwargs)  # type: ignore[misc]
+
+
 def _fake_connection_classes() -> tuple[type, type]:
     from fakeredis import FakeRedisConnection
 
-    class RecordingFake(RecordingMixin, FakeRedisConnection):
+    class CompatFake(FakeRedisCompat, FakeRedisConnection):
         pass
 
-    return FakeRedisConnection, RecordingFake
+    class RecordingFake(RecordingMixin, CompatFake):
+        pass
+
+    return CompatFake, RecordingFake
 
 
 def _package_version(name: str) -> str:

@@ -13,7 +13,8 @@ from pathlib import Path
 from redisqueue_tutor.lesson_model import Lesson
 from redisqueue_tutor.lessons import LessonError, load_lesson
 from redisqueue_tutor.quiz import RunVariant, prove_keys
-from redisqueue_tutor.records import StepRecord, python_text, reply_text, state_text
+from redisqueue_tutor.records import StepRecord, python_text, state_text
+from redisqueue_tutor.tables import step_reply
 
 
 @dataclass(frozen=True)
@@ -57,12 +58,7 @@ def compare(
             continue
         actual = {
             "state": state_text(record.state),
-            # The reply to the step's own command, not what listeners received meanwhile.
-            "reply": "\n".join(
-                reply_text(c.reply, c.error)
-                for c in record.commands
-                if c.client == record.actor and c.args
-            ),
+            "reply": step_reply(record),
             "output": record.output,
         }
         for field in ("state", "reply", "output"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shlex
 import threading
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -47,6 +48,10 @@ class LessonRun:
                 self._variables[client.collect] = ()
         self._lock = threading.Lock()
         self._listeners: dict[str, Listener] = {}
+        self._background: dict[str, Background] = {}
+        self._held: dict[str, list[CommandRecord]] = {}
+        self._joined: list[str] = []
+        self._seen = backend.log.mark()
         self._done = 0
         self._arrived = threading.Condition()
         self.start = StepRecord(
@@ -75,15 +80,17 @@ class LessonRun:
         self.close()
 
     def close(self) -> None:
-        """Stop and join every listener thread; safe to call twice."""
+        """Stop and join every listener and background thread; safe to call twice."""
         for listener in self._listeners.values():
             listener.stop()
         self._listeners.clear()
+        for background in self._background.values():
+            background.abandon()
+        self._background.clear()
 
     def next_step(self) -> StepRecord:
         step = self.lesson.steps[self._done]
         number = self._done + 1
-        mark = self.backend.log.mark()
         heard = {name: len(lst.printed) for name, lst in self._listeners.items()}
         output = self._execute(step)
         printed = [
@@ -97,28 +104,68 @@ class LessonRun:
             number=number,
             actor=step.actor,
             action=fill_template(step.action, self._template_values()),
-            commands=self._in_causal_order(self.backend.log.since(mark), step.actor),
+            commands=self._in_causal_order(self._commands_of_step(), step.actor),
             output=output,
             state=self._observe(),
             variables=self._snapshot(),
+            crashed=(step.actor,) if step.crash else (),
         )
         record = _with_changes(record, self._previous)
         self._previous = record
         self._done = number
         return record
 
+    def _commands_of_step(self) -> tuple[CommandRecord, ...]:
+        """What was sent and answered since the last step, with blocked commands held back.
+
+        A blocked command's answer may arrive between two steps (a BRPOP timing out while the
+        learner reads); it is shown in the step that joins its client, whatever the timing.
+        """
+        new = self.backend.log.since(self._seen)
+        self._seen += len(new)
+        shown: list[CommandRecord] = []
+        for command in new:
+            if command.client in self._background:
+                self._held.setdefault(command.client, []).append(command)
+            else:
+                shown.append(command)
+        for actor in self._joined:
+            shown.extend(self._held.pop(actor, []))
+        self._joined.clear()
+        for actor, background in self._background.items():
+            if background.fresh:
+                background.fresh = False
+                shown.append(
+                    CommandRecord(
+                        actor,
+                        tuple(self.backend.namespace.short(w) for w in background.words),
+                        sent=tuple(background.words),
+                        waiting=True,
+                    )
+                )
+        return tuple(shown)
+
     def _execute(self, step: Step) -> str:
         values = self._template_values()
+        if step.crash:
+            self._crash(step.actor)
+            return fill_template(step.output, values) if step.output else "(crashed)"
         if step.command is not None:
             words = [self._word(w, values) for w in shlex.split(step.command)]
             name = words[0].upper()
             client = self.lesson.client(step.actor)
+            if step.background:
+                self._background[step.actor] = Background(
+                    self._clients[step.actor], words, step.assign
+                )
+                return fill_template(step.output, values) if step.output else "(waiting)"
             if client.listens and name in SUBSCRIBE | UNSUBSCRIBE:
                 reply = self._pubsub(client, name, words[1:])
             else:
                 delivered = self._delivered()
                 try:
-                    reply = self._clients[step.actor].execute_command(*words)
+                    for _ in range(step.repeat):
+                        reply = self._clients[step.actor].execute_command(*words)
                 except redis.ResponseError as exc:
                     reply = None
                     if step.output is None:
@@ -127,13 +174,44 @@ class LessonRun:
                     self._wait_for_delivery(delivered + reply)
             if step.assign:
                 with self._lock:
-                    self._variables[step.assign] = freeze(reply)
+                    self._variables[step.assign] = self._program_value(reply)
                 values = self._template_values()
+        joined = [self._join(actor) for actor in step.join]
+        if joined:
+            values = self._template_values()
         if step.output is not None:
             return fill_template(step.output, values)
         if step.assign:
             return python_text(self._variables[step.assign])
+        if joined:
+            return "\n".join(
+                python_text(value) if actor == step.actor else f"{actor} got {python_text(value)}"
+                for actor, value in joined
+            )
         return "None"
+
+    def _join(self, actor: str) -> tuple[str, Value]:
+        """Wait for the actor's background command to be answered; store its reply."""
+        background = self._background[actor]
+        reply = background.wait()
+        del self._background[actor]
+        self._joined.append(actor)
+        reply = self._program_value(reply)
+        if background.assign:
+            with self._lock:
+                self._variables[background.assign] = reply
+        return actor, reply
+
+    def _program_value(self, reply: Any) -> Value:
+        # What the program holds, with key names shown short ('queue', not 'tutor:{...}:queue').
+        return self.backend.log.shorten_value(freeze(reply))
+
+    def _crash(self, actor: str) -> None:
+        """The actor's process dies: its listener stops hearing and its connections close."""
+        listener = self._listeners.pop(actor, None)
+        if listener is not None:
+            listener.stop()
+        self._clients[actor].connection_pool.disconnect()
 
     def _in_causal_order(
         self, commands: tuple[CommandRecord, ...], actor: str
@@ -207,6 +285,9 @@ class LessonRun:
             if key.type == "channel":
                 count = observer.pubsub_numsub(name)[0][1]
                 state.append((key.key, Subscribers(count)))
+            elif key.type == "stream":
+                entries = observer.xrange(name) if observer.exists(name) else []
+                state.append((key.key, StreamEntries(freeze(entries))))
             else:
                 state.append((key.key, observe_key(observer, name)))
         return tuple(state)
@@ -214,6 +295,61 @@ class LessonRun:
     def _snapshot(self) -> tuple[tuple[str, Value], ...]:
         with self._lock:
             return tuple((name, self._variables[name]) for name in self.lesson.variables)
+
+
+class Background:
+    """A command running on its client's own thread, as a worker blocked in BRPOP would be."""
+
+    GRACE = 5.0  # seconds to wait beyond the command's own timeout
+
+    def __init__(self, client: redis.Redis, words: list[str], assign: str | None) -> None:
+        self.client = client
+        self.words = words
+        self.assign = assign
+        self.fresh = True  # not shown in a step yet
+        self._reply: Any = None
+        self._error: BaseException | None = None
+        self._done = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="tutor-background", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._reply = self.client.execute_command(*self.words)
+        except BaseException as exc:  # handed to the main thread by wait()
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def _limit(self) -> float:
+        # The last word of BRPOP/BLPOP/BLMOVE is the timeout; 0 means forever, so cap the wait.
+        try:
+            own = float(self.words[-1])
+        except ValueError:
+            own = 0.0
+        return (own if own > 0 else 25.0) + self.GRACE
+
+    def wait(self) -> Value:
+        if not self._done.wait(self._limit()):
+            self.abandon()
+            raise EngineError(f"{' '.join(self.words[:2])} was never answered")
+        if self._error is not None:
+            raise self._error
+        return freeze(self._reply)
+
+    def abandon(self) -> None:
+        """Stop waiting: close the connection under the blocked command and join the thread.
+
+        On a real server closing the socket ends the blocked command at once. fakeredis cannot be
+        interrupted from another thread (its parser raises), so there the daemon thread ends when
+        the command's own timeout passes, which never delays the tutor's exit.
+        """
+        if self._done.is_set():
+            self.thread.join()
+            return
+        with suppress(Exception):
+            self.client.connection_pool.disconnect()
+        self.thread.join(1.0)
 
 
 @dataclass(frozen=True)
@@ -301,6 +437,20 @@ class Listener:
             pubsub.close()
 
 
+@dataclass(frozen=True)
+class StreamEntries:
+    """A stream's state: its entries in order, each an id and its fields (XRANGE - +)."""
+
+    entries: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+
+    def __repr__(self) -> str:
+        shown = (
+            entry_id + " " + " ".join(f"{field}={value}" for field, value in fields)
+            for entry_id, fields in self.entries
+        )
+        return "[" + ", ".join(shown) + "]"
+
+
 def observe_key(observer: redis.Redis, name: str) -> Value:
     """What a key holds, read without changing it. A missing key reads as an empty list."""
     kind = observer.type(name)
@@ -335,6 +485,12 @@ class _Shown:
 
     def __format__(self, spec: str) -> str:
         return format(str(self), spec)
+
+    def __getitem__(self, index: int) -> _Shown:
+        # {task[1]}: an item of a reply such as BRPOP's [key, value]; None has no items.
+        if isinstance(self.value, tuple) and -len(self.value) <= index < len(self.value):
+            return _Shown(self.value[index])
+        return _Shown(None)
 
 
 def _with_changes(record: StepRecord, previous: StepRecord) -> StepRecord:

@@ -80,7 +80,7 @@ class StateKey(_Strict):
     """A key (or a channel's subscriber count) shown in Queue State and the variable tracker."""
 
     key: Identifier
-    type: Literal["list", "channel"] = "list"
+    type: Literal["list", "channel", "stream"] = "list"
 
 
 class Expect(_Strict):
@@ -99,6 +99,16 @@ class Step(_Strict):
     assign: Identifier | None = None
     output: str | None = None
     expect: Expect | None = None
+    # Concurrency and failure, for the delivery-guarantee lessons:
+    # background: the command runs on the actor's own thread and may block (BRPOP); the step
+    #   shows it waiting, and a later step that `join`s the actor shows Redis's answer.
+    background: bool = False
+    join: list[Identifier] = []
+    # repeat: send the command this many times in a row (a consumer polling in a loop).
+    repeat: Annotated[int, Field(ge=1, le=20)] = 1
+    # crash: the actor dies here (its connections are closed, as when a worker process is
+    #   killed); it takes no further steps.
+    crash: bool = False
 
     @field_validator("command")
     @classmethod
@@ -119,6 +129,12 @@ class Step(_Strict):
     def _assign_needs_command(self) -> Step:
         if self.assign and not self.command:
             raise _RefError(("assign",), "assign needs a command whose reply it stores")
+        if self.background and not self.command:
+            raise _RefError(("background",), "a background step needs a command")
+        if self.crash and self.command:
+            raise _RefError(("crash",), "a crash step sends no command; crash in a step of its own")
+        if self.background and self.repeat > 1:
+            raise _RefError(("repeat",), "a background command cannot be repeated")
         return self
 
 
@@ -154,6 +170,11 @@ class Lesson(_Strict):
     end_note: str = ""
     # Transports (list keys and channels) compared in a table built from the run at the end.
     compare: list[ChannelName] = []
+    compare_on: list[Literal["late", "fanout", "kept", "crash", "replay"]] = [
+        "late",
+        "fanout",
+        "kept",
+    ]
 
     @model_validator(mode="after")
     def _references(self) -> Lesson:
@@ -177,19 +198,39 @@ class Lesson(_Strict):
         for index, key in enumerate(self.state):
             if key.type == "channel" and key.key not in self.channels:
                 raise _RefError(("state", index, "key"), f"{key.key!r} is not in channels")
-        lists = [s.key for s in self.state if s.type == "list"]
+        comparable = [s.key for s in self.state if s.type in ("list", "stream")]
         for index, name in enumerate(self.compare):
-            if name not in lists and name not in self.channels:
+            if name not in comparable and name not in self.channels:
                 raise _RefError(
-                    ("compare", index), f"{name!r} is neither a list in state nor a channel"
+                    ("compare", index),
+                    f"{name!r} is not a list or stream in state, nor a channel",
                 )
         _unique("variables", self.variables)
+        crashed: set[str] = set()
+        waiting: set[str] = set()
         for index, step in enumerate(self.steps):
             if step.actor not in clients:
                 raise _RefError(
                     ("steps", index, "actor"),
                     f"{step.actor!r} is not a client of this lesson ({', '.join(clients)})",
                 )
+            if step.actor in crashed:
+                raise _RefError(("steps", index, "actor"), f"{step.actor!r} crashed earlier")
+            for name in step.join:
+                if name not in waiting:
+                    raise _RefError(
+                        ("steps", index, "join"), f"{name!r} has no background command to join"
+                    )
+                waiting.discard(name)
+            if step.actor in waiting and (step.command or step.crash):
+                raise _RefError(
+                    ("steps", index, "actor"),
+                    f"{step.actor!r} is still waiting for its background command; join it first",
+                )
+            if step.background:
+                waiting.add(step.actor)
+            if step.crash:
+                crashed.add(step.actor)
             if step.assign and step.assign not in self.variables:
                 raise _RefError(
                     ("steps", index, "assign"),
@@ -261,14 +302,17 @@ _FORMATTER = string.Formatter()
 
 
 def template_names(text: str) -> list[str]:
-    """The variable names a template such as ``"Processed {task!r}"`` refers to."""
+    """The variable names a template such as ``"Processed {task!r}"`` or ``{reply[1]}`` uses."""
     names = []
     try:
         for _literal, field, _spec, _conv in _FORMATTER.parse(text):
             if field is not None:
-                if not re.fullmatch(r"[a-z][a-z0-9_]*", field):
-                    raise ValueError(f"{{{field}}}: only plain variable names may be used")
-                names.append(field)
+                match = re.fullmatch(r"([a-z][a-z0-9_]*)(\[\d+\])*", field)
+                if not match:
+                    raise ValueError(
+                        f"{{{field}}}: only a variable name, or an item of one such as task[1]"
+                    )
+                names.append(match.group(1))
     except ValueError as exc:
         raise ValueError(f"bad template {text!r}: {exc}") from None
     return names

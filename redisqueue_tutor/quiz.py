@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from redisqueue_tutor.lesson_model import Lesson
 from redisqueue_tutor.questions import LETTERS, LEVELS, AnswerFrom, Level, Option, Question
-from redisqueue_tutor.records import StepRecord, Value, python_text, reply_text, state_text
+from redisqueue_tutor.records import StepRecord, Value, python_text, state_text
+from redisqueue_tutor.tables import step_reply
 
 DEFAULT_COUNT = 10
 GENERATED_PREFIX = "run-"
@@ -220,10 +221,7 @@ def run_value(answer_from: AnswerFrom, records: Sequence[StepRecord]) -> str:
     if answer_from.field == "output":
         return record.output
     if answer_from.field == "reply":
-        # What Redis answered the step's own command: messages delivered to listeners on the same
-        # step (pub/sub) are recorded too, under their clients' lanes, and are left out.
-        own = [c for c in record.commands if c.client == record.actor] or list(record.commands)
-        return "\n".join(reply_text(c.reply, c.error) for c in own)
+        return step_reply(record)
     values = record.variable_map
     name = answer_from.variable or ""
     if name not in values:

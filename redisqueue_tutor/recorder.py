@@ -50,13 +50,13 @@ class CommandLog:
                 CommandRecord(
                     client=client,
                     args=tuple(self._shorten(a) for a in words),
-                    reply=self._shorten_value(freeze(reply)),
+                    reply=self.shorten_value(freeze(reply)),
                     error=error,
                     sent=words,
                 )
             )
 
-    def _shorten_value(self, value: Any) -> Any:
+    def shorten_value(self, value: Any) -> Any:
         # Replies can name keys and channels too (a pub/sub message names its channel).
         if isinstance(value, str):
             return self._shorten(value)
@@ -65,7 +65,7 @@ class CommandLog:
             short = self._shorten(text)
             return value if short == text else short.encode("utf-8", "surrogateescape")
         if isinstance(value, tuple):
-            return tuple(self._shorten_value(v) for v in value)
+            return tuple(self.shorten_value(v) for v in value)
         return value
 
     def mark(self) -> int:

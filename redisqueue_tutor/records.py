@@ -40,6 +40,8 @@ class CommandRecord:
     reply: Value = None
     error: str | None = None
     sent: tuple[str, ...] = ()
+    # Sent but not answered yet when the step ended (a blocking command waiting for data).
+    waiting: bool = False
 
     @property
     def name(self) -> str:
@@ -56,6 +58,7 @@ class StepRecord:
     state: tuple[tuple[str, Value], ...]
     variables: tuple[tuple[str, Value], ...]
     changed: frozenset[str] = field(default_factory=frozenset)
+    crashed: tuple[str, ...] = ()  # clients that died at this step
 
     @property
     def state_map(self) -> Mapping[str, Value]:
@@ -95,11 +98,18 @@ def reply_text(reply: Value, error: str | None = None) -> str:
     if isinstance(reply, tuple):
         if not reply:
             return "(empty array)"
-        # One line, numbered as redis-cli numbers the lines of an array, so table rows stay short.
+        # One line, numbered as redis-cli numbers an array's lines, so table rows stay short;
+        # arrays inside it in brackets.
         return "  ".join(
-            f"{number}) {reply_text(item)}" for number, item in enumerate(reply, start=1)
+            f"{number}) {_nested(item)}" for number, item in enumerate(reply, start=1)
         )
     return str(reply)
+
+
+def _nested(reply: Value) -> str:
+    if isinstance(reply, tuple):
+        return "[" + ", ".join(_nested(item) for item in reply) + "]"
+    return reply_text(reply)
 
 
 def _quoted(text: str) -> str:
@@ -107,22 +117,28 @@ def _quoted(text: str) -> str:
     return f'"{escaped}"'
 
 
+# Where a command carries data (the task, the message): those words are quoted, as Python would
+# show a str ('task1'); names, ids, numbers and options are shown bare.
+_PAYLOAD_FROM = {"LPUSH": 2, "RPUSH": 2, "LPUSHX": 2, "RPUSHX": 2, "SET": 2, "PUBLISH": 2, "LREM": 3}
+
+
+def _payload(name: str, index: int) -> bool:
+    if name == "XADD":
+        return index >= 4 and index % 2 == 0  # XADD key id field value [field value ...]
+    start = _PAYLOAD_FROM.get(name)
+    return start is not None and index >= start
+
+
 def command_text(args: tuple[str, ...], keys: frozenset[str] = frozenset()) -> str:
-    """A command as a lesson writes it: key names bare, values quoted ('task1')."""
+    """A command as a lesson writes it: LPUSH queue 'task1', XADD events 1-1 task 'resize'."""
     if not args:
         return ""
-    words = [args[0].upper()]
-    for arg in args[1:]:
-        if arg in keys or _is_plain_token(arg):
-            words.append(arg)
-        else:
-            words.append(repr(arg))
+    name = args[0].upper()
+    words = [name]
+    for index, arg in enumerate(args[1:], start=1):
+        bare = arg and not any(c.isspace() or c in "'\"" for c in arg)
+        words.append(repr(arg) if _payload(name, index) or not bare else arg)
     return " ".join(words)
-
-
-def _is_plain_token(arg: str) -> bool:
-    # Numbers and option words (COUNT, LEFT, 0, -1, $, >) read better unquoted.
-    return arg.lstrip("-").replace(".", "", 1).isdigit() or arg.isupper() or arg in {"$", ">", "*"}
 
 
 def state_text(state: tuple[tuple[str, Value], ...]) -> str:

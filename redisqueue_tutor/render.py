@@ -243,13 +243,14 @@ def comparison_table(lesson: Lesson, records: Sequence[StepRecord], look: Look) 
     """The comparison of the lesson's transports, computed from the run's records."""
     from redisqueue_tutor.comparison import QUESTIONS, compare_transports
 
-    verdicts = compare_transports(lesson.compare, lesson.channels, records)
+    streams = [s.key for s in lesson.state if s.type == "stream"]
+    verdicts = compare_transports(lesson.compare, lesson.channels, streams, records)
     table = Table(title="Comparison, from this run", title_justify="left", box=look.box)
     table.add_column("")
     for verdict in verdicts:
         table.add_column(f"{verdict.transport} ({verdict.kind})", overflow="fold")
-    for index, question in enumerate(QUESTIONS):
-        table.add_row(question, *(v.answers[index] for v in verdicts))
+    for question in lesson.compare_on:
+        table.add_row(QUESTIONS[question], *(v.answers[question] for v in verdicts))
     return table
 
 

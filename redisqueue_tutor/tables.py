@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from redisqueue_tutor.records import (
+    CommandRecord,
     StepRecord,
     command_text,
     python_text,
@@ -19,6 +20,7 @@ from redisqueue_tutor.records import (
 
 EXECUTION_HEADERS = ("Step", "Action", "Redis Command", "Reply", "Queue State", "Output")
 NO_COMMAND = "N/A"
+WAITING = "(blocked: waiting)"
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,17 @@ class ExecutionRow:
         return (self.step, self.action, self.command, self.reply, self.state, self.output)
 
 
+def reply_cell(command: CommandRecord) -> str:
+    """The Reply cell of one command: Redis's answer, or that it is still waiting."""
+    return WAITING if command.waiting else reply_text(command.reply, command.error)
+
+
+def step_reply(record: StepRecord) -> str:
+    """What Redis answered the step's own command(s): not what listeners received meanwhile."""
+    own = [c for c in record.commands if c.client == record.actor and c.args]
+    return "\n".join(reply_cell(c) for c in own)
+
+
 def command_lines(record: StepRecord, keys: frozenset[str]) -> tuple[CommandLine, ...]:
     """The row's commands; each names its client when more than the acting client took part."""
     several = any(c.client != record.actor for c in record.commands)
@@ -59,7 +72,7 @@ def command_lines(record: StepRecord, keys: frozenset[str]) -> tuple[CommandLine
             text = command_text(command.args, keys)
             if several:
                 text = f"{command.client}: {text}"
-        lines.append(CommandLine(command.client, text, reply_text(command.reply, command.error)))
+        lines.append(CommandLine(command.client, text, reply_cell(command)))
     return tuple(lines)
 
 

@@ -48,6 +48,11 @@ CASES = [
     ("pubsub", 9, 120, False),
     ("pubsub", 3, 60, True),
     ("pubsub-vs-queue", 12, 120, False),
+    ("blocking", 6, 120, False),
+    ("blocking", 3, 60, True),
+    ("reliable-queue", 12, 120, False),
+    ("streams", 15, 120, False),
+    ("compare", 21, 140, False),
 ]
 
 
@@ -62,7 +67,10 @@ def test_step_screen_golden(lesson_id, shown, width, plain, backend_spec):
     compare(f"{lesson_id}-step{shown}-w{width}{suffix}.txt", text)
 
 
-@pytest.mark.parametrize("lesson_id", ["queue", "queue-rpush", "pubsub", "pubsub-vs-queue"])
+@pytest.mark.parametrize(
+    "lesson_id",
+    ["queue", "queue-rpush", "pubsub", "pubsub-vs-queue", "blocking", "reliable-queue", "streams"],
+)
 def test_concept_card_golden(lesson_id):
     compare(
         f"{lesson_id}-card.txt", rendered(concept_card(find_lesson(lesson_id), Look(False)), 80)

@@ -1,0 +1,129 @@
+"""The delivery-guarantee lessons on both backends: blocking, reliable queues, streams, compare."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from redisqueue_tutor.backend import running
+from redisqueue_tutor.comparison import compare_transports
+from redisqueue_tutor.engine import LessonRun, run_lesson
+from redisqueue_tutor.lessons import LessonError, find_lesson, parse_lesson
+from redisqueue_tutor.tables import execution_row, step_reply
+from tests.conftest import ROOT
+
+
+def run(lesson_id: str, backend_spec: str):
+    lesson = find_lesson(lesson_id)
+    with running(backend_spec) as backend:
+        start, records = run_lesson(lesson, backend)
+    return lesson, start, records
+
+
+def test_blocking_lesson_polls_blocks_wakes_and_times_out(backend_spec):
+    lesson, _start, records = run("blocking", backend_spec)
+    polls = records[0].commands
+    assert [(c.name, c.reply) for c in polls] == [("RPOP", None)] * 3  # three round trips
+    waiting = records[1].commands
+    assert len(waiting) == 1 and waiting[0].waiting and waiting[0].args == ("BRPOP", "queue", "5")
+    assert step_reply(records[1]) == "(blocked: waiting)"
+    woken = records[2].commands
+    assert [(c.client, c.args) for c in woken] == [
+        ("producer", ("LPUSH", "queue", "task1")),
+        ("consumer", ("BRPOP", "queue", "5")),
+    ]
+    assert woken[1].reply == ("queue", "task1")
+    assert records[2].state_map["queue"] == ()  # handed straight to the waiting consumer
+    assert records[3].output == "Processed 'task1'"
+    timed_out = records[5].commands
+    assert [(c.args, c.reply, c.waiting) for c in timed_out] == [
+        (("BRPOP", "queue", "1"), None, False)
+    ]
+    assert records[5].variable_map["task"] is None
+    assert not [t for t in threading.enumerate() if t.name == "tutor-background"]
+
+
+def test_reliable_queue_loses_with_rpop_and_keeps_with_lmove(backend_spec):
+    _lesson, _start, records = run("reliable-queue", backend_spec)
+    states = [r.state_map for r in records]
+    assert states[4] == {"queue": ("job3",), "processing": ()}  # RPOP took job2 ...
+    assert records[5].crashed == ("worker_a",)
+    assert all("job2" not in s["queue"] + s["processing"] for s in states[5:])  # ... and it is gone
+    assert states[7] == {"queue": (), "processing": ("job3",)}  # LMOVE kept job3 through the crash
+    assert states[8] == {"queue": ("job3",), "processing": ()}  # recovery put it back
+    assert records[11].commands[0].args == ("LREM", "processing", "1", "job3")
+    assert records[11].commands[0].reply == 1
+    assert states[-1] == {"queue": (), "processing": ()}
+
+
+def test_streams_lesson_shares_acknowledges_claims_and_replays(backend_spec):
+    _lesson, _start, records = run("streams", backend_spec)
+    assert records[4].output == "c1 got 1-1" and records[5].output == "c2 got 1-2"
+    pending = records[8].commands[0]
+    assert pending.name == "XPENDING"
+    assert pending.reply == (1, "1-2", "1-2", (("c2", "1"),))
+    claimed = records[9].commands[0]
+    assert claimed.reply[1] == (("1-2", ("task", "email")),)
+    assert records[13].commands[0].reply == (0, None, None, None)
+    history = records[14].commands[0]
+    assert [entry[0] for entry in history.reply] == ["1-1", "1-2", "1-3"]
+
+
+def test_compare_lesson_table_is_computed_from_the_run(backend_spec):
+    lesson, _start, records = run("compare", backend_spec)
+    streams = [s.key for s in lesson.state if s.type == "stream"]
+    queue, news, events = compare_transports(lesson.compare, lesson.channels, streams, records)
+    assert queue.answers["crash"] == "no: 'm2' left with the consumer that crashed"
+    assert news.answers["late"].startswith("no: 2 message(s)")
+    assert news.answers["fanout"] == "all 2 subscribers"
+    assert news.answers["crash"] == "no: l2 missed 'm4' and never gets it"
+    assert events.answers["crash"] == "yes: 1-2 was claimed from the crashed consumer"
+    assert events.answers["replay"] == "yes: XRANGE read 2 processed entry(ies) again"
+    assert queue.answers["replay"].startswith("no")
+    keys = frozenset(lesson.key_names)
+    assert execution_row(records[-1], keys).reply == "(empty array)"
+
+
+def test_closing_a_run_while_a_command_blocks_leaves_nothing_behind(backend_spec):
+    lesson = find_lesson("blocking")
+    with running(backend_spec) as backend:
+        run_ = LessonRun(lesson, backend)
+        run_.next_step()
+        run_.next_step()  # BRPOP queue 5 is now blocked
+        blocked = run_._background["consumer"]
+        run_.close()
+    assert run_._background == {}
+    if backend_spec != "fake":  # fakeredis cannot be interrupted; its thread ends with its timeout
+        assert not blocked.thread.is_alive()
+
+
+MINI = (ROOT / "tests" / "lessons" / "mini.toml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("addition", "message"),
+    [
+        (
+            '\n[[steps]]\nactor = "bob"\naction = "x"\ncrash = true\n'
+            '\n[[steps]]\nactor = "bob"\naction = "y"\ncommand = "LLEN jobs"\n',
+            "'bob' crashed earlier",
+        ),
+        (
+            '\n[[steps]]\nactor = "alice"\naction = "x"\njoin = ["bob"]\n',
+            "'bob' has no background command to join",
+        ),
+        (
+            '\n[[steps]]\nactor = "bob"\naction = "x"\ncommand = "BRPOP jobs 1"\nbackground = true\n'
+            '\n[[steps]]\nactor = "bob"\naction = "y"\ncommand = "LLEN jobs"\n',
+            "'bob' is still waiting for its background command; join it first",
+        ),
+        (
+            '\n[[steps]]\nactor = "bob"\naction = "x"\ncommand = "LLEN jobs"\ncrash = true\n',
+            "a crash step sends no command",
+        ),
+    ],
+)
+def test_concurrency_fields_are_validated(addition, message):
+    with pytest.raises(LessonError, match=message):
+        parse_lesson(MINI.replace("[[moments]]", addition + "\n[[moments]]"), "mini.toml")
