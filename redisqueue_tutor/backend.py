@@ -45,22 +45,25 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from redisqueue_tutor.recorder import CommandLog, RecordingMixin
+from redisqueue_tutor.connections import (
+    _CONNECTION_CLASSES,
+    COMMAND_TIMEOUT,
+    FakeRedisCompat,
+    _fake_connection_classes,
+    _word,
+    blocking_seconds,
+)
+from redisqueue_tutor.faults import ENV_REDIS_URL, BackendError, connect_failure, explain
+from redisqueue_tutor.recorder import CommandLog
 
 DEFAULT_BACKEND = "fake"
-ENV_REDIS_URL = "TUTOR_REDIS_URL"
 
 MIN_VERSION = (6, 2)  # HELLO needs 6.0; LMOVE, which the reliable-queue lessons use, 6.2
 CONNECT_TIMEOUT = 2.0  # seconds for TCP connect AND the TLS handshake
-COMMAND_TIMEOUT = 10.0  # seconds for an answer to a non-blocking command
 REGISTRY_KEY = "tutor:{registry}:runs"  # not a run id: never reaped
 LEASE_SECONDS = 600  # a run whose lease is this old is dead, wherever it ran
 HEARTBEAT_SECONDS = 60
 _RUN_ID = re.compile(r"^[0-9a-f]{8}$")
-
-
-class BackendError(Exception):
-    """A backend problem explained in one line: what happened and what to try."""
 
 
 @dataclass(frozen=True)
@@ -217,55 +220,6 @@ def _unlink_matching(observer: redis.Redis, pattern: str, keep: Any) -> int:
     return removed
 
 
-class FakeRedisCompat:
-    """Make fakeredis answer like Redis where a lesson shows the difference.
-
-    fakeredis 2.40's summary form of XPENDING answers the consumers' counts as integers and no
-    consumers as an empty array; Redis answers bulk strings and nil. tests/test_fakeredis_pins.py
-    pins this, so an upgrade that fixes it shows, and this shim can go.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._sent_names: list[tuple[str, int]] = []
-        super().__init__(*args, **kwargs)
-
-    def send_command(self, *args: Any, **kwargs: Any) -> None:
-        self._sent_names.append((_word(args[0]).upper() if args else "", len(args)))
-        super().send_command(*args, **kwargs)  # type: ignore[misc]
-
-    def read_response(self, *args: Any, **kwargs: Any) -> Any:
-        reply = super().read_response(*args, **kwargs)  # type: ignore[misc]
-        if not self._sent_names:
-            return reply
-        name, count = self._sent_names.pop(0)
-        if name == "XPENDING" and count == 3 and isinstance(reply, list) and len(reply) == 4:
-            consumers = reply[3]
-            if not consumers:
-                reply[3] = None
-            else:
-                reply[3] = [
-                    [who, str(n).encode() if isinstance(who, bytes) else str(n)]
-                    for who, n in consumers
-                ]
-        return reply
-
-    def disconnect(self, *args: Any, **kwargs: Any) -> None:
-        self._sent_names.clear()
-        super().disconnect(*args, **kwargs)  # type: ignore[misc]
-
-
-def _fake_connection_classes() -> tuple[type, type]:
-    from fakeredis import FakeRedisConnection
-
-    class CompatFake(FakeRedisCompat, FakeRedisConnection):
-        pass
-
-    class RecordingFake(RecordingMixin, CompatFake):
-        pass
-
-    return CompatFake, RecordingFake
-
-
 def _package_version(name: str) -> str:
     try:
         return version(name)
@@ -298,120 +252,6 @@ class FakeBackend(Backend):
 
     def describe(self) -> str:
         return str(self.info or self.connect())
-
-
-# --------------------------------------------------------------------------------------------------
-# Real servers: connections that never re-send and never time out a command that blocks on purpose
-
-
-_TIMEOUT_LAST = frozenset({"BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BZPOPMIN", "BZPOPMAX"})
-_TIMEOUT_FIRST = frozenset({"BLMPOP", "BZMPOP"})
-_TIMEOUT_LAST_MS = frozenset({"WAIT", "WAITAOF"})
-_BLOCK_OPTION = frozenset({"XREAD", "XREADGROUP"})
-_SUBSCRIBE = frozenset({"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE"})
-_MAY_WAIT = _TIMEOUT_LAST | _TIMEOUT_FIRST | _TIMEOUT_LAST_MS | _BLOCK_OPTION | _SUBSCRIBE
-
-
-def blocking_seconds(args: tuple[Any, ...]) -> float | None:
-    """How long a command may block by its own arguments: None if it does not block, 0 forever."""
-    name = _word(args[0]).upper() if args else ""
-    try:
-        if name in _TIMEOUT_LAST:
-            return float(_word(args[-1]))
-        if name in _TIMEOUT_FIRST:
-            return float(_word(args[1]))
-        if name in _TIMEOUT_LAST_MS:
-            return float(_word(args[-1])) / 1000
-        if name in _BLOCK_OPTION:
-            words = [_word(a).upper() for a in args]
-            if "BLOCK" in words:
-                return float(words[words.index("BLOCK") + 1]) / 1000
-    except (ValueError, IndexError):
-        return None  # the server will refuse the command; nothing to wait for
-    return None
-
-
-def _word(arg: Any) -> str:
-    return arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg)
-
-
-class CommandTimeouts:
-    """Mix into a real connection: a socket timeout that fits the command being waited for.
-
-    redis-py's single socket_timeout applies to every read, so a BRPOP longer than it raised
-    TimeoutError (and with its default retries was RE-SENT). Here an ordinary command gets
-    `socket_timeout`; a blocking one its own timeout plus that margin (none for "block forever");
-    a subscribed connection none at all, since waiting for messages is its job.
-    """
-
-    socket_timeout: float | None
-
-    def send_command(self, *args: Any, **kwargs: Any) -> None:
-        super().send_command(*args, **kwargs)  # type: ignore[misc]
-        sock: socket.socket | None = getattr(self, "_sock", None)
-        if not args or sock is None or _word(args[0]).upper() not in _MAY_WAIT:
-            return  # the common case, kept cheap: this runs for every command
-        wait = blocking_seconds(args)
-        subscribing = _word(args[0]).upper() in _SUBSCRIBE
-        if wait is None and not subscribing:
-            return
-        if subscribing or wait == 0:
-            sock.settimeout(None)
-        else:
-            sock.settimeout(wait + (self.socket_timeout or COMMAND_TIMEOUT))  # type: ignore[operator]
-        self._subscribed = subscribing or getattr(self, "_subscribed", False)
-        self._stretched = not subscribing
-
-    def read_response(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return super().read_response(*args, **kwargs)  # type: ignore[misc]
-        finally:
-            if getattr(self, "_stretched", False):
-                self._stretched = False
-                sock: socket.socket | None = getattr(self, "_sock", None)
-                if sock is not None and not getattr(self, "_subscribed", False):
-                    sock.settimeout(self.socket_timeout)
-
-    def disconnect(self, *args: Any, **kwargs: Any) -> None:
-        self._subscribed = self._stretched = False
-        super().disconnect(*args, **kwargs)  # type: ignore[misc]
-
-
-class TimedConnection(CommandTimeouts, redis.Connection):
-    pass
-
-
-class TimedSSLConnection(CommandTimeouts, redis.SSLConnection):
-    def _wrap_socket_with_ssl(self, sock: socket.socket) -> Any:
-        # redis-py does the TLS handshake under socket_timeout; a TLS client talking to a plain
-        # server then waits that long for an answer that never comes. Use the connect timeout.
-        sock.settimeout(self.socket_connect_timeout)
-        wrapped = super()._wrap_socket_with_ssl(sock)
-        wrapped.settimeout(self.socket_timeout)
-        return wrapped
-
-
-class TimedUnixConnection(CommandTimeouts, redis.UnixDomainSocketConnection):
-    pass
-
-
-class RecordingConnection(RecordingMixin, TimedConnection):
-    pass
-
-
-class RecordingSSLConnection(RecordingMixin, TimedSSLConnection):
-    pass
-
-
-class RecordingUnixConnection(RecordingMixin, TimedUnixConnection):
-    pass
-
-
-_CONNECTION_CLASSES: dict[str, tuple[type, type]] = {
-    "redis": (TimedConnection, RecordingConnection),
-    "rediss": (TimedSSLConnection, RecordingSSLConnection),
-    "unix": (TimedUnixConnection, RecordingUnixConnection),
-}
 
 
 def redact(url: str) -> str:
@@ -734,84 +574,17 @@ def running(spec: str | None) -> Iterator[Backend]:
                 backend.close(clean=clean)
 
 
-# --------------------------------------------------------------------------------------------------
-# One line for every failure
-
-FALLBACK = "start redis-server, check the URL, or run with --backend fake"
-
-
-def connect_failure(exc: BaseException, backend: RedisBackend) -> str:
-    """One line for a failure while connecting, using what we know about the URL."""
-    text = str(exc)
-    where = backend.address
-    if isinstance(exc, redis.AuthenticationError) or "NOAUTH" in text or "WRONGPASS" in text:
-        return auth_failure(exc, bool(backend.credentials[1]))
-    if "CERTIFICATE_VERIFY_FAILED" in text:
-        return (
-            f"the TLS certificate of {where} is not trusted ({_reason(text)}); add"
-            " ?ssl_ca_certs=/path/to/ca.pem to the URL (or ?ssl_cert_reqs=none for a class"
-            " server you trust)"
-        )
-    unreachable = "refused" in text.lower() or "name or service" in text.lower()
-    network = isinstance(exc, redis.TimeoutError | redis.ConnectionError)
-    if backend.tls and network and not unreachable:
-        return (
-            f"no TLS answer from {where} ({text}); if the server does not use TLS, use"
-            " redis:// instead of rediss://"
-        )
-    if (
-        not backend.tls
-        and isinstance(exc, redis.ConnectionError)
-        and ("reset by peer" in text or "closed by server" in text)
-    ):
-        return (
-            f"{where} closed the connection at once ({text}); if it expects TLS, use rediss://"
-            " instead of redis://"
-        )
-    return explain(exc) or f"Redis error: {text}"
-
-
-def auth_failure(exc: BaseException, had_password: bool) -> str:
-    if had_password:
-        return (
-            f"Redis refused the user name or password ({_reason(str(exc))}); check them in the"
-            " URL: redis://USER:PASSWORD@host:6379/0 (or redis://:PASSWORD@... for the default"
-            " user)"
-        )
-    return (
-        "this Redis needs a password; put it in the URL: redis://:PASSWORD@host:6379/0 (or"
-        f" redis://USER:PASSWORD@... for an ACL user), e.g. in ${ENV_REDIS_URL}"
-    )
-
-
-def _reason(text: str) -> str:
-    return text.strip().rstrip(".")
-
-
-def explain(exc: BaseException) -> str | None:
-    """One line for a Redis failure: what happened and what to try. None if it is not one."""
-    from redis import exceptions as e
-
-    if isinstance(exc, BackendError):
-        return str(exc)
-    text = str(exc)
-    if isinstance(exc, e.AuthenticationError) or (
-        isinstance(exc, e.ResponseError) and ("NOAUTH" in text or "WRONGPASS" in text)
-    ):
-        return auth_failure(exc, had_password="NOAUTH" not in text and "must be called" not in text)
-    if isinstance(exc, e.TimeoutError):
-        return f"Redis did not answer in time ({text}); {FALLBACK}"
-    if isinstance(exc, e.ConnectionError):
-        if "refused" in text.lower() or "connecting to" in text:
-            return f"cannot reach Redis ({_reason(text)}); {FALLBACK}"
-        return f"lost the connection to Redis ({_reason(text)}); did the server stop? {FALLBACK}"
-    if isinstance(exc, e.ReadOnlyError):
-        return "this Redis is a read-only replica; point the tutor at its primary"
-    if isinstance(exc, e.NoPermissionError):
-        return (
-            f"this Redis user may not do that ({text}); the tutor needs keys and channels"
-            " tutor:* (see the README on ACL users for classes)"
-        )
-    if isinstance(exc, e.RedisError):
-        return f"Redis error: {text}"
-    return None
+__all__ = [
+    "COMMAND_TIMEOUT",
+    "ENV_REDIS_URL",
+    "Backend",
+    "BackendError",
+    "FakeBackend",
+    "FakeRedisCompat",
+    "Namespace",
+    "RedisBackend",
+    "blocking_seconds",
+    "explain",
+    "open_backend",
+    "running",
+]

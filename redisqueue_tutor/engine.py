@@ -15,7 +15,7 @@ from typing import Any
 
 import redis
 
-from redisqueue_tutor.backend import Backend
+from redisqueue_tutor.backend import Backend, blocking_seconds
 from redisqueue_tutor.lesson_model import Client, Lesson, Step, fill_template
 from redisqueue_tutor.records import CommandRecord, StepRecord, Value, freeze, python_text
 
@@ -322,11 +322,9 @@ class Background:
             self._done.set()
 
     def _limit(self) -> float:
-        # The last word of BRPOP/BLPOP/BLMOVE is the timeout; 0 means forever, so cap the wait.
-        try:
-            own = float(self.words[-1])
-        except ValueError:
-            own = 0.0
+        # The command's own timeout (BRPOP's last word, XREADGROUP's BLOCK); 0 means forever,
+        # which a lesson must not do, so the wait is capped.
+        own = blocking_seconds(tuple(self.words)) or 0.0
         return (own if own > 0 else 25.0) + self.GRACE
 
     def wait(self) -> Value:

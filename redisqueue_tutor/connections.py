@@ -1,0 +1,180 @@
+"""The connection classes every client of a run is built on.
+
+Recording (recorder.RecordingMixin) sits on top; beneath it, for a real server, socket timeouts
+that fit the command being waited for, and for fakeredis, corrections where it answers differently
+from Redis. Both stacks are what Backend.connection_pool hands out.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import redis
+
+from redisqueue_tutor.recorder import RecordingMixin
+
+COMMAND_TIMEOUT = 10.0  # seconds for an answer to a non-blocking command
+
+
+class FakeRedisCompat:
+    """Make fakeredis answer like Redis where a lesson shows the difference.
+
+    fakeredis 2.40's summary form of XPENDING answers the consumers' counts as integers and no
+    consumers as an empty array; Redis answers bulk strings and nil. tests/test_fakeredis_pins.py
+    pins this, so an upgrade that fixes it shows, and this shim can go.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._sent_names: list[tuple[str, int]] = []
+        super().__init__(*args, **kwargs)
+
+    def send_command(self, *args: Any, **kwargs: Any) -> None:
+        self._sent_names.append((_word(args[0]).upper() if args else "", len(args)))
+        super().send_command(*args, **kwargs)  # type: ignore[misc]
+
+    def read_response(self, *args: Any, **kwargs: Any) -> Any:
+        reply = super().read_response(*args, **kwargs)  # type: ignore[misc]
+        if not self._sent_names:
+            return reply
+        name, count = self._sent_names.pop(0)
+        if name == "XPENDING" and count == 3 and isinstance(reply, list) and len(reply) == 4:
+            consumers = reply[3]
+            if not consumers:
+                reply[3] = None
+            else:
+                reply[3] = [
+                    [who, str(n).encode() if isinstance(who, bytes) else str(n)]
+                    for who, n in consumers
+                ]
+        return reply
+
+    def disconnect(self, *args: Any, **kwargs: Any) -> None:
+        self._sent_names.clear()
+        super().disconnect(*args, **kwargs)  # type: ignore[misc]
+
+
+def _fake_connection_classes() -> tuple[type, type]:
+    from fakeredis import FakeRedisConnection
+
+    class CompatFake(FakeRedisCompat, FakeRedisConnection):
+        pass
+
+    class RecordingFake(RecordingMixin, CompatFake):
+        pass
+
+    return CompatFake, RecordingFake
+
+
+# --------------------------------------------------------------------------------------------------
+# Real servers: connections that never re-send and never time out a command that blocks on purpose
+
+
+_TIMEOUT_LAST = frozenset({"BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BZPOPMIN", "BZPOPMAX"})
+_TIMEOUT_FIRST = frozenset({"BLMPOP", "BZMPOP"})
+_TIMEOUT_LAST_MS = frozenset({"WAIT", "WAITAOF"})
+_BLOCK_OPTION = frozenset({"XREAD", "XREADGROUP"})
+_SUBSCRIBE = frozenset({"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE"})
+_MAY_WAIT = _TIMEOUT_LAST | _TIMEOUT_FIRST | _TIMEOUT_LAST_MS | _BLOCK_OPTION | _SUBSCRIBE
+
+
+def blocking_seconds(args: tuple[Any, ...]) -> float | None:
+    """How long a command may block by its own arguments: None if it does not block, 0 forever."""
+    name = _word(args[0]).upper() if args else ""
+    try:
+        if name in _TIMEOUT_LAST:
+            return float(_word(args[-1]))
+        if name in _TIMEOUT_FIRST:
+            return float(_word(args[1]))
+        if name in _TIMEOUT_LAST_MS:
+            return float(_word(args[-1])) / 1000
+        if name in _BLOCK_OPTION:
+            words = [_word(a).upper() for a in args]
+            if "BLOCK" in words:
+                return float(words[words.index("BLOCK") + 1]) / 1000
+    except (ValueError, IndexError):
+        return None  # the server will refuse the command; nothing to wait for
+    return None
+
+
+def _word(arg: Any) -> str:
+    return arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg)
+
+
+class CommandTimeouts:
+    """Mix into a real connection: a socket timeout that fits the command being waited for.
+
+    redis-py's single socket_timeout applies to every read, so a BRPOP longer than it raised
+    TimeoutError (and with its default retries was RE-SENT). Here an ordinary command gets
+    `socket_timeout`; a blocking one its own timeout plus that margin (none for "block forever");
+    a subscribed connection none at all, since waiting for messages is its job.
+    """
+
+    socket_timeout: float | None
+
+    def send_command(self, *args: Any, **kwargs: Any) -> None:
+        super().send_command(*args, **kwargs)  # type: ignore[misc]
+        sock: socket.socket | None = getattr(self, "_sock", None)
+        if not args or sock is None or _word(args[0]).upper() not in _MAY_WAIT:
+            return  # the common case, kept cheap: this runs for every command
+        wait = blocking_seconds(args)
+        subscribing = _word(args[0]).upper() in _SUBSCRIBE
+        if wait is None and not subscribing:
+            return
+        if subscribing or wait == 0:
+            sock.settimeout(None)
+        else:
+            sock.settimeout(wait + (self.socket_timeout or COMMAND_TIMEOUT))  # type: ignore[operator]
+        self._subscribed = subscribing or getattr(self, "_subscribed", False)
+        self._stretched = not subscribing
+
+    def read_response(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().read_response(*args, **kwargs)  # type: ignore[misc]
+        finally:
+            if getattr(self, "_stretched", False):
+                self._stretched = False
+                sock: socket.socket | None = getattr(self, "_sock", None)
+                if sock is not None and not getattr(self, "_subscribed", False):
+                    sock.settimeout(self.socket_timeout)
+
+    def disconnect(self, *args: Any, **kwargs: Any) -> None:
+        self._subscribed = self._stretched = False
+        super().disconnect(*args, **kwargs)  # type: ignore[misc]
+
+
+class TimedConnection(CommandTimeouts, redis.Connection):
+    pass
+
+
+class TimedSSLConnection(CommandTimeouts, redis.SSLConnection):
+    def _wrap_socket_with_ssl(self, sock: socket.socket) -> Any:
+        # redis-py does the TLS handshake under socket_timeout; a TLS client talking to a plain
+        # server then waits that long for an answer that never comes. Use the connect timeout.
+        sock.settimeout(self.socket_connect_timeout)
+        wrapped = super()._wrap_socket_with_ssl(sock)
+        wrapped.settimeout(self.socket_timeout)
+        return wrapped
+
+
+class TimedUnixConnection(CommandTimeouts, redis.UnixDomainSocketConnection):
+    pass
+
+
+class RecordingConnection(RecordingMixin, TimedConnection):
+    pass
+
+
+class RecordingSSLConnection(RecordingMixin, TimedSSLConnection):
+    pass
+
+
+class RecordingUnixConnection(RecordingMixin, TimedUnixConnection):
+    pass
+
+
+_CONNECTION_CLASSES: dict[str, tuple[type, type]] = {
+    "redis": (TimedConnection, RecordingConnection),
+    "rediss": (TimedSSLConnection, RecordingSSLConnection),
+    "unix": (TimedUnixConnection, RecordingUnixConnection),
+}
