@@ -94,7 +94,8 @@ def reply_text(reply: Value, error: str | None = None) -> str:
         return f"(double) {reply}"
     if isinstance(reply, bytes | str):
         text = reply.decode("utf-8", "backslashreplace") if isinstance(reply, bytes) else reply
-        return "OK" if text == "OK" else _quoted(text)
+        # Status replies read bare in redis-cli: OK, QUEUED (inside MULTI), PONG.
+        return text if text in ("OK", "QUEUED", "PONG") else _quoted(text)
     if isinstance(reply, tuple):
         if not reply:
             return "(empty array)"

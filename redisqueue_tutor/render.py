@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Protocol, cast
 
 from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
@@ -23,6 +23,47 @@ from redisqueue_tutor.tables import EXECUTION_HEADERS, ExecutionRow, execution_r
 
 if TYPE_CHECKING:
     from redisqueue_tutor.lesson_model import Lesson
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+class _Moment(Protocol):
+    @property
+    def question(self) -> str: ...
+
+    @property
+    def answer(self) -> str: ...
+
+
+class Screenplay(Protocol):
+    """What a step screen needs from what was run: a Lesson, or a traced program's Run.
+
+    Lanes (colours) come from `clients`, bare names from `key_names`, the step count from `steps`.
+    """
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def clients(self) -> Sequence[_Named]: ...
+
+    @property
+    def key_names(self) -> Sequence[str]: ...
+
+    @property
+    def steps(self) -> Sequence[object]: ...
+
+    @property
+    def compare(self) -> Sequence[str]: ...
+
+    @property
+    def end_note(self) -> str: ...
+
+    def moment_for(self, step_number: int) -> _Moment | None: ...
+
 
 LANE_STYLES = ("cyan", "magenta", "green", "blue", "yellow", "red")
 CHANGED = "bold yellow"
@@ -69,7 +110,7 @@ class Look:
         return "-" if self.plain else "•"
 
 
-def lane_styles(lesson: Lesson) -> dict[str, str]:
+def lane_styles(lesson: Screenplay) -> dict[str, str]:
     return {c.name: LANE_STYLES[i % len(LANE_STYLES)] for i, c in enumerate(lesson.clients)}
 
 
@@ -77,7 +118,7 @@ COMPACT_BELOW = 90  # columns; narrower consoles get the compact layout
 
 
 def execution_table(
-    lesson: Lesson,
+    lesson: Screenplay,
     records: Sequence[StepRecord],
     *,
     current: int | None = None,
@@ -159,7 +200,7 @@ def _longest_line(text: str) -> int:
 MIN_ACTION = 18
 
 
-def value_widths(lesson: Lesson, records: Sequence[StepRecord]) -> dict[str, int]:
+def value_widths(lesson: Screenplay, records: Sequence[StepRecord]) -> dict[str, int]:
     keys = frozenset(lesson.key_names)
     rows = [execution_row(r, keys).cells() for r in records]
     widths = {}
@@ -170,7 +211,7 @@ def value_widths(lesson: Lesson, records: Sequence[StepRecord]) -> dict[str, int
     return widths
 
 
-def wide_layout_fits(lesson: Lesson, records: Sequence[StepRecord], width: int) -> bool:
+def wide_layout_fits(lesson: Screenplay, records: Sequence[StepRecord], width: int) -> bool:
     """Whether every value column fits unwrapped beside an Action column of readable width."""
     borders = 3 * len(EXECUTION_HEADERS) + 1
     return sum(value_widths(lesson, records).values()) + MIN_ACTION + borders <= width
@@ -212,7 +253,7 @@ def tracker_table(
     return table
 
 
-def moment_panel(lesson: Lesson, step: int, look: Look) -> Panel | None:
+def moment_panel(lesson: Screenplay, step: int, look: Look) -> Panel | None:
     moment = lesson.moment_for(step)
     if moment is None:
         return None
@@ -223,7 +264,7 @@ def moment_panel(lesson: Lesson, step: int, look: Look) -> Panel | None:
 
 @dataclass(frozen=True)
 class StepView:
-    lesson: Lesson
+    lesson: Screenplay
     start: StepRecord
     records: tuple[StepRecord, ...]  # the steps shown, 1..current
     total: int
@@ -282,12 +323,13 @@ class StepScreen:
             compact=compact,
             width=options.max_width,
         )
-        yield tracker_table(view.start, view.records, view.finished, look, compact=compact)
+        if view.start.state or view.start.variables:  # a trace of pub/sub alone has no rows
+            yield tracker_table(view.start, view.records, view.finished, look, compact=compact)
         panel = moment_panel(lesson, view.current, look)
         if panel is not None:
             yield panel
-        if view.finished and lesson.compare:
-            yield comparison_table(lesson, view.records, look)
+        if view.finished and lesson.compare:  # only lessons compare transports
+            yield comparison_table(cast("Lesson", lesson), view.records, look)
         if view.finished and lesson.end_note:
             yield Text(("" if look.plain else "✔ ") + lesson.end_note, style="green")
         if view.footer:

@@ -19,11 +19,11 @@ from rich.console import Console
 from rich.rule import Rule
 from rich.text import Text
 
-from redisqueue_tutor.engine import LessonRun
 from redisqueue_tutor.records import StepRecord
 from redisqueue_tutor.render import Look, StepView, step_screen
 
 if TYPE_CHECKING:
+    from redisqueue_tutor.engine import LessonRun
     from redisqueue_tutor.render_quiz import Answers
 
 RIGHT = ("\x1b[C", "\x1bOC", "\xe0M")

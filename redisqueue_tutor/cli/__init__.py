@@ -5,7 +5,11 @@ from __future__ import annotations
 import sys
 
 import redisqueue_tutor.cli.redis_commands  # noqa: F401  (registers `tutor doctor`)
-from redisqueue_tutor.cli import lesson_commands, quiz_commands  # noqa: F401  (register commands)
+from redisqueue_tutor.cli import (  # noqa: F401  (register commands)
+    lesson_commands,
+    quiz_commands,
+    trace_commands,
+)
 from redisqueue_tutor.cli.app import EXIT_INTERRUPTED, app
 
 __all__ = ["app", "main"]

@@ -76,7 +76,10 @@ def show(
 @app.command()
 @friendly
 def step(
-    lesson: Annotated[str, typer.Argument(help="Lesson id (see `tutor list`) or a lesson file.")],
+    lesson: Annotated[
+        str | None,
+        typer.Argument(help="Lesson id (see `tutor list`) or a lesson file.", show_default=False),
+    ] = None,
     auto: Annotated[
         bool, typer.Option("--auto", help="Play hands-free, one step every --delay seconds.")
     ] = False,
@@ -90,13 +93,28 @@ def step(
     backend: BackendOpt = None,
     lessons_dir: LessonsDir = None,
     plain: PlainOpt = False,
+    replay: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            help="Replay a run file written by `tutor trace --output` (no Redis needed).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Step through a lesson, running every command for real.
 
     In a terminal: Enter or → next, b or ← back, r restart, a number and Enter to jump, ? help,
     q quit. Piped, or with --auto, it shows every step in turn. With --predict you guess each
-    result first (one answer a line when piped).
+    result first (one answer a line when piped). With --from FILE it replays a traced run.
     """
+    if replay is not None:
+        if lesson is not None:
+            raise Exit(EXIT_BAD_INPUT, "give a lesson or --from FILE, not both")
+        _replay(replay, plain)
+        return
+    if lesson is None:
+        raise Exit(EXIT_BAD_INPUT, "which lesson? `tutor list` shows them (or use --from FILE)")
     found = find_lesson(lesson, lessons_dir or ())
 
     from redisqueue_tutor.backend import running
@@ -137,6 +155,17 @@ def step(
         warning = save_steps_seen(found.id, seen, len(found.steps))
         if warning:
             make_console(stderr=True, plain=plain).print(f"Warning: {warning}", markup=False)
+
+
+def _replay(path: Path, plain: bool) -> None:
+    from redisqueue_tutor.cli.trace_commands import show_run
+    from redisqueue_tutor.runfile import RunFileError, read_run
+
+    try:
+        run = read_run(path)
+    except RunFileError as exc:
+        raise Exit(EXIT_BAD_INPUT, str(exc)) from None
+    show_run(run, plain=plain, step=True)
 
 
 @app.command()

@@ -1,0 +1,123 @@
+"""`tutor trace`: run your own redis-py program and see what it did in Redis, step by step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from redisqueue_tutor.cli.app import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    BackendOpt,
+    Exit,
+    PlainOpt,
+    app,
+    friendly,
+)
+from redisqueue_tutor.render import Look, make_console
+
+EXIT_TIMEOUT = 124  # as coreutils' timeout: the program was stopped, not finished
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+@friendly
+def trace(
+    ctx: typer.Context,
+    script: Annotated[Path, typer.Argument(help="The Python program to run (it uses redis-py).")],
+    fast: Annotated[
+        bool, typer.Option("--fast", help="Make time.sleep in the program return at once.")
+    ] = False,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            min=0.1,
+            max=3600.0,
+            help="Stop the program after this many seconds (a listen() loop never ends).",
+        ),
+    ] = 5.0,
+    step: Annotated[
+        bool, typer.Option("--step", help="Show the run one command at a time, as `tutor step`.")
+    ] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the run to this JSON file; `tutor step --from FILE` replays it.",
+            show_default=False,
+        ),
+    ] = None,
+    backend: BackendOpt = None,
+    plain: PlainOpt = False,
+) -> None:
+    """Run your own redis-py program and show what it did in Redis, command by command.
+
+    Every redis.Redis(), StrictRedis() and from_url() in it connects to one embedded fakeredis
+    (or, with --redis-url, to your server, in a namespace removed afterwards). Arguments after
+    the script are passed to it. Exit status: 0 it finished, 1 it raised, 124 --timeout stopped
+    it, 2 it could not be run.
+    """
+    from redisqueue_tutor.trace import ScriptError, check_script
+
+    try:
+        check_script(script)
+    except ScriptError as exc:
+        raise Exit(EXIT_BAD_INPUT, str(exc)) from None
+
+    from redisqueue_tutor.backend import running
+    from redisqueue_tutor.trace import TraceOptions, trace_program
+
+    options = TraceOptions(timeout=timeout, fast=fast, args=tuple(ctx.args))
+    with running(backend) as chosen:
+        run = trace_program(script, chosen, options)
+    if output is not None:
+        _write(run, output)
+    show_run(run, plain=plain, step=step)
+    status = run.outcome.status
+    if status == "timeout":
+        raise Exit(EXIT_TIMEOUT)
+    if status == "refused":
+        raise Exit(EXIT_BAD_INPUT, run.outcome.message)
+    if status == "error":
+        raise Exit(EXIT_FAILED, f"the program raised: {run.outcome.message}")
+
+
+def _write(run: object, path: Path) -> None:
+    from redisqueue_tutor.runfile import Run, write_run
+
+    assert isinstance(run, Run)
+    try:
+        write_run(run, path)
+    except OSError as exc:
+        raise Exit(EXIT_BAD_INPUT, f"cannot write {path} ({exc.strerror or exc})") from None
+
+
+def show_run(run: object, *, plain: bool, step: bool) -> None:
+    """The run's table (all at once, or a step at a time), then what follows it."""
+    from typing import cast
+
+    from redisqueue_tutor.engine import LessonRun
+    from redisqueue_tutor.render import stdin_is_interactive
+    from redisqueue_tutor.render_trace import run_extras, run_screen
+    from redisqueue_tutor.runfile import Replay, Run
+    from redisqueue_tutor.stepper import play_interactive, play_through
+
+    assert isinstance(run, Run)
+    console = make_console(plain=plain)
+    look = Look(plain)
+    if step and run.steps:
+        # The stepper plays anything shaped like a lesson run; a Replay is one, without Redis.
+        replay = cast(LessonRun, Replay(run))
+        if stdin_is_interactive():
+            play_interactive(replay, console, typer.getchar, look, run.backend)
+        else:
+            play_through(replay, console, look, run.backend)
+    else:
+        console.print(run_screen(run, look))
+    for part in run_extras(run, look):
+        console.print(part)

@@ -1,0 +1,204 @@
+"""`tutor trace`: run a learner's own redis-py program and record what it did in Redis.
+
+The program runs in a child process (`python -m redisqueue_tutor.tracer`), not in the tutor:
+
+- a `for message in pubsub.listen()` loop never returns, and a thread cannot be stopped from
+  outside; a process can, together with every thread it started, so --timeout always works and
+  nothing is left behind (the child gets its own process group, killed whole);
+- the program's `print`, `sys.exit`, signal handlers and `if __name__ == "__main__"` behave as
+  they do when the learner runs it, and its output can never mix with the tutor's table.
+
+The child streams one JSON line per event on a pipe of its own (steps, output, the end); the
+tutor builds the run from them (runfile.RunBuilder) as they come, so a program that is stopped or
+that raises still gives its table so far. On a real server the tutor, not the child, owns the
+run's namespace (backend.running): its keys are removed on every exit, even after a kill.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from redisqueue_tutor.backend import Backend
+from redisqueue_tutor.runfile import Outcome, Run, RunBuilder
+from redisqueue_tutor.tracer import ENV
+
+DEFAULT_TIMEOUT = 5.0
+KILL_GRACE = 1.0  # seconds between SIGTERM and SIGKILL for the program's process group
+
+
+class ScriptError(Exception):
+    """The program cannot be traced at all (missing, unreadable, a syntax error): one line."""
+
+
+def check_script(path: Path) -> str:
+    """Read and compile the program, so a typo is one line before anything runs."""
+    if not path.exists():
+        raise ScriptError(f"{path}: no such file")
+    if path.is_dir():
+        raise ScriptError(f"{path} is a folder; give the Python file to run")
+    try:
+        source = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScriptError(f"{path}: cannot read it ({exc})") from None
+    try:
+        compile(source, str(path), "exec")
+    except SyntaxError as exc:
+        where = f"{path}:{exc.lineno}" if exc.lineno else str(path)
+        raise ScriptError(f"{where}: {exc.msg} (a syntax error in the program)") from None
+    except ValueError as exc:
+        raise ScriptError(f"{path}: {exc}") from None
+    return source
+
+
+@dataclass(frozen=True)
+class TraceOptions:
+    timeout: float = DEFAULT_TIMEOUT
+    fast: bool = False
+    args: tuple[str, ...] = ()
+
+
+def trace_program(script: Path, backend: Backend, options: TraceOptions) -> Run:
+    """Run the program against `backend` and return everything it did, however it ended."""
+    builder = RunBuilder(
+        title=f"Trace of {script.name}", source=str(script), backend=backend.describe()
+    )
+    read_fd, write_fd = os.pipe()
+    settings = {
+        "fd": write_fd,
+        "kind": backend.kind,
+        "url": getattr(backend, "url", ""),
+        "prefix": backend.namespace.prefix,
+        "fast": options.fast,
+    }
+    env = {**os.environ, ENV: json.dumps(settings), "PYTHONUNBUFFERED": "1"}
+    env.pop("PYTHONSTARTUP", None)
+    started = time.monotonic()
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "redisqueue_tutor.tracer", str(script), *options.args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            pass_fds=(write_fd,),
+            env=env,
+            start_new_session=True,  # its own process group: Ctrl-C reaches the tutor, which stops it
+        )
+    finally:
+        os.close(write_fd)
+    raw = {"stdout": bytearray(), "stderr": bytearray()}
+    end: dict[str, str] = {}
+    try:
+        timed_out = _collect(child, read_fd, raw, builder, end, started + options.timeout)
+    finally:
+        _stop(child)
+        os.close(read_fd)
+    seconds = time.monotonic() - started
+    if timed_out:
+        outcome = Outcome("timeout", f"stopped after {options.timeout:g} s", seconds)
+    elif "status" in end:
+        outcome = Outcome(end["status"], end.get("message", ""), seconds)
+    else:  # the child died before it could say how (killed, or the tracer itself failed)
+        detail = raw["stderr"].decode("utf-8", "replace").strip().splitlines()
+        message = detail[-1] if detail else f"the program's process ended ({child.returncode})"
+        outcome = Outcome("error", message, seconds)
+    # What the program wrote around Python's sys.stdout (os.write, a child process) comes last.
+    stdout = "".join(builder.stdout) + raw["stdout"].decode("utf-8", "replace")
+    stderr = "".join(builder.stderr) + raw["stderr"].decode("utf-8", "replace")
+    return builder.build(outcome, stdout, stderr)
+
+
+def _collect(
+    child: subprocess.Popen[bytes],
+    read_fd: int,
+    raw: dict[str, bytearray],
+    builder: RunBuilder,
+    end: dict[str, str],
+    deadline: float,
+) -> bool:
+    """Read events and output until the child has exited and closed them; True on timeout."""
+    assert child.stdout is not None and child.stderr is not None
+    selector = selectors.DefaultSelector()
+    selector.register(read_fd, selectors.EVENT_READ, "events")
+    selector.register(child.stdout, selectors.EVENT_READ, "stdout")
+    selector.register(child.stderr, selectors.EVENT_READ, "stderr")
+    pending = bytearray()
+    open_streams = 3
+    try:
+        while open_streams:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return True
+            for key, _mask in selector.select(timeout=min(left, 0.2)):
+                fd = key.fd if key.data == "events" else key.fileobj.fileno()  # type: ignore[union-attr]
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    selector.unregister(key.fileobj)
+                    open_streams -= 1
+                    continue
+                if key.data == "events":
+                    pending += chunk
+                    *lines, rest = pending.split(b"\n")
+                    pending = bytearray(rest)
+                    for line in lines:
+                        _event(bytes(line), builder, end)
+                    if end.get("status") == "refused":
+                        return False  # stop the program now, whichever thread was refused
+                else:
+                    raw[key.data] += chunk
+        child.wait(max(0.0, deadline - time.monotonic()))
+        return False
+    except subprocess.TimeoutExpired:
+        return True
+    finally:
+        selector.close()
+
+
+def _event(line: bytes, builder: RunBuilder, end: dict[str, str]) -> None:
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return  # a line cut short when the program was killed
+    kind = event.get("type")
+    if kind == "step":
+        builder.add_step(event)
+    elif kind == "output":
+        stream = "stderr" if event.get("stream") == "stderr" else "stdout"
+        text = str(event.get("text", ""))
+        (builder.stderr if stream == "stderr" else builder.stdout).append(text)
+        if stream == "stdout":
+            builder.add_output(str(event.get("thread", "main")), text)
+    elif kind == "end":
+        end.setdefault("status", str(event.get("status", "finished")))
+        end.setdefault("message", str(event.get("message", "")))
+    elif kind == "refused":
+        end["status"] = "refused"
+        end["message"] = f"{event.get('message', '')} ({event.get('action', '')})"
+
+
+def _stop(child: subprocess.Popen[bytes]) -> None:
+    """Stop the program and everything it started: its whole process group."""
+    if child.poll() is None:
+        _signal_group(child, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(KILL_GRACE)
+    # Even after a normal exit the program may have left processes of its own in its group.
+    _signal_group(child, signal.SIGKILL)
+    if child.poll() is None:
+        child.wait()
+    for stream in (child.stdout, child.stderr):
+        if stream is not None:
+            stream.close()
+
+
+def _signal_group(child: subprocess.Popen[bytes], sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(child.pid, sig)

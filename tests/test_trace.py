@@ -1,0 +1,270 @@
+"""`tutor trace`: learners' own programs, run for real on both backends, drawn as lessons are."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from redisqueue_tutor.backend import running
+from redisqueue_tutor.cli import app
+from redisqueue_tutor.runfile import Run, read_run
+from redisqueue_tutor.tables import execution_row
+from redisqueue_tutor.trace import TraceOptions, trace_program
+from tests.conftest import ROOT, all_keys
+
+SCRIPTS = ROOT / "tests" / "scripts"
+runner = CliRunner()
+
+
+def traced(name: str, spec: str, **options: object) -> Run:
+    with running(spec) as backend:
+        return trace_program(SCRIPTS / name, backend, TraceOptions(**options))  # type: ignore[arg-type]
+
+
+def rows(run: Run) -> list[tuple[str, ...]]:
+    keys = frozenset(run.key_names)
+    return [execution_row(r, keys).cells()[1:] for r in run.steps]
+
+
+def commands(run: Run) -> list[tuple[str, str, object]]:
+    return [(c.client, " ".join(c.args), c.reply) for r in run.steps for c in r.commands]
+
+
+def test_queue_seed_gives_the_seed_table(backend_spec):
+    run = traced("seed_queue.py", backend_spec)
+    assert run.outcome.status == "finished"
+    assert commands(run) == [
+        ("r", "LPUSH queue task1", 1),
+        ("r", "LPUSH queue task2", 2),
+        ("r", "RPOP queue", b"task1"),
+        ("r", "RPOP queue", b"task2"),
+        ("r", "RPOP queue", None),
+    ]
+    assert [r.state_map["queue"] for r in run.steps] == [
+        ("task1",),
+        ("task2", "task1"),
+        ("task2",),
+        (),
+        (),
+    ]
+    assert [r.output for r in run.steps] == ["", "", "task1", "task2", "None"]
+    assert run.steps[0].action == 'line 6: r.lpush("queue", "task1")'
+    assert run.stdout == "task1\ntask2\nNone\n"
+
+
+def test_pubsub_seed_shows_the_listener_thread_receiving_each_message(backend_spec):
+    run = traced("seed_pubsub.py", backend_spec, fast=True)
+    assert run.outcome.status == "finished"
+    assert run.lanes == ("listen", "r")
+    assert commands(run) == [
+        ("listen", "SUBSCRIBE notifications", (b"subscribe", b"notifications", 1)),
+        ("r", "PUBLISH notifications Notification 1", 1),
+        ("listen", "", (b"message", b"notifications", b"Notification 1")),
+        ("r", "PUBLISH notifications Notification 2", 1),
+        ("listen", "", (b"message", b"notifications", b"Notification 2")),
+        ("r", "PUBLISH notifications Notification 3", 1),
+        ("listen", "", (b"message", b"notifications", b"Notification 3")),
+    ]
+    assert [r.output for r in run.steps][1:3] == [
+        "Sent: Notification 1",
+        "Received: Notification 1",
+    ]
+    assert list(run.received()) == ["listen"]
+
+
+def test_both_backends_give_the_same_table(redis_server):
+    for script, options in (("seed_queue.py", {}), ("seed_pubsub.py", {"fast": True})):
+        fake = traced(script, "fake", **options)
+        real = traced(script, redis_server.url, **options)
+        assert rows(fake) == rows(real), script
+
+
+def test_fast_skips_the_publishers_sleep_and_without_it_the_program_sleeps():
+    started = time.monotonic()
+    traced("seed_pubsub.py", "fake", fast=True)
+    assert time.monotonic() - started < 2.0
+    slow = traced("seed_pubsub.py", "fake", timeout=10.0)
+    assert slow.outcome.status == "finished" and slow.outcome.seconds >= 3.0
+
+
+def test_threaded_producer_and_consumer(backend_spec):
+    run = traced("threaded.py", backend_spec)
+    assert run.outcome.status == "finished"
+    sent = commands(run)
+    pushes = [c for c in sent if c[1].startswith("LPUSH")]
+    pops = [c for c in sent if c[1].startswith("BRPOP")]
+    assert {c[0] for c in pushes} == {"producer"} and {c[0] for c in pops} == {"consumer"}
+    assert [c[1] for c in pushes] == [f"LPUSH jobs {j}" for j in ("job1", "job2", "job3", "stop")]
+    assert [c[2] for c in pops] == [("jobs", j) for j in ("job1", "job2", "job3", "stop")]
+    assert run.steps[-1].state_map["jobs"] == ()
+    assert run.stdout == "done job1\ndone job2\ndone job3\n"
+
+
+def test_pipeline_is_one_step_of_its_commands(backend_spec):
+    run = traced("pipeline.py", backend_spec)
+    first = run.steps[0]
+    assert [(" ".join(c.args), c.reply) for c in first.commands] == [
+        ("RPUSH queue a", 1),
+        ("RPUSH queue b", 2),
+        ("LLEN queue", 2),
+    ]
+    assert first.action == "line 10: print(pipe.execute())"
+    assert first.state_map["queue"] == ("a", "b")
+    assert run.steps[1].output == "a"
+
+
+def test_transaction_shows_multi_queued_and_exec(backend_spec):
+    run = traced("transaction.py", backend_spec)
+    tx = run.steps[1]
+    assert [(c.name, c.reply) for c in tx.commands] == [
+        ("MULTI", "OK"),
+        ("LPOP", "QUEUED"),
+        ("RPUSH", "QUEUED"),
+        ("EXEC", ("task1", 1)),
+    ]
+    assert tx.state == (("queue", ("task2",)), ("processing", ("task1",)))
+
+
+def test_a_program_that_never_ends_is_stopped_and_keeps_its_table(backend_spec):
+    before = {t.ident for t in threading.enumerate()}
+    run = traced("forever.py", backend_spec, timeout=1.5)
+    assert run.outcome.status == "timeout"
+    assert [c[1] for c in commands(run)] == ["RPUSH queue ready", "SUBSCRIBE news"]
+    assert "listening" in run.stdout
+    assert {t.ident for t in threading.enumerate()} <= before
+
+
+def test_a_program_that_raises_gives_its_error_line_and_the_table_so_far(backend_spec):
+    run = traced("raises.py", backend_spec)
+    assert run.outcome.status == "error"
+    assert run.outcome.message == (
+        "line 9: AttributeError: 'NoneType' object has no attribute 'decode'"
+    )
+    assert len(run.steps) == 3
+    assert "Traceback" in run.stderr and "redisqueue_tutor" not in run.stderr
+
+
+def test_real_server_keys_are_namespaced_and_removed(redis_server):
+    client = redis_server.client()
+    run = traced("transaction.py", redis_server.url)
+    assert run.keys and {k.key for k in run.keys} == {"queue", "processing"}
+    assert all(b"tutor:{" not in str(c.args).encode() for r in run.steps for c in r.commands)
+    assert not all_keys(client, "tutor:{*}:queue")
+    assert not all_keys(client, "queue")
+
+
+def test_dangerous_commands_are_refused(tmp_path, backend_spec):
+    script = tmp_path / "flush.py"
+    script.write_text("import redis\nr = redis.Redis()\nr.rpush('q', 'a')\nr.flushall()\n")
+    result = runner.invoke(app, ["trace", str(script), "--plain", "--backend", backend_spec])
+    assert result.exit_code == 2
+    assert "FLUSHALL" in result.stderr and "Traceback" not in result.output
+
+
+# --------------------------------------------------------------------------------------------------
+# The command
+
+
+def test_cli_prints_the_table_then_the_program_output(backend_spec):
+    result = runner.invoke(
+        app, ["trace", str(SCRIPTS / "seed_queue.py"), "--plain", "--backend", backend_spec]
+    )
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "LPUSH queue 'task1' -> (integer) 1" in out
+    assert "RPOP queue -> (nil)" in out
+    assert out.index("Execution table") < out.index("The program's output")
+    assert "\x1b[" not in out
+
+
+def test_cli_exit_codes_and_one_line_errors(tmp_path):
+    assert runner.invoke(app, ["trace", str(SCRIPTS / "raises.py")]).exit_code == 1
+    timed = runner.invoke(app, ["trace", str(SCRIPTS / "forever.py"), "--timeout", "1"])
+    assert timed.exit_code == 124
+    missing = runner.invoke(app, ["trace", str(tmp_path / "nope.py")])
+    assert (
+        missing.exit_code == 2
+        and missing.stderr.startswith("Error: ")
+        and "no such file" in (missing.stderr)
+    )
+    bad = tmp_path / "bad.py"
+    bad.write_text("import redis\nr = redis.Redis(\n")
+    syntax = runner.invoke(app, ["trace", str(bad)])
+    assert syntax.exit_code == 2 and f"{bad}:2" in syntax.stderr
+    assert len(syntax.stderr.strip().splitlines()) == 1
+    down = runner.invoke(
+        app, ["trace", str(SCRIPTS / "seed_queue.py"), "--backend", "redis://127.0.0.1:1/0"]
+    )
+    assert down.exit_code == 3 and down.stderr.startswith("Error: cannot reach Redis")
+
+
+def test_output_file_replays_with_step_from(tmp_path):
+    path = tmp_path / "run.json"
+    result = runner.invoke(
+        app, ["trace", str(SCRIPTS / "seed_pubsub.py"), "--fast", "--plain", "-o", str(path)]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(path.read_text())
+    assert data["format"] == "tutor-run" and data["version"] == 1
+    assert data["steps"][2]["commands"][0]["reply"][2] == {"bytes": "Notification 1"}
+    run = read_run(path)
+    assert run.steps[2].commands[0].reply == (b"message", b"notifications", b"Notification 1")
+    replay = runner.invoke(app, ["step", "--from", str(path), "--plain"])
+    assert replay.exit_code == 0, replay.output
+    steps = [int(n) for n in re.findall(r"^Step (\d) of 7", replay.stdout, re.M)]
+    assert steps == list(range(1, 8))
+    assert "listen receives" in replay.stdout and "Received: Notification 3" in replay.stdout
+
+
+def test_step_from_a_bad_file_is_one_line(tmp_path):
+    path = tmp_path / "run.json"
+    path.write_text('{"format": "tutor-run", "version": 99}')
+    result = runner.invoke(app, ["step", "--from", str(path)])
+    assert result.exit_code == 2
+    assert "version 99" in result.stderr and "Traceback" not in result.output
+
+
+def test_trace_step_piped_shows_each_command_in_turn():
+    result = runner.invoke(app, ["trace", str(SCRIPTS / "seed_queue.py"), "--step", "--plain"])
+    assert result.exit_code == 0
+    assert re.findall(r"^Step (\d) of 5", result.stdout, re.M) == ["1", "2", "3", "4", "5"]
+
+
+def test_readable_at_60_columns():
+    env = {**os.environ, "COLUMNS": "60", "NO_COLOR": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "redisqueue_tutor", "trace", str(SCRIPTS / "seed_pubsub.py")]
+        + ["--fast"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert max(len(line) for line in result.stdout.splitlines()) <= 60
+    assert "\x1b[" not in result.stdout
+
+
+def test_script_arguments_are_passed_on(tmp_path: Path):
+    script = tmp_path / "args.py"
+    script.write_text("import sys, redis\nredis.Redis().rpush('q', *sys.argv[1:])\n")
+    run_result = runner.invoke(app, ["trace", str(script), "--plain", "x", "y"])
+    assert run_result.exit_code == 0, run_result.output
+    assert "RPUSH q 'x' 'y'" in run_result.stdout
+
+
+@pytest.mark.parametrize("name", ["seed_queue.py", "seed_pubsub.py"])
+def test_seed_programs_also_run_plainly(name):
+    # They are real programs: without the tutor (no server here), they fail only for lack of Redis.
+    source = (SCRIPTS / name).read_text()
+    compile(source, name, "exec")
+    assert "import redis" in source
