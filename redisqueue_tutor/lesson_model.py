@@ -109,6 +109,10 @@ class Step(_Strict):
     # crash: the actor dies here (its connections are closed, as when a worker process is
     #   killed); it takes no further steps.
     crash: bool = False
+    # Presenter mode: a question put to the class before this step's result is revealed, and
+    # what the instructor says at this step (`tutor present --notes`).
+    ask: str | None = None
+    notes: str | None = None
 
     @field_validator("command")
     @classmethod

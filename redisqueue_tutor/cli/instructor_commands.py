@@ -1,0 +1,207 @@
+"""Commands for instructors: present (a lesson on a projector), export (handouts), sandbox.
+
+Like the lesson commands they import the engine (and so redis) only when they run: `tutor --help`
+and `tutor list` stay quick.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from redisqueue_tutor.cli.app import (
+    EXIT_BAD_INPUT,
+    BackendOpt,
+    Exit,
+    LessonsDir,
+    PlainOpt,
+    app,
+    friendly,
+)
+from redisqueue_tutor.lessons import find_lesson
+from redisqueue_tutor.render import Look, make_console
+
+if TYPE_CHECKING:
+    from redisqueue_tutor.export import Format
+
+
+@app.command()
+@friendly
+def present(
+    lesson: Annotated[str, typer.Argument(help="Lesson id (see `tutor list`) or a lesson file.")],
+    notes: Annotated[
+        bool, typer.Option("--notes", help="Show the speaker notes under each step.")
+    ] = False,
+    pauses: Annotated[
+        bool,
+        typer.Option(
+            "--pauses/--no-pauses",
+            help="Put each step's question to the class before its result is revealed.",
+        ),
+    ] = True,
+    auto: Annotated[
+        bool, typer.Option("--auto", help="Advance by itself, one screen every --delay seconds.")
+    ] = False,
+    delay: Annotated[
+        float, typer.Option("--delay", min=0.0, max=600.0, help="Seconds per screen with --auto.")
+    ] = 8.0,
+    backend: BackendOpt = None,
+    lessons_dir: LessonsDir = None,
+    plain: PlainOpt = False,
+) -> None:
+    """Present a lesson to a class: big command and result, the table below, one key per screen.
+
+    Enter, space, → or a clicker's Page Down advance; b or ← go back; q quits. Before a step with a
+    question for the class, the question comes first and the result stays hidden.
+    """
+    found = find_lesson(lesson, lessons_dir or ())
+
+    from redisqueue_tutor.backend import running
+    from redisqueue_tutor.engine import LessonRun
+    from redisqueue_tutor.present import present_interactive, present_through
+    from redisqueue_tutor.render import stdin_is_interactive
+
+    console = make_console(plain=plain)
+    look = Look(plain)
+    with running(backend) as chosen, LessonRun(found, chosen) as run:
+        where = chosen.describe()
+        if auto:
+            present_through(
+                run,
+                console,
+                look,
+                where,
+                notes=notes,
+                pauses=pauses,
+                delay=delay,
+                clear=console.is_terminal,
+            )
+        elif stdin_is_interactive():
+            present_interactive(
+                run, console, typer.getchar, look, where, notes=notes, pauses=pauses
+            )
+        else:
+            present_through(run, console, look, where, notes=notes, pauses=pauses)
+
+
+def _format_for(output: Path | None, given: str | None) -> Format:
+    from redisqueue_tutor.export import SUFFIXES, Format
+
+    if given is not None:
+        try:
+            return Format(given.lower())
+        except ValueError:
+            raise Exit(EXIT_BAD_INPUT, f"unknown format {given!r}: use md, html or svg") from None
+    if output is None or str(output) == "-":
+        return Format.md
+    found = SUFFIXES.get(output.suffix.lower())
+    if found is None:
+        raise Exit(
+            EXIT_BAD_INPUT,
+            f"cannot tell the format from {output.name!r}: add --format md, html or svg",
+        )
+    return found
+
+
+def _write(output: Path, text: str) -> None:
+    """Write the whole file or nothing: a temporary file beside it, then a rename."""
+    folder = output.parent if str(output.parent) else Path(".")
+    if not folder.is_dir():
+        raise Exit(EXIT_BAD_INPUT, f"{folder}: no such folder for --output")
+    if output.is_dir():
+        raise Exit(EXIT_BAD_INPUT, f"{output}: is a folder; give a file name for --output")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{output.name}.", suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes 0600; a handout is to be shared
+        os.replace(temporary, output)
+    except OSError as exc:
+        raise Exit(EXIT_BAD_INPUT, f"cannot write {output}: {exc.strerror or exc}") from None
+
+
+@app.command()
+@friendly
+def export(
+    lesson: Annotated[str, typer.Argument(help="Lesson id (see `tutor list`) or a lesson file.")],
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="md, html or svg (default: from the --output suffix, else md).",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="The file to write (default, or '-': standard output)."
+        ),
+    ] = None,
+    answers: Annotated[
+        bool,
+        typer.Option("--answers", help="Put the answer and worked solution under each question."),
+    ] = False,
+    width: Annotated[
+        int, typer.Option("--width", min=60, max=200, help="Columns of the HTML and SVG pages.")
+    ] = 100,
+    backend: BackendOpt = None,
+    lessons_dir: LessonsDir = None,
+    plain: PlainOpt = False,
+) -> None:
+    """Write a handout of a lesson, from a real run: concept, the table after each step, the
+    tracker, key moments and the quiz (answers with --answers), as Markdown, HTML or SVG."""
+    found = find_lesson(lesson, lessons_dir or ())
+    chosen_format = _format_for(output, fmt)
+
+    from redisqueue_tutor.backend import running
+    from redisqueue_tutor.engine import run_lesson
+    from redisqueue_tutor.export import Handout, render_handout
+
+    with running(backend) as chosen:
+        start, records = run_lesson(found, chosen)
+        server = str(chosen.info) if chosen.info else chosen.kind
+    handout = Handout(found, start, tuple(records), server, answers=answers)
+    text = render_handout(handout, chosen_format, width=width, plain=plain)
+    if output is None or str(output) == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    _write(output, text)
+    make_console(stderr=True, plain=plain).print(
+        f"Wrote {output} ({chosen_format.value}, {len(found.steps)} steps,"
+        f" {len(found.questions)} questions{', with answers' if answers else ''}).",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
+@friendly
+def sandbox(
+    backend: BackendOpt = None,
+    plain: PlainOpt = False,
+) -> None:
+    """Type Redis commands and see each one in the execution table, with a live view of every
+    list and channel you touched. help, undo, history; Tab completes command names.
+
+    SUBSCRIBE opens a listener lane. Commands that reach beyond the sandbox (FLUSHALL, KEYS,
+    CONFIG, ...) are refused. Piped, it reads one command a line and stops at the end of input.
+    """
+    from redisqueue_tutor.render import stdin_is_interactive
+    from redisqueue_tutor.sandbox import Sandbox
+    from redisqueue_tutor.sandbox_shell import LineReader, run_shell
+
+    console = make_console(plain=plain)
+    err = make_console(stderr=True, plain=plain)
+    interactive = stdin_is_interactive()
+    reader = LineReader(console, sys.stdin, interactive=interactive)
+    with Sandbox(backend) as box:
+        run_shell(box, console, reader, Look(plain), clear=interactive, err=err)

@@ -1,0 +1,103 @@
+"""The sandbox's screens: the execution table of the learner's commands, the live view, help.
+
+The table is render.execution_table itself, drawn from the session's records, so a learner's own
+commands read exactly like a lesson's steps (wide, or compact below 90 columns).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.table import Table
+from rich.text import Text
+
+from redisqueue_tutor.render import COMPACT_BELOW, Look, execution_table, wide_layout_fits
+from redisqueue_tutor.sandbox import COMMANDS, MAX_BLOCK, Live, Session
+
+ROWS_SHOWN = 12  # the last rows of the table; `history` lists every command
+
+
+class SandboxScreen:
+    def __init__(self, session: Session, look: Look, where: str) -> None:
+        self.session, self.look, self.where = session, look, where
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        session, look = self.session, self.look
+        records = session.records[-ROWS_SHOWN:]
+        lesson = session.lesson
+        dot = "-" if look.plain else "·"
+        yield Text.assemble(
+            ("Sandbox", "bold"),
+            (f"  {dot}  {len(session.records)} command(s)", "bold cyan"),
+            (f"  {dot}  {self.where}", "dim"),
+        )
+        if records:
+            width = options.max_width
+            compact = width < COMPACT_BELOW or not wide_layout_fits(lesson, records, width)
+            hidden = len(session.records) - len(records)
+            if hidden:
+                yield Text(f"(steps 1-{hidden} scrolled off; `history` lists them)", style="dim")
+            yield execution_table(
+                lesson,
+                records,
+                current=records[-1].number,
+                look=look,
+                compact=compact,
+                width=width,
+            )
+        live = session.live()
+        if live:
+            yield live_view(live, look)
+
+
+def sandbox_screen(session: Session, look: Look, where: str) -> RenderableType:
+    return SandboxScreen(session, look, where)
+
+
+def live_view(rows: Sequence[Live], look: Look) -> Table:
+    table = Table(title="Live view", title_justify="left", box=look.box)
+    table.add_column("Name", style="bold cyan", overflow="fold")
+    table.add_column("Type", no_wrap=True)
+    table.add_column("Now", overflow="fold")
+    for row in rows:
+        table.add_row(
+            row.name, row.kind, Text(row.value, style="dim" if row.kind == "none" else "")
+        )
+    return table
+
+
+def help_text(look: Look, command: str | None = None) -> RenderableType:
+    if command:
+        spec = COMMANDS[command.upper()]
+        return Text.assemble(
+            (spec.syntax, "bold"), "\n  ", spec.summary[0].upper() + spec.summary[1:] + "."
+        )
+    table = Table(box=None, show_header=False, padding=(0, 1))
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column(overflow="fold")
+    for group in ("lists", "pub/sub", "keys", "server"):
+        names = [s.name for s in COMMANDS.values() if s.group == group]
+        table.add_row(group, " ".join(names))
+    table.add_row("", "")
+    table.add_row("help CMD", "syntax and meaning of one command")
+    table.add_row("undo", "replay everything but the last command, on a fresh namespace")
+    table.add_row("history", "every command so far")
+    table.add_row("quit", "leave (or Ctrl-D); the sandbox's keys are removed")
+    tab = "" if look.plain else " Tab completes a command name; ↑ recalls the last ones."
+    intro = Text.assemble(
+        "Type Redis commands, e.g. LPUSH queue a, RPOP queue, SUBSCRIBE chat, PUBLISH chat hi.\n",
+        (
+            f"Blocking commands wait at most {MAX_BLOCK:g} s. Keys and channels stay in this"
+            f" sandbox's namespace.{tab}",
+            "dim",
+        ),
+    )
+    return Group(intro, table)
+
+
+def history_text(lines: Sequence[str]) -> Text:
+    if not lines:
+        return Text("No commands yet.", style="dim")
+    width = len(str(len(lines)))
+    return Text("\n".join(f"{n:>{width}}  {line}" for n, line in enumerate(lines, start=1)))

@@ -1,0 +1,128 @@
+"""Presenter mode: beats, the question before the reveal, notes, keys, piped and scripted."""
+
+from __future__ import annotations
+
+import io
+
+from typer.testing import CliRunner
+
+from redisqueue_tutor.backend import running
+from redisqueue_tutor.cli import app
+from redisqueue_tutor.engine import LessonRun
+from redisqueue_tutor.lessons import find_lesson
+from redisqueue_tutor.present import (
+    Beat,
+    Clicker,
+    beats,
+    class_question,
+    present_interactive,
+    present_through,
+    speaker_notes,
+)
+from redisqueue_tutor.render import Look, make_console
+
+runner = CliRunner()
+LOOK = Look(plain=True)
+
+
+def _present(lesson, spec: str = "fake", width: int = 100, **kwargs) -> str:
+    console = make_console(io.StringIO(), plain=True, width=width, record=True)
+    with running(spec) as backend, LessonRun(lesson, backend) as run:
+        present_through(run, console, LOOK, "backend", **kwargs)
+    return console.export_text()
+
+
+def _with_step_fields(lesson, number: int, **fields):
+    """The lesson with `ask`/`notes` set on one step."""
+    steps = list(lesson.steps)
+    steps[number - 1] = steps[number - 1].model_copy(update=fields)
+    return lesson.model_copy(update={"steps": steps})
+
+
+def test_key_moments_give_the_pauses_until_the_format_has_ask():
+    queue = find_lesson("queue")
+    plan = beats(queue)
+    asked = [b.step for b in plan if not b.reveal]
+    assert asked == [1, 2, 4, 7]  # the first step of each key moment
+    assert [b.step for b in plan if b.reveal] == list(range(1, 8))
+    assert plan[0] == Beat(1, reveal=False, question=queue.moments[0].question.strip())
+    assert all(b.reveal for b in beats(queue, pauses=False))
+
+
+def test_a_step_level_ask_and_notes_win_over_the_key_moment():
+    lesson = _with_step_fields(
+        find_lesson("queue"), 3, ask="What will RPOP return?", notes="Point at the tail."
+    )
+    assert class_question(lesson, 3) == "What will RPOP return?"
+    assert speaker_notes(lesson, 3, reveal=False) == ("Speaker notes", "Point at the tail.")
+    text = _present(lesson, notes=True)
+    assert text.index("What will RPOP return?") < text.index('-> "task1"')
+    assert "Point at the tail." in text
+
+
+def test_the_question_comes_before_the_result_on_both_backends(backend_spec):
+    text = _present(find_lesson("queue"), backend_spec)
+    question = "Why does the producer push with LPUSH while the consumer pops with RPOP?"
+    assert text.index(question) < text.index("(integer) 1")
+    assert text.count("result hidden") == 4
+    # The pause shows the command about to run, and hides its reply.
+    pause = text[: text.index("(integer) 1")]
+    assert "LPUSH queue task1" in pause and "-> ?" in pause
+    assert "queue  ['task2']" in text and "Output  'task1'" in text
+    assert "The queue is empty" in text
+
+
+def test_both_backends_tell_the_same_story(redis_server):
+    lesson = find_lesson("pubsub")
+    assert _present(lesson, "fake") == _present(lesson, redis_server.url)
+
+
+def test_moment_notes_wait_for_the_reveal_so_the_class_does_not_see_the_answer():
+    text = _present(find_lesson("queue"), notes=True)
+    first_pause = text[: text.index("(integer) 1")]
+    assert "Ask the class" in first_pause
+    assert "LPUSH puts each new task at the head" not in first_pause
+    assert "Speaker notes (from the key moment)" in text
+    assert "Speaker notes" not in _present(find_lesson("queue"))
+
+
+def test_readable_at_60_columns():
+    text = _present(find_lesson("pubsub-vs-queue"), width=60, notes=True)
+    assert max(len(line) for line in text.splitlines()) <= 60
+    assert "Step 12 of 12" in text
+
+
+def test_clicker_keys():
+    clicker = Clicker(total=3)
+    assert clicker.handle("b") and clicker.position == 0 and "first" in clicker.message
+    assert clicker.handle("\x1b[6~") and clicker.position == 1  # a clicker's Page Down
+    assert clicker.handle(" ") and clicker.position == 2
+    assert clicker.handle("\r") and clicker.position == 2 and "End of the lesson" in clicker.message
+    assert clicker.handle("\x1b[5~") and clicker.position == 1  # Page Up
+    assert clicker.handle("r") and clicker.position == 0
+    assert clicker.handle("?") and clicker.help
+    assert not clicker.handle("q")
+
+
+def test_interactive_one_key_per_screen_and_back_shows_the_recorded_step():
+    keys = iter([" ", " ", "b", "\x1b[C", " ", "q"])
+    console = make_console(io.StringIO(), plain=True, width=100, record=True)
+    seen: set[int] = set()
+    with running("fake") as backend, LessonRun(find_lesson("queue"), backend) as run:
+        last = present_interactive(run, console, lambda: next(keys), LOOK, "fake", seen=seen)
+    text = console.export_text()
+    assert last == 2  # ask 1, show 1, ask 2, show 1 (back), ask 2, show 2
+    assert seen == {1, 2}
+    assert text.count("(integer) 2") >= 1 and "Enter/space next" in text
+
+
+def test_cli_present_piped_and_errors():
+    result = runner.invoke(app, ["present", "queue", "--plain", "--no-pauses"])
+    assert result.exit_code == 0, result.output
+    assert "Ask the class" not in result.stdout and "Step 7 of 7" in result.stdout
+    result = runner.invoke(app, ["present", "queue", "--plain", "--notes"])
+    assert result.exit_code == 0 and "Ask the class" in result.stdout
+    assert "Speaker notes" in result.stdout
+    bad = runner.invoke(app, ["present", "nope"])
+    assert bad.exit_code == 2 and "Traceback" not in bad.output
+    assert len(bad.output.strip().splitlines()) == 1
