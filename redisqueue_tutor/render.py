@@ -6,18 +6,23 @@ scenario gets its own colour (its lane), so a table with many clients stays read
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
-from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from redisqueue_tutor.console import (  # noqa: F401  (re-exported: render is the drawing API)
+    LessonEntry,
+    Look,
+    error_line,
+    lesson_list,
+    make_console,
+    stdin_is_interactive,
+)
 from redisqueue_tutor.records import StepRecord
 from redisqueue_tutor.tables import EXECUTION_HEADERS, ExecutionRow, execution_row, tracker
 
@@ -68,46 +73,6 @@ class Screenplay(Protocol):
 LANE_STYLES = ("cyan", "magenta", "green", "blue", "yellow", "red")
 CHANGED = "bold yellow"
 CURRENT = "bold"
-
-
-def make_console(
-    file: IO[str] | None = None,
-    *,
-    plain: bool = False,
-    width: int | None = None,
-    stderr: bool = False,
-    record: bool = False,
-) -> Console:
-    """A console that honours NO_COLOR (Rich does) and --plain (no colour, ASCII boxes)."""
-    return Console(
-        file=file,
-        stderr=stderr,
-        width=width,
-        no_color=plain or None,
-        color_system=None if plain else "auto",
-        highlight=False,
-        emoji=not plain,
-        safe_box=True,
-        record=record,
-    )
-
-
-@dataclass(frozen=True)
-class Look:
-    """How to draw: box style and markers, chosen once from --plain."""
-
-    plain: bool
-
-    @property
-    def box(self) -> box.Box:
-        return box.ASCII if self.plain else box.ROUNDED
-
-    @property
-    def marker(self) -> str:
-        return ">" if self.plain else "▶"
-
-    def bullet(self) -> str:
-        return "-" if self.plain else "•"
 
 
 def lane_styles(lesson: Screenplay) -> dict[str, str]:
@@ -376,36 +341,3 @@ def concept_card(lesson: Lesson, look: Look) -> RenderableType:
     parts.append(Text(f"Clients: {clients}", style="dim"))
     parts.append(Text(f"Run it: tutor step {lesson.id}", style="dim"))
     return Panel(Group(*parts), box=look.box, title=lesson.id, title_align="left")
-
-
-@dataclass(frozen=True)
-class LessonEntry:
-    id: str
-    title: str
-    level: str
-    steps: int
-    questions: int
-    builtin: bool
-
-
-def lesson_list(entries: Sequence[LessonEntry], look: Look) -> Table:
-    table = Table(box=look.box, title="Lessons", title_justify="left")
-    table.add_column("ID", style="bold cyan", no_wrap=True)
-    table.add_column("Title", overflow="fold")
-    table.add_column("Level", no_wrap=True)
-    table.add_column("Steps", justify="right")
-    table.add_column("Quiz", justify="right")
-    for entry in entries:
-        ident = entry.id if entry.builtin else f"{entry.id}*"
-        table.add_row(ident, entry.title, entry.level, str(entry.steps), str(entry.questions))
-    if not all(e.builtin for e in entries):
-        table.caption = "* from your lessons folder"
-    return table
-
-
-def error_line(console: Console, message: str) -> None:
-    console.print(Text.assemble(("Error: ", "bold red"), message), soft_wrap=True)
-
-
-def stdin_is_interactive() -> bool:
-    return sys.stdin.isatty() and sys.stdout.isatty() and os.environ.get("TERM") != "dumb"

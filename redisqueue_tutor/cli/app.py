@@ -11,8 +11,8 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from redisqueue_tutor import __version__
+from redisqueue_tutor.console import make_console
 from redisqueue_tutor.lessons import ENV_LESSONS_DIR, LessonError, UnknownLesson
-from redisqueue_tutor.render import make_console
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -92,7 +92,7 @@ def friendly(func: F) -> F:
 
 
 def print_error(console: Any, message: str) -> None:
-    from redisqueue_tutor.render import error_line
+    from redisqueue_tutor.console import error_line
 
     error_line(console, message)
 

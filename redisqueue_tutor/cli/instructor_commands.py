@@ -23,8 +23,8 @@ from redisqueue_tutor.cli.app import (
     app,
     friendly,
 )
+from redisqueue_tutor.console import Look, make_console
 from redisqueue_tutor.lessons import find_lesson
-from redisqueue_tutor.render import Look, make_console
 
 if TYPE_CHECKING:
     from redisqueue_tutor.export import Format
@@ -62,9 +62,9 @@ def present(
     found = find_lesson(lesson, lessons_dir or ())
 
     from redisqueue_tutor.backend import running
+    from redisqueue_tutor.console import stdin_is_interactive
     from redisqueue_tutor.engine import LessonRun
     from redisqueue_tutor.present import present_interactive, present_through
-    from redisqueue_tutor.render import stdin_is_interactive
 
     console = make_console(plain=plain)
     look = Look(plain)
@@ -195,7 +195,7 @@ def sandbox(
     SUBSCRIBE opens a listener lane. Commands that reach beyond the sandbox (FLUSHALL, KEYS,
     CONFIG, ...) are refused. Piped, it reads one command a line and stops at the end of input.
     """
-    from redisqueue_tutor.render import stdin_is_interactive
+    from redisqueue_tutor.console import stdin_is_interactive
     from redisqueue_tutor.sandbox import Sandbox
     from redisqueue_tutor.sandbox_shell import LineReader, run_shell
 

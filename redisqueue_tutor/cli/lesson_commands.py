@@ -23,15 +23,15 @@ from redisqueue_tutor.cli.app import (
     friendly,
     print_error,
 )
+from redisqueue_tutor.console import Look, make_console
 from redisqueue_tutor.lessons import LessonError, discover, find_lesson, summarize
-from redisqueue_tutor.render import Look, make_console
 
 
 @app.command("list")
 @friendly
 def list_lessons(lessons_dir: LessonsDir = None, plain: PlainOpt = False) -> None:
     """List the lessons: id, title, level, number of steps and quiz questions."""
-    from redisqueue_tutor.render import LessonEntry, lesson_list
+    from redisqueue_tutor.console import LessonEntry, lesson_list
 
     console = make_console(plain=plain)
     err = make_console(stderr=True, plain=plain)
@@ -118,8 +118,8 @@ def step(
     found = find_lesson(lesson, lessons_dir or ())
 
     from redisqueue_tutor.backend import running
+    from redisqueue_tutor.console import stdin_is_interactive
     from redisqueue_tutor.engine import LessonRun
-    from redisqueue_tutor.render import stdin_is_interactive
     from redisqueue_tutor.stepper import play_interactive, play_through
 
     console = make_console(plain=plain)

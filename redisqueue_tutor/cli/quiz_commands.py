@@ -19,8 +19,8 @@ from redisqueue_tutor.cli.app import (
     app,
     friendly,
 )
+from redisqueue_tutor.console import Look, make_console
 from redisqueue_tutor.lessons import LessonError, discover, find_lesson, load_lesson
-from redisqueue_tutor.render import Look, make_console
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -70,10 +70,10 @@ def quiz(
     found = find_lesson(lesson, lessons_dir or ())
 
     from redisqueue_tutor.backend import running
+    from redisqueue_tutor.console import stdin_is_interactive
     from redisqueue_tutor.engine import run_lesson
     from redisqueue_tutor.progress import ProgressError, ProgressStore, with_quiz
     from redisqueue_tutor.quiz import quiz_pool, select, summarize
-    from redisqueue_tutor.render import stdin_is_interactive
     from redisqueue_tutor.render_quiz import (
         answers_for,
         ended_line,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from redisqueue_tutor.cli.app import EXIT_FAILED, BackendOpt, Exit, PlainOpt, app, friendly
-from redisqueue_tutor.render import make_console
+from redisqueue_tutor.console import make_console
 
 
 @app.command()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,7 +16,10 @@ from redisqueue_tutor.cli.app import (
     app,
     friendly,
 )
-from redisqueue_tutor.render import Look, make_console
+from redisqueue_tutor.console import Look, make_console
+
+if TYPE_CHECKING:
+    from redisqueue_tutor.engine import LessonRun
 
 EXIT_TIMEOUT = 124  # as coreutils' timeout: the program was stopped, not finished
 
@@ -101,8 +104,7 @@ def show_run(run: object, *, plain: bool, step: bool) -> None:
     """The run's table (all at once, or a step at a time), then what follows it."""
     from typing import cast
 
-    from redisqueue_tutor.engine import LessonRun
-    from redisqueue_tutor.render import stdin_is_interactive
+    from redisqueue_tutor.console import stdin_is_interactive
     from redisqueue_tutor.render_trace import run_extras, run_screen
     from redisqueue_tutor.runfile import Replay, Run
     from redisqueue_tutor.stepper import play_interactive, play_through
@@ -112,7 +114,7 @@ def show_run(run: object, *, plain: bool, step: bool) -> None:
     look = Look(plain)
     if step and run.steps:
         # The stepper plays anything shaped like a lesson run; a Replay is one, without Redis.
-        replay = cast(LessonRun, Replay(run))
+        replay = cast("LessonRun", Replay(run))  # the stepper needs only what a Replay has
         if stdin_is_interactive():
             play_interactive(replay, console, typer.getchar, look, run.backend)
         else:
