@@ -210,7 +210,7 @@ class LessonRun:
         """The actor's process dies: its listener stops hearing and its connections close."""
         listener = self._listeners.pop(actor, None)
         if listener is not None:
-            listener.stop()
+            listener.kill()
         self._clients[actor].connection_pool.disconnect()
 
     def _in_causal_order(
@@ -381,6 +381,7 @@ class Listener:
         self._ready = threading.Event()
         self._confirmation: Any = None
         self._error: BaseException | None = None
+        self._killed = False
         self.thread = threading.Thread(
             target=self._run, name=f"tutor-listener-{client.name}", daemon=True
         )
@@ -403,6 +404,12 @@ class Listener:
             raise EngineError(f"the listener thread of {self.client.name} did not stop")
         return self._confirmation
 
+    def kill(self) -> None:
+        """The process dies: no UNSUBSCRIBE, its connection just closes (Redis drops the
+        subscription with it)."""
+        self._killed = True
+        self.stop()
+
     def _run(self) -> None:
         pubsub = self.pubsub
         try:
@@ -417,6 +424,8 @@ class Listener:
                 elif message["type"] in ("subscribe", "psubscribe"):
                     self._confirmation = freeze(message["data"])
                     self._ready.set()
+            if self._killed:
+                return  # the finally below closes the connection, as a dying process would
             if self.command == "PSUBSCRIBE":
                 pubsub.punsubscribe()
             else:

@@ -144,6 +144,87 @@ class LessonSummary:
     questions: int
 
 
+ENV_CACHE_DIR = "TUTOR_CACHE_DIR"
+_CACHE_NAME = "lesson-summaries.json"
+
+
+def summarize_all(paths: Sequence[Path]) -> list[LessonSummary | LessonError]:
+    """Summaries of many lesson files, in order, through a small cache.
+
+    Parsing TOML is the slow part of `tutor list` (tomllib is pure Python and lessons carry their
+    quizzes), so summaries are kept in the user's cache folder keyed by file, size and mtime.
+    The cache is best effort: unreadable or unwritable, it is simply not used.
+    """
+    import json
+
+    cache_file = _cache_dir() / _CACHE_NAME
+    try:
+        cache = json.loads(cache_file.read_text(encoding="utf-8"))
+        if not isinstance(cache, dict) or cache.get("version") != _cache_version():
+            cache = {}
+    except (OSError, ValueError):
+        cache = {}
+    entries = cache.get("entries", {})
+    fresh: dict[str, Any] = {}
+    results: list[LessonSummary | LessonError] = []
+    for path in paths:
+        try:
+            stat = path.stat()
+        except OSError as exc:
+            results.append(LessonError(path, f"cannot read: {exc.strerror or exc}"))
+            continue
+        key = str(path.resolve())
+        stamp = [stat.st_mtime_ns, stat.st_size]
+        cached = entries.get(key)
+        if isinstance(cached, dict) and cached.get("stamp") == stamp:
+            try:
+                results.append(LessonSummary(**cached["summary"]))
+                fresh[key] = cached
+                continue
+            except (TypeError, KeyError):
+                pass
+        try:
+            summary = summarize(path)
+        except LessonError as exc:
+            results.append(exc)
+            continue
+        results.append(summary)
+        fresh[key] = {"stamp": stamp, "summary": summary.__dict__}
+    if fresh != entries:
+        _write_cache(cache_file, {"version": _cache_version(), "entries": fresh})
+    return results
+
+
+def _cache_dir() -> Path:
+    override = os.environ.get(ENV_CACHE_DIR)
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("redisqueue-tutor", appauthor=False))
+
+
+def _cache_version() -> str:
+    from redisqueue_tutor import __version__
+
+    return f"{__version__}/format{FORMAT_VERSION}"
+
+
+def _write_cache(cache_file: Path, content: dict[str, Any]) -> None:
+    import json
+    import tempfile
+
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            "w", dir=cache_file.parent, delete=False, suffix=".tmp", encoding="utf-8"
+        ) as handle:
+            json.dump(content, handle)
+        os.replace(handle.name, cache_file)
+    except OSError:
+        pass  # a cache that cannot be written is not used; nothing else changes
+
+
 def summarize(path: Path) -> LessonSummary:
     try:
         text = path.read_text(encoding="utf-8")

@@ -134,6 +134,20 @@ def redis_server_binary() -> str:
     return binary
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The tutor's cache and progress go to temporary folders, never the user's own."""
+    saved = {k: os.environ.get(k) for k in ("TUTOR_CACHE_DIR", "TUTOR_DATA_DIR")}
+    os.environ["TUTOR_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    os.environ.setdefault("TUTOR_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     server = RedisServer(redis_server_binary())

@@ -26,12 +26,12 @@ def test_blocking_lesson_polls_blocks_wakes_and_times_out(backend_spec):
     polls = records[0].commands
     assert [(c.name, c.reply) for c in polls] == [("RPOP", None)] * 3  # three round trips
     waiting = records[1].commands
-    assert len(waiting) == 1 and waiting[0].waiting and waiting[0].args == ("BRPOP", "queue", "5")
+    assert len(waiting) == 1 and waiting[0].waiting and waiting[0].args == ("BRPOP", "queue", "3")
     assert step_reply(records[1]) == "(blocked: waiting)"
     woken = records[2].commands
     assert [(c.client, c.args) for c in woken] == [
         ("producer", ("LPUSH", "queue", "task1")),
-        ("consumer", ("BRPOP", "queue", "5")),
+        ("consumer", ("BRPOP", "queue", "3")),
     ]
     assert woken[1].reply == ("queue", "task1")
     assert records[2].state_map["queue"] == ()  # handed straight to the waiting consumer

@@ -107,3 +107,27 @@ def test_author_folder_overrides_and_adds(tmp_path: Path, monkeypatch: pytest.Mo
 def test_missing_author_folder_is_an_error(tmp_path: Path):
     with pytest.raises(LessonError, match="lessons folder does not exist"):
         discover([tmp_path / "nope"])
+
+
+def test_lesson_summaries_are_cached_and_refreshed_when_a_file_changes(tmp_path: Path, monkeypatch):
+    from redisqueue_tutor import lessons
+
+    monkeypatch.setenv("TUTOR_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "mini.toml"
+    path.write_text(GOOD)
+    first = lessons.summarize_all([path])
+    assert first[0].title == "Mini" and first[0].steps == 5
+    assert (tmp_path / "cache" / "lesson-summaries.json").exists()
+    parsed: list[Path] = []
+    monkeypatch.setattr(lessons, "summarize", lambda p: parsed.append(p))
+    assert lessons.summarize_all([path]) == first  # from the cache: nothing parsed
+    assert parsed == []
+    monkeypatch.undo()
+    monkeypatch.setenv("TUTOR_CACHE_DIR", str(tmp_path / "cache"))
+    path.write_text(GOOD.replace('title = "Mini"', 'title = "Mini, longer"'))
+    assert lessons.summarize_all([path])[0].title == "Mini, longer"
+    (tmp_path / "cache" / "lesson-summaries.json").write_text("{not json")
+    assert lessons.summarize_all([path])[0].title == "Mini, longer"  # a broken cache is ignored
+    path.write_text("format = 1\nid = 'mini'\n")
+    broken = lessons.summarize_all([path])[0]
+    assert isinstance(broken, LessonError) and "title" in str(broken)

@@ -24,7 +24,7 @@ from redisqueue_tutor.cli.app import (
     print_error,
 )
 from redisqueue_tutor.console import Look, make_console
-from redisqueue_tutor.lessons import LessonError, discover, find_lesson, summarize
+from redisqueue_tutor.lessons import LessonError, discover, find_lesson, summarize_all
 
 
 @app.command("list")
@@ -37,12 +37,11 @@ def list_lessons(lessons_dir: LessonsDir = None, plain: PlainOpt = False) -> Non
     err = make_console(stderr=True, plain=plain)
     entries = []
     broken = 0
-    for _lesson_id, source in sorted(discover(lessons_dir or ()).items()):
-        try:
-            summary = summarize(source.path)
-        except LessonError as exc:
+    sources = [source for _id, source in sorted(discover(lessons_dir or ()).items())]
+    for source, summary in zip(sources, summarize_all([s.path for s in sources]), strict=True):
+        if isinstance(summary, LessonError):
             broken += 1
-            print_error(err, str(exc))
+            print_error(err, str(summary))
             continue
         entries.append(
             LessonEntry(
