@@ -40,11 +40,14 @@ class Beat:
 
 
 def class_question(lesson: Lesson, number: int) -> str | None:
-    """The question put to the class before step `number` is revealed, if any."""
+    """The question put to the class before step `number` is revealed, if any.
+
+    A lesson that marks its prediction points with `ask` pauses exactly there; one that marks
+    none pauses at the first step of each key moment, with the moment's question.
+    """
     step = lesson.steps[number - 1]
-    ask = step.ask
-    if ask:
-        return str(ask).strip()
+    if any(s.ask for s in lesson.steps):
+        return step.ask.strip() if step.ask else None
     moment = lesson.moment_for(number)
     if moment is not None and moment.steps[0] == number:
         return moment.question.strip()

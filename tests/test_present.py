@@ -39,8 +39,21 @@ def _with_step_fields(lesson, number: int, **fields):
     return lesson.model_copy(update={"steps": steps})
 
 
-def test_key_moments_give_the_pauses_until_the_format_has_ask():
+def _without_asks(lesson):
+    steps = [step.model_copy(update={"ask": None, "notes": None}) for step in lesson.steps]
+    return lesson.model_copy(update={"steps": steps})
+
+
+def test_the_lessons_asks_are_the_pauses():
     queue = find_lesson("queue")
+    assert [b.step for b in beats(queue) if not b.reveal] == [1, 3, 7]
+    assert (
+        class_question(queue, 3) == "The queue is ['task2', 'task1']. What will RPOP queue return?"
+    )
+
+
+def test_key_moments_give_the_pauses_in_a_lesson_without_asks():
+    queue = _without_asks(find_lesson("queue"))
     plan = beats(queue)
     asked = [b.step for b in plan if not b.reveal]
     assert asked == [1, 2, 4, 7]  # the first step of each key moment
@@ -51,7 +64,10 @@ def test_key_moments_give_the_pauses_until_the_format_has_ask():
 
 def test_a_step_level_ask_and_notes_win_over_the_key_moment():
     lesson = _with_step_fields(
-        find_lesson("queue"), 3, ask="What will RPOP return?", notes="Point at the tail."
+        _without_asks(find_lesson("queue")),
+        3,
+        ask="What will RPOP return?",
+        notes="Point at the tail.",
     )
     assert class_question(lesson, 3) == "What will RPOP return?"
     assert speaker_notes(lesson, 3, reveal=False) == ("Speaker notes", "Point at the tail.")
@@ -61,7 +77,7 @@ def test_a_step_level_ask_and_notes_win_over_the_key_moment():
 
 
 def test_the_question_comes_before_the_result_on_both_backends(backend_spec):
-    text = _present(find_lesson("queue"), backend_spec)
+    text = _present(_without_asks(find_lesson("queue")), backend_spec)
     question = "Why does the producer push with LPUSH while the consumer pops with RPOP?"
     assert text.index(question) < text.index("(integer) 1")
     assert text.count("result hidden") == 4
@@ -78,12 +94,12 @@ def test_both_backends_tell_the_same_story(redis_server):
 
 
 def test_moment_notes_wait_for_the_reveal_so_the_class_does_not_see_the_answer():
-    text = _present(find_lesson("queue"), notes=True)
+    text = _present(_without_asks(find_lesson("queue")), notes=True)
     first_pause = text[: text.index("(integer) 1")]
     assert "Ask the class" in first_pause
     assert "LPUSH puts each new task at the head" not in first_pause
     assert "Speaker notes (from the key moment)" in text
-    assert "Speaker notes" not in _present(find_lesson("queue"))
+    assert "Speaker notes" not in _present(_without_asks(find_lesson("queue")))
 
 
 def test_readable_at_60_columns():
@@ -108,7 +124,8 @@ def test_interactive_one_key_per_screen_and_back_shows_the_recorded_step():
     keys = iter([" ", " ", "b", "\x1b[C", " ", "q"])
     console = make_console(io.StringIO(), plain=True, width=100, record=True)
     seen: set[int] = set()
-    with running("fake") as backend, LessonRun(find_lesson("queue"), backend) as run:
+    lesson = _without_asks(find_lesson("queue"))  # pauses at the key moments: steps 1, 2, 4, 7
+    with running("fake") as backend, LessonRun(lesson, backend) as run:
         last = present_interactive(run, console, lambda: next(keys), LOOK, "fake", seen=seen)
     text = console.export_text()
     assert last == 2  # ask 1, show 1, ask 2, show 1 (back), ask 2, show 2
