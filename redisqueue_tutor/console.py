@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO
 
@@ -89,3 +89,44 @@ def error_line(console: Console, message: str) -> None:
 
 def stdin_is_interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def key_reader(read: Callable[[], str] | None = None) -> Callable[[], str]:
+    """Read one key at a time.
+
+    click's getchar reads up to 32 bytes at once, so keys typed quickly (or pasted, or sent by a
+    clicker) arrive together: "18\\r" would be one string. This hands them out one by one, keeping
+    an escape sequence (an arrow key, Page Down) whole.
+    """
+    if read is None:
+        import typer
+
+        read = typer.getchar
+    pending: list[str] = []
+
+    def next_key() -> str:
+        if not pending:
+            pending.extend(split_keys(read()))
+        return pending.pop(0) if pending else ""
+
+    return next_key
+
+
+def split_keys(chunk: str) -> list[str]:
+    keys: list[str] = []
+    index = 0
+    while index < len(chunk):
+        if chunk[index] == "\x1b":
+            end = index + 1
+            # CSI (ESC [ ... final) and SS3 (ESC O x) sequences; a lone ESC is a key of its own.
+            if end < len(chunk) and chunk[end] in "[O":
+                end += 1
+                while end < len(chunk) and not (chunk[end].isalpha() or chunk[end] == "~"):
+                    end += 1
+                end += 1
+            keys.append(chunk[index:end])
+            index = end
+        else:
+            keys.append(chunk[index])
+            index += 1
+    return keys

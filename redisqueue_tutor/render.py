@@ -235,6 +235,9 @@ class StepView:
     total: int
     backend: str
     footer: str = ""
+    # The execution table starts at this index of `records` when the screen is too short for all
+    # of them (the tracker still covers every step).
+    table_from: int = 0
 
     @property
     def current(self) -> int:
@@ -280,9 +283,13 @@ class StepScreen:
             (f"Step {view.current} of {view.total}", "bold cyan"),
             (f"  {dot}  {view.backend}", "dim"),
         )
+        if view.table_from:
+            hidden = view.records[view.table_from - 1].number
+            above = "step 1" if hidden == 1 else f"steps 1-{hidden}"
+            yield Text(f"({above} above: go back to see them)", style="dim")
         yield execution_table(
             lesson,
-            view.records,
+            view.records[view.table_from :],
             current=view.current,
             look=look,
             compact=compact,

@@ -12,7 +12,7 @@ import enum
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -132,6 +132,20 @@ def _help_text() -> Text:
     return text
 
 
+def fit_to_screen(view: StepView, console: Console, look: Look) -> StepView:
+    """The view with the table's earliest rows left out if the screen is too short for them.
+
+    The current step, its neighbours and the key moment matter most; going back shows the rest.
+    """
+    height = console.size.height
+    options = console.options
+    for start in range(0, max(len(view.records) - 2, 0) + 1):
+        candidate = replace(view, table_from=start)
+        if len(console.render_lines(step_screen(candidate, look), options, pad=False)) < height:
+            return candidate
+    return replace(view, table_from=max(len(view.records) - 2, 0))
+
+
 def play_interactive(
     run: LessonRun,
     console: Console,
@@ -146,8 +160,12 @@ def play_interactive(
     nav = Navigator(total)
     show_help = False
     while True:
-        view = StepView(
-            run.lesson, run.start, steps.upto(nav.position), total, backend, _footer(nav, look)
+        view = fit_to_screen(
+            StepView(
+                run.lesson, run.start, steps.upto(nav.position), total, backend, _footer(nav, look)
+            ),
+            console,
+            look,
         )
         console.clear()
         console.print(step_screen(view, look))

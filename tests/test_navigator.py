@@ -34,3 +34,14 @@ def test_edges_and_bad_jumps_explain_themselves():
     assert nav.position == 3
     assert nav.handle(RIGHT[0]) is Move.STAY  # nothing after the last step
     assert nav.handle("\r") is Move.QUIT  # Enter at the end leaves
+
+
+def test_keys_that_arrive_together_are_handed_out_one_by_one():
+    from redisqueue_tutor.console import key_reader, split_keys
+
+    assert split_keys("18\r") == ["1", "8", "\r"]
+    assert split_keys("\x1b[C\x1b[Dq") == ["\x1b[C", "\x1b[D", "q"]
+    assert split_keys("\x1b[6~b") == ["\x1b[6~", "b"]
+    chunks = iter(["12\r", "\x1b[C"])
+    read = key_reader(lambda: next(chunks))
+    assert [read() for _ in range(4)] == ["1", "2", "\r", "\x1b[C"]

@@ -23,7 +23,7 @@ from redisqueue_tutor.cli.app import (
     app,
     friendly,
 )
-from redisqueue_tutor.console import Look, make_console
+from redisqueue_tutor.console import Look, key_reader, make_console
 from redisqueue_tutor.lessons import find_lesson
 
 if TYPE_CHECKING:
@@ -82,9 +82,7 @@ def present(
                 clear=console.is_terminal,
             )
         elif stdin_is_interactive():
-            present_interactive(
-                run, console, typer.getchar, look, where, notes=notes, pauses=pauses
-            )
+            present_interactive(run, console, key_reader(), look, where, notes=notes, pauses=pauses)
         else:
             present_through(run, console, look, where, notes=notes, pauses=pauses)
 

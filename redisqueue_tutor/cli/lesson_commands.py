@@ -23,7 +23,7 @@ from redisqueue_tutor.cli.app import (
     friendly,
     print_error,
 )
-from redisqueue_tutor.console import Look, make_console
+from redisqueue_tutor.console import Look, key_reader, make_console
 from redisqueue_tutor.lessons import LessonError, discover, find_lesson, summarize_all
 
 
@@ -136,7 +136,7 @@ def step(
                     console,
                     look,
                     interactive=stdin_is_interactive(),
-                    read_key=typer.getchar,
+                    read_key=key_reader(),
                     stream=sys.stdin,
                 )
                 play_predict(run, console, look, where, answers, seen=seen)
@@ -144,7 +144,7 @@ def step(
                 clear = console.is_terminal
                 play_through(run, console, look, where, delay=delay, clear=clear, seen=seen)
             elif stdin_is_interactive():
-                play_interactive(run, console, typer.getchar, look, where, seen=seen)
+                play_interactive(run, console, key_reader(), look, where, seen=seen)
             else:
                 play_through(run, console, look, where, seen=seen)
     finally:

@@ -19,7 +19,7 @@ from redisqueue_tutor.cli.app import (
     app,
     friendly,
 )
-from redisqueue_tutor.console import Look, make_console
+from redisqueue_tutor.console import Look, key_reader, make_console
 from redisqueue_tutor.lessons import LessonError, discover, find_lesson, load_lesson
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ def quiz(
 
     interactive = stdin_is_interactive()
     answers = answers_for(
-        console, look, interactive=interactive, read_key=typer.getchar, stream=sys.stdin
+        console, look, interactive=interactive, read_key=key_reader(), stream=sys.stdin
     )
     run = take_quiz(items, found, start, records, console, answers, look)
     summary = summarize(items, run.outcomes, run.seconds, found.id)

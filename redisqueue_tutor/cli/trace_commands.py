@@ -16,7 +16,7 @@ from redisqueue_tutor.cli.app import (
     app,
     friendly,
 )
-from redisqueue_tutor.console import Look, make_console
+from redisqueue_tutor.console import Look, key_reader, make_console
 
 if TYPE_CHECKING:
     from redisqueue_tutor.engine import LessonRun
@@ -116,7 +116,7 @@ def show_run(run: object, *, plain: bool, step: bool) -> None:
         # The stepper plays anything shaped like a lesson run; a Replay is one, without Redis.
         replay = cast("LessonRun", Replay(run))  # the stepper needs only what a Replay has
         if stdin_is_interactive():
-            play_interactive(replay, console, typer.getchar, look, run.backend)
+            play_interactive(replay, console, key_reader(), look, run.backend)
         else:
             play_through(replay, console, look, run.backend)
     else:
