@@ -9,8 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import IO
+from typing import IO, NamedTuple
 
 from rich import box
 from rich.console import Console
@@ -40,8 +39,7 @@ def make_console(
     )
 
 
-@dataclass(frozen=True)
-class Look:
+class Look(NamedTuple):
     """How to draw: box style and markers, chosen once from --plain."""
 
     plain: bool
@@ -58,8 +56,7 @@ class Look:
         return "-" if self.plain else "•"
 
 
-@dataclass(frozen=True)
-class LessonEntry:
+class LessonEntry(NamedTuple):
     id: str
     title: str
     level: str

@@ -9,14 +9,11 @@ This module must stay free of redis and fakeredis imports: ``tutor list`` and ``
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
-import tomllib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 FORMAT_VERSION = 1
 ENV_LESSONS_DIR = "TUTOR_LESSONS_DIR"
@@ -46,13 +43,14 @@ class LessonError(Exception):
 class UnknownLesson(LookupError):
     def __init__(self, lesson_id: str, known: Iterable[str]) -> None:
         known = sorted(known)
+        import difflib
+
         close = difflib.get_close_matches(lesson_id, known, n=1)
         hint = f" Did you mean '{close[0]}'?" if close else ""
         super().__init__(f"unknown lesson '{lesson_id}'.{hint} `tutor list` shows the lessons.")
 
 
-@dataclass(frozen=True)
-class LessonSource:
+class LessonSource(NamedTuple):
     path: Path
     builtin: bool
 
@@ -107,6 +105,8 @@ def load_lesson(path: Path) -> Lesson:
 
 
 def _toml(text: str, path: Path | str) -> dict[str, Any]:
+    import tomllib  # only when a file is parsed: `tutor list` mostly reads its cache
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -130,8 +130,7 @@ def _check_version(data: dict[str, Any], text: str, path: Path | str) -> None:
         )
 
 
-@dataclass(frozen=True)
-class LessonSummary:
+class LessonSummary(NamedTuple):
     """What `tutor list` shows, read with tomllib alone (no model building, so it starts fast).
 
     Full validation is `tutor check`'s job, and happens anyway before a lesson runs.
@@ -189,7 +188,7 @@ def summarize_all(paths: Sequence[Path]) -> list[LessonSummary | LessonError]:
             results.append(exc)
             continue
         results.append(summary)
-        fresh[key] = {"stamp": stamp, "summary": summary.__dict__}
+        fresh[key] = {"stamp": stamp, "summary": summary._asdict()}
     if fresh != entries:
         _write_cache(cache_file, {"version": _cache_version(), "entries": fresh})
     return results
@@ -303,8 +302,8 @@ def format_loc(loc: Sequence[Any]) -> str:
     return out
 
 
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-]+)\s*\]\]?\s*(#.*)?$")
-_KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*=")
+_HEADER = r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-]+)\s*\]\]?\s*(#.*)?$"
+_KEY = r"^\s*([A-Za-z0-9_\-]+)\s*="
 
 
 def locate(text: str, loc: Sequence[Any]) -> int | None:
@@ -319,7 +318,7 @@ def locate(text: str, loc: Sequence[Any]) -> int | None:
     best: int | None = None
     names = list(loc)
     for number, line in enumerate(text.splitlines(), start=1):
-        header = _HEADER.match(line)
+        header = re.match(_HEADER, line)  # re caches compiled patterns; only errors get here
         if header:
             name = header.group(2)
             if header.group(1) == "[[":
@@ -330,7 +329,7 @@ def locate(text: str, loc: Sequence[Any]) -> int | None:
             if tuple(names[: len(table)]) == table and best is None:
                 best = number
             continue
-        key = _KEY.match(line)
+        key = re.match(_KEY, line)
         if (
             key
             and len(names) > len(table)

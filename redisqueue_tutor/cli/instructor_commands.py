@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -114,6 +113,8 @@ def _write(output: Path, text: str) -> None:
     if output.is_dir():
         raise Exit(EXIT_BAD_INPUT, f"{output}: is a folder; give a file name for --output")
     try:
+        import tempfile
+
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{output.name}.", suffix=".tmp")
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(text)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import secrets
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -99,6 +98,8 @@ def quiz(
         if not only:
             console.print(f"Nothing to review: no missed questions saved for {found.id}.")
             return
+    import secrets
+
     used_seed = seed if seed is not None else secrets.randbelow(1_000_000)
     items = select(
         pool,
