@@ -36,6 +36,7 @@ from redisqueue_tutor.backend import (
     signals_as_exit,
 )
 from redisqueue_tutor.engine import DELIVERY_TIMEOUT, Subscribers, observe_key
+from redisqueue_tutor.keyspace import KEY_POSITIONS
 from redisqueue_tutor.lesson_model import Client, Concept, Lesson, StateKey, Step
 from redisqueue_tutor.records import CommandRecord, StepRecord, Value, freeze, python_text
 
@@ -52,15 +53,13 @@ class Refused(Exception):
 class CommandSpec:
     """One command the sandbox can send: its syntax, what it does, and where its keys are.
 
-    keys: none | first | two (source and destination) | all | all_but_last (keys, then a timeout)
-    | lmpop (numkeys, keys...) | blmpop (timeout, numkeys, keys...) | channel | channels | patterns
-    | pubsub (PUBSUB NUMSUB/CHANNELS). timeout: where a blocking command's timeout is.
+    Where its keys and channels are comes from keyspace.KEY_POSITIONS, shared with `tutor trace`.
+    timeout: where a blocking command's timeout is.
     """
 
     name: str
     syntax: str
     summary: str
-    keys: str = "first"
     timeout: str | None = None  # "last" | "first"
     group: str = "lists"
 
@@ -90,46 +89,39 @@ COMMANDS = _specs(
         "LMOVE",
         "LMOVE source destination LEFT|RIGHT LEFT|RIGHT",
         "move an item from one list to another (the reliable-queue pattern)",
-        keys="two",
     ),
     CommandSpec(
         "RPOPLPUSH",
         "RPOPLPUSH source destination",
         "move the tail of one list to the head of another",
-        keys="two",
     ),
     CommandSpec(
         "LMPOP",
         "LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT n]",
         "pop from the first non-empty list",
-        keys="lmpop",
     ),
     CommandSpec(
         "BLPOP",
         "BLPOP key [key ...] timeout",
         f"pop the head, waiting up to timeout seconds (at most {MAX_BLOCK:g} here)",
-        keys="all_but_last",
         timeout="last",
     ),
     CommandSpec(
         "BRPOP",
         "BRPOP key [key ...] timeout",
         f"pop the tail, waiting up to timeout seconds (at most {MAX_BLOCK:g} here)",
-        keys="all_but_last",
         timeout="last",
     ),
     CommandSpec(
         "BRPOPLPUSH",
         "BRPOPLPUSH source destination timeout",
         "RPOPLPUSH that waits for an item",
-        keys="two",
         timeout="last",
     ),
     CommandSpec(
         "BLMPOP",
         "BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT n]",
         "LMPOP that waits for an item",
-        keys="blmpop",
         timeout="first",
     ),
     CommandSpec("SET", "SET key value [EX seconds]", "store a string", group="keys"),
@@ -138,18 +130,16 @@ COMMANDS = _specs(
     CommandSpec("DECR", "DECR key", "subtract 1 from a number", group="keys"),
     CommandSpec("INCRBY", "INCRBY key increment", "add to a number", group="keys"),
     CommandSpec("APPEND", "APPEND key value", "add to the end of a string", group="keys"),
-    CommandSpec("DEL", "DEL key [key ...]", "delete keys", keys="all", group="keys"),
+    CommandSpec("DEL", "DEL key [key ...]", "delete keys", group="keys"),
     CommandSpec(
-        "UNLINK", "UNLINK key [key ...]", "delete keys, freeing memory later", "all", None, "keys"
+        "UNLINK", "UNLINK key [key ...]", "delete keys, freeing memory later", group="keys"
     ),
-    CommandSpec(
-        "EXISTS", "EXISTS key [key ...]", "how many of the keys exist", "all", None, "keys"
-    ),
+    CommandSpec("EXISTS", "EXISTS key [key ...]", "how many of the keys exist", group="keys"),
     CommandSpec("TYPE", "TYPE key", "what kind of value a key holds", group="keys"),
     CommandSpec("EXPIRE", "EXPIRE key seconds", "delete a key after some seconds", group="keys"),
     CommandSpec("TTL", "TTL key", "seconds left before a key expires", group="keys"),
     CommandSpec("PERSIST", "PERSIST key", "cancel a key's expiry", group="keys"),
-    CommandSpec("RENAME", "RENAME key newkey", "rename a key", keys="two", group="keys"),
+    CommandSpec("RENAME", "RENAME key newkey", "rename a key", group="keys"),
     CommandSpec(
         "HSET", "HSET key field value [field value ...]", "set fields of a hash", group="keys"
     ),
@@ -167,46 +157,40 @@ COMMANDS = _specs(
         "PUBLISH",
         "PUBLISH channel message",
         "send a message to whoever listens now; answers how many received it",
-        keys="channel",
         group="pub/sub",
     ),
     CommandSpec(
         "SUBSCRIBE",
         "SUBSCRIBE channel [channel ...]",
         "open a listener lane that receives the channel's messages",
-        keys="channels",
         group="pub/sub",
     ),
     CommandSpec(
         "PSUBSCRIBE",
         "PSUBSCRIBE pattern [pattern ...]",
         "open a listener lane for every channel matching a pattern (news.*)",
-        keys="patterns",
         group="pub/sub",
     ),
     CommandSpec(
         "UNSUBSCRIBE",
         "UNSUBSCRIBE [channel ...]",
         "close the listener lanes on these channels (all of them without a name)",
-        keys="channels",
         group="pub/sub",
     ),
     CommandSpec(
         "PUNSUBSCRIBE",
         "PUNSUBSCRIBE [pattern ...]",
         "close the pattern listener lanes",
-        keys="patterns",
         group="pub/sub",
     ),
     CommandSpec(
         "PUBSUB",
         "PUBSUB NUMSUB [channel ...] | PUBSUB CHANNELS [pattern]",
         "how many listen to a channel; which channels have listeners",
-        keys="pubsub",
         group="pub/sub",
     ),
-    CommandSpec("PING", "PING [message]", "check the connection", keys="none", group="server"),
-    CommandSpec("ECHO", "ECHO message", "answer the message back", keys="none", group="server"),
+    CommandSpec("PING", "PING [message]", "check the connection", group="server"),
+    CommandSpec("ECHO", "ECHO message", "answer the message back", group="server"),
 )
 
 # Refused on every backend, with the reason: they reach beyond the keys this run created.
@@ -490,31 +474,23 @@ class Session:
     ) -> tuple[list[str], list[tuple[str, str]]]:
         """The words to send, keys and channels under the namespace; and what they touch."""
         key = self.ns.key
-        positions: list[int] = []
-        kind = "key"
-        how = spec.keys
-        if how == "first":
-            positions = [0] if args else []
-        elif how == "two":
-            positions = [i for i in (0, 1) if i < len(args)]
-        elif how == "all":
-            positions = list(range(len(args)))
-        elif how == "all_but_last":
-            positions = list(range(len(args) - 1))
-        elif how in ("lmpop", "blmpop"):
-            at = 0 if how == "lmpop" else 1
-            if len(args) > at:
-                count = int(_number(args[at], "numkeys"))
-                if count < 1 or count != _number(args[at], "numkeys"):
-                    raise Refused("numkeys must be a whole number of keys, 1 or more")
-                positions = [i for i in range(at + 1, at + 1 + count) if i < len(args)]
-        elif how == "channel":
-            kind, positions = "channel", [0] if args else []
-        elif how in ("channels", "patterns"):
-            kind = "pattern" if how == "patterns" else "channel"
-            positions = list(range(len(args)))
-        elif how == "pubsub":
+        if spec.name == "PUBSUB":
             return self._pubsub_args(args)
+        if spec.name in ("LMPOP", "BLMPOP"):
+            at = 0 if spec.name == "LMPOP" else 1
+            if len(args) > at:
+                count = _number(args[at], "numkeys")
+                if count < 1 or count != int(count):
+                    raise Refused("numkeys must be a whole number of keys, 1 or more")
+        # Where the names are: the same table `tutor trace` uses (keyspace.py).
+        positions = [i - 1 for i in KEY_POSITIONS[spec.name]([spec.name, *args])]
+        kind = (
+            "pattern"
+            if spec.name in ("PSUBSCRIBE", "PUNSUBSCRIBE")
+            else "channel"
+            if spec.name in ("PUBLISH", "SUBSCRIBE", "UNSUBSCRIBE")
+            else "key"
+        )
         sent = list(args)
         touched = []
         for index in positions:
