@@ -101,9 +101,7 @@ def reply_text(reply: Value, error: str | None = None) -> str:
             return "(empty array)"
         # One line, numbered as redis-cli numbers an array's lines, so table rows stay short;
         # arrays inside it in brackets.
-        return "  ".join(
-            f"{number}) {_nested(item)}" for number, item in enumerate(reply, start=1)
-        )
+        return "  ".join(f"{number}) {_nested(item)}" for number, item in enumerate(reply, start=1))
     return str(reply)
 
 
@@ -120,7 +118,15 @@ def _quoted(text: str) -> str:
 
 # Where a command carries data (the task, the message): those words are quoted, as Python would
 # show a str ('task1'); names, ids, numbers and options are shown bare.
-_PAYLOAD_FROM = {"LPUSH": 2, "RPUSH": 2, "LPUSHX": 2, "RPUSHX": 2, "SET": 2, "PUBLISH": 2, "LREM": 3}
+_PAYLOAD_FROM = {
+    "LPUSH": 2,
+    "RPUSH": 2,
+    "LPUSHX": 2,
+    "RPUSHX": 2,
+    "SET": 2,
+    "PUBLISH": 2,
+    "LREM": 3,
+}
 
 
 def _payload(name: str, index: int) -> bool:
