@@ -20,30 +20,11 @@ from pydantic import (
     model_validator,
 )
 
+from redisqueue_tutor.keyspace import REFUSED_ALWAYS
 from redisqueue_tutor.questions import Question
 
-# Commands a lesson may never send: they touch data the run did not create, or the server itself.
-FORBIDDEN_COMMANDS = frozenset(
-    {
-        "FLUSHDB",
-        "FLUSHALL",
-        "KEYS",
-        "MONITOR",
-        "CONFIG",
-        "SHUTDOWN",
-        "DEBUG",
-        "SWAPDB",
-        "MOVE",
-        "SELECT",
-        "REPLICAOF",
-        "SLAVEOF",
-        "ACL",
-        "SCRIPT",
-        "FUNCTION",
-        "MIGRATE",
-        "RESET",
-    }
-)
+# Commands a lesson may never send: the tutor's one list of what it never sends on anyone's behalf.
+FORBIDDEN_COMMANDS = REFUSED_ALWAYS
 
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 ChannelName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.:*?-]*$", max_length=40)]

@@ -179,3 +179,10 @@ def test_tab_completion_of_command_names():
     assert completions("und", "und") == ["undo"]
     assert completions("LM", "help LM") == ["LMOVE", "LMPOP"]
     assert completions("q", "LPUSH q") == []  # no completion of values
+
+
+def test_the_sandbox_refuses_at_least_what_the_tutor_never_sends():
+    from redisqueue_tutor.keyspace import REFUSED_ALWAYS
+    from redisqueue_tutor.sandbox import REFUSED
+
+    assert set(REFUSED_ALWAYS) <= set(REFUSED)
