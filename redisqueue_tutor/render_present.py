@@ -7,6 +7,7 @@ screen, generous padding, nothing the class does not need (the tracker stays in 
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
@@ -15,7 +16,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from redisqueue_tutor.lesson_model import Lesson
-from redisqueue_tutor.records import StepRecord, state_text
+from redisqueue_tutor.records import StepRecord, command_text, state_text
 from redisqueue_tutor.render import COMPACT_BELOW, Look, execution_table, wide_layout_fits
 from redisqueue_tutor.tables import execution_row
 
@@ -66,7 +67,13 @@ def _big_panel(slide: Slide, look: Look) -> Panel:
             body.append(row.output)
     else:
         title = f"{step.actor}: next step"
-        body.append(step.command or "(a step in Python only)", style=COMMAND_STYLE)
+        # Written as the table will show it once it has run: LPUSH queue 'task1'.
+        upcoming = (
+            command_text(tuple(shlex.split(step.command)), frozenset(lesson.key_names))
+            if step.command
+            else "(a step in Python only)"
+        )
+        body.append(upcoming, style=COMMAND_STYLE)
         body.append(f"\n  {arrow} ", style="dim")
         body.append("?", style=ASK_STYLE)
     return Panel(

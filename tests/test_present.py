@@ -83,7 +83,7 @@ def test_the_question_comes_before_the_result_on_both_backends(backend_spec):
     assert text.count("result hidden") == 4
     # The pause shows the command about to run, and hides its reply.
     pause = text[: text.index("(integer) 1")]
-    assert "LPUSH queue task1" in pause and "-> ?" in pause
+    assert "LPUSH queue 'task1'" in pause and "-> ?" in pause
     assert "queue  ['task2']" in text and "Output  'task1'" in text
     assert "The queue is empty" in text
 
