@@ -188,9 +188,10 @@ def tracker_table(
     finished: bool,
     look: Look,
     compact: bool = False,
+    latest: int | None = None,
 ) -> Table:
     """Variables as rows and moments as columns; compact turns it on its side."""
-    data = tracker(start, records, finished)
+    data = tracker(start, records, finished, latest)
     table = Table(title="Variable tracker", title_justify="left", box=look.box)
     last = len(data.columns) - 1
 
@@ -238,6 +239,7 @@ class StepView:
     # The execution table starts at this index of `records` when the screen is too short for all
     # of them (the tracker still covers every step).
     table_from: int = 0
+    tracker_latest: int | None = None  # likewise: the tracker shows Start and the latest moments
 
     @property
     def current(self) -> int:
@@ -296,7 +298,14 @@ class StepScreen:
             width=options.max_width,
         )
         if view.start.state or view.start.variables:  # a trace of pub/sub alone has no rows
-            yield tracker_table(view.start, view.records, view.finished, look, compact=compact)
+            yield tracker_table(
+                view.start,
+                view.records,
+                view.finished,
+                look,
+                compact=compact,
+                latest=view.tracker_latest,
+            )
         panel = moment_panel(lesson, view.current, look)
         if panel is not None:
             yield panel

@@ -133,15 +133,27 @@ def _help_text() -> Text:
 
 
 def fit_to_screen(view: StepView, console: Console, look: Look) -> StepView:
-    """The view with the table's earliest rows left out if the screen is too short for them.
-
-    The current step, its neighbours and the key moment matter most; going back shows the rest.
+    """The view trimmed to the terminal's height: first the tracker's older moments, then the
+    table's earliest rows. The current step and the key moment matter most; going back shows the
+    rest.
     """
     height = console.size.height
     options = console.options
-    for start in range(0, max(len(view.records) - 2, 0) + 1):
+
+    def fits(candidate: StepView) -> bool:
+        lines = console.render_lines(step_screen(candidate, look), options, pad=False)
+        return len(lines) < height
+
+    if fits(view):
+        return view
+    for latest in (3, 2):
+        candidate = replace(view, tracker_latest=latest)
+        if fits(candidate):
+            return candidate
+    view = replace(view, tracker_latest=2)
+    for start in range(1, max(len(view.records) - 2, 0) + 1):
         candidate = replace(view, table_from=start)
-        if len(console.render_lines(step_screen(candidate, look), options, pad=False)) < height:
+        if fits(candidate):
             return candidate
     return replace(view, table_from=max(len(view.records) - 2, 0))
 

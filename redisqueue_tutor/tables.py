@@ -103,7 +103,10 @@ class Tracker:
     changed: tuple[tuple[bool, ...], ...]
 
 
-def tracker(start: StepRecord, records: Sequence[StepRecord], finished: bool) -> Tracker:
+def tracker(
+    start: StepRecord, records: Sequence[StepRecord], finished: bool, latest: int | None = None
+) -> Tracker:
+    """The tracker; with `latest`, only Start and the last `latest` moments (a short screen)."""
     changing = [r for r in records if r.changed]
     columns: list[tuple[str, StepRecord]] = [("Start", start)]
     for record in changing:
@@ -113,6 +116,8 @@ def tracker(start: StepRecord, records: Sequence[StepRecord], finished: bool) ->
         if columns[-1][1] is last:
             columns.pop()
         columns.append(("Final", last))
+    if latest is not None and len(columns) > latest + 1:
+        columns = [columns[0], *columns[len(columns) - latest :]]
     names = [k for k, _ in start.state] + [k for k, _ in start.variables]
     rows = []
     changed_rows = []

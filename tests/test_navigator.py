@@ -45,3 +45,30 @@ def test_keys_that_arrive_together_are_handed_out_one_by_one():
     chunks = iter(["12\r", "\x1b[C"])
     read = key_reader(lambda: next(chunks))
     assert [read() for _ in range(4)] == ["1", "2", "\r", "\x1b[C"]
+
+
+def test_a_long_lesson_is_trimmed_to_fit_a_short_terminal():
+    import io
+
+    from redisqueue_tutor.backend import running
+    from redisqueue_tutor.console import Look, make_console
+    from redisqueue_tutor.engine import run_lesson
+    from redisqueue_tutor.lessons import find_lesson
+    from redisqueue_tutor.render import StepView, step_screen
+    from redisqueue_tutor.stepper import fit_to_screen
+
+    lesson = find_lesson("compare")
+    with running("fake") as backend:
+        start, records = run_lesson(lesson, backend)
+    console = make_console(io.StringIO(), width=100)
+    console.size = (100, 40)  # type: ignore[assignment]
+    view = StepView(lesson, start, tuple(records[:18]), len(records), "fake")
+    fitted = fit_to_screen(view, console, Look(False))
+    assert fitted.table_from > 0 and fitted.tracker_latest is not None
+    lines = console.render_lines(step_screen(fitted, Look(False)), console.options, pad=False)
+    assert len(lines) < 40
+    text = "\n".join("".join(s.text for s in line) for line in lines)
+    assert "Listener l2 crashes" in text  # the current step is always shown
+    assert f"steps 1-{records[fitted.table_from - 1].number} above" in text
+    short = StepView(lesson, start, tuple(records[:2]), len(records), "fake")
+    assert fit_to_screen(short, console, Look(False)) == short  # nothing trimmed when it fits
