@@ -49,6 +49,9 @@ BackendOpt = Annotated[
         show_default=False,
     ),
 ]
+LessonArg = Annotated[
+    str, typer.Argument(help="Lesson id (see `tutor list`) or a lesson file.", show_default=False)
+]
 PlainOpt = Annotated[
     bool,
     typer.Option("--plain", help="No colour and no box-drawing characters (see also NO_COLOR)."),

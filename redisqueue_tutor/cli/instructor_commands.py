@@ -17,6 +17,7 @@ from redisqueue_tutor.cli.app import (
     EXIT_BAD_INPUT,
     BackendOpt,
     Exit,
+    LessonArg,
     LessonsDir,
     PlainOpt,
     app,
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 @app.command()
 @friendly
 def present(
-    lesson: Annotated[str, typer.Argument(help="Lesson id (see `tutor list`) or a lesson file.")],
+    lesson: LessonArg,
     notes: Annotated[
         bool, typer.Option("--notes", help="Show the speaker notes under each step.")
     ] = False,
@@ -129,7 +130,7 @@ def _write(output: Path, text: str) -> None:
 @app.command()
 @friendly
 def export(
-    lesson: Annotated[str, typer.Argument(help="Lesson id (see `tutor list`) or a lesson file.")],
+    lesson: LessonArg,
     fmt: Annotated[
         str | None,
         typer.Option(

@@ -17,6 +17,7 @@ from redisqueue_tutor.cli.app import (
     EXIT_FAILED,
     BackendOpt,
     Exit,
+    LessonArg,
     LessonsDir,
     PlainOpt,
     app,
@@ -61,7 +62,7 @@ def list_lessons(lessons_dir: LessonsDir = None, plain: PlainOpt = False) -> Non
 @app.command()
 @friendly
 def show(
-    lesson: Annotated[str, typer.Argument(help="Lesson id (see `tutor list`) or a lesson file.")],
+    lesson: LessonArg,
     lessons_dir: LessonsDir = None,
     plain: PlainOpt = False,
 ) -> None:

@@ -13,6 +13,7 @@ from redisqueue_tutor.cli.app import (
     EXIT_INTERRUPTED,
     BackendOpt,
     Exit,
+    LessonArg,
     LessonsDir,
     PlainOpt,
     app,
@@ -39,7 +40,7 @@ def _warn(plain: bool, message: str | None) -> None:
 @app.command()
 @friendly
 def quiz(
-    lesson: Annotated[str, typer.Argument(help="Lesson id (see `tutor list`) or a lesson file.")],
+    lesson: LessonArg,
     difficulty: Annotated[
         Difficulty | None, typer.Option("--difficulty", help="Only questions of this level.")
     ] = None,
