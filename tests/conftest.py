@@ -11,6 +11,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -117,6 +118,22 @@ class TlsFiles:
 def all_keys(client: redis.Redis, match: str = "*") -> set[bytes]:
     """Every key of the server's db, by SCAN (tests never use KEYS)."""
     return set(client.scan_iter(match=match, count=1000))
+
+
+def installed_tutor() -> str:
+    """The `tutor` command installed beside this Python (never a path of one machine, never PATH)."""
+    beside = Path(sys.executable).with_name("tutor")
+    if not beside.exists():
+        pytest.fail(f"the `tutor` command is not installed beside {sys.executable}")
+    return str(beside)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A shell that starts pytest in the background makes it ignore SIGINT, and that would pass on
+    # to every tutor the tests start: a Ctrl-C test would then prove nothing. Children get the
+    # default, as in a terminal.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def missing(message: str) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from redisqueue_tutor.engine import run_lesson
 from redisqueue_tutor.lessons import find_lesson
 from redisqueue_tutor.progress import ENV_DATA_DIR
 from redisqueue_tutor.quiz import quiz_pool, select
+from tests.conftest import installed_tutor
 
 runner = CliRunner()
 
@@ -213,7 +213,7 @@ def test_a_level_without_questions_is_one_clear_line(tmp_path: Path):
 @pytest.mark.terminal
 def test_quiz_in_a_real_terminal(tmp_path: Path):
     pexpect = pytest.importorskip("pexpect")
-    tutor = shutil.which("tutor") or "/tmp/dev/bin/tutor"
+    tutor = installed_tutor()
     items = quiz_items("queue", seed=1)
     env = {**os.environ, ENV_DATA_DIR: str(tmp_path / "data"), "TERM": "xterm", "COLUMNS": "80"}
     env.pop("NO_COLOR", None)
@@ -256,7 +256,7 @@ def test_quiz_in_a_real_terminal(tmp_path: Path):
 @pytest.mark.terminal
 def test_ctrl_c_in_a_real_terminal_keeps_the_answers_and_exits_130(tmp_path: Path):
     pexpect = pytest.importorskip("pexpect")
-    tutor = shutil.which("tutor") or "/tmp/dev/bin/tutor"
+    tutor = installed_tutor()
     items = quiz_items("queue", seed=1)
     env = {**os.environ, ENV_DATA_DIR: str(tmp_path / "data"), "TERM": "xterm"}
     child = pexpect.spawn(

@@ -3,30 +3,21 @@
 from __future__ import annotations
 
 import os
-import shutil
-import sys
-from pathlib import Path
 
 import pytest
+
+from tests.conftest import installed_tutor
 
 pexpect = pytest.importorskip("pexpect")
 
 pytestmark = pytest.mark.terminal
 
 
-def tutor_command() -> str:
-    beside = Path(sys.executable).with_name("tutor")
-    found = str(beside) if beside.exists() else shutil.which("tutor")
-    if not found:
-        pytest.fail("the `tutor` command is not installed next to this Python")
-    return found
-
-
 def spawn(*args: str):
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "60"}
     env.pop("NO_COLOR", None)
     child = pexpect.spawn(
-        tutor_command(), list(args), env=env, encoding="utf-8", timeout=15, dimensions=(60, 100)
+        installed_tutor(), list(args), env=env, encoding="utf-8", timeout=15, dimensions=(60, 100)
     )
     return child
 
