@@ -12,6 +12,7 @@ from typing import Any
 
 import redis
 
+from redisqueue_tutor.keyspace import BLOCKING, _word, blocking_seconds
 from redisqueue_tutor.recorder import RecordingMixin
 
 COMMAND_TIMEOUT = 10.0  # seconds for an answer to a non-blocking command
@@ -70,35 +71,8 @@ def _fake_connection_classes() -> tuple[type, type]:
 # Real servers: connections that never re-send and never time out a command that blocks on purpose
 
 
-_TIMEOUT_LAST = frozenset({"BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BZPOPMIN", "BZPOPMAX"})
-_TIMEOUT_FIRST = frozenset({"BLMPOP", "BZMPOP"})
-_TIMEOUT_LAST_MS = frozenset({"WAIT", "WAITAOF"})
-_BLOCK_OPTION = frozenset({"XREAD", "XREADGROUP"})
 _SUBSCRIBE = frozenset({"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE"})
-_MAY_WAIT = _TIMEOUT_LAST | _TIMEOUT_FIRST | _TIMEOUT_LAST_MS | _BLOCK_OPTION | _SUBSCRIBE
-
-
-def blocking_seconds(args: tuple[Any, ...]) -> float | None:
-    """How long a command may block by its own arguments: None if it does not block, 0 forever."""
-    name = _word(args[0]).upper() if args else ""
-    try:
-        if name in _TIMEOUT_LAST:
-            return float(_word(args[-1]))
-        if name in _TIMEOUT_FIRST:
-            return float(_word(args[1]))
-        if name in _TIMEOUT_LAST_MS:
-            return float(_word(args[-1])) / 1000
-        if name in _BLOCK_OPTION:
-            words = [_word(a).upper() for a in args]
-            if "BLOCK" in words:
-                return float(words[words.index("BLOCK") + 1]) / 1000
-    except (ValueError, IndexError):
-        return None  # the server will refuse the command; nothing to wait for
-    return None
-
-
-def _word(arg: Any) -> str:
-    return arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg)
+_MAY_WAIT = BLOCKING | _SUBSCRIBE
 
 
 class CommandTimeouts:

@@ -17,7 +17,15 @@ import redis
 
 from redisqueue_tutor.backend import Backend, blocking_seconds
 from redisqueue_tutor.lesson_model import Client, Lesson, Step, fill_template
-from redisqueue_tutor.records import CommandRecord, StepRecord, Value, freeze, python_text
+from redisqueue_tutor.recorder import send_unrecorded
+from redisqueue_tutor.records import (
+    CommandRecord,
+    ListValue,
+    StepRecord,
+    Value,
+    freeze,
+    python_text,
+)
 
 DELIVERY_TIMEOUT = 5.0  # seconds to wait for a published message to reach its listeners
 SUBSCRIBE = frozenset({"SUBSCRIBE", "PSUBSCRIBE"})
@@ -45,7 +53,7 @@ class LessonRun:
         self._variables: dict[str, Any] = {name: None for name in lesson.variables}
         for client in lesson.clients:
             if client.collect:
-                self._variables[client.collect] = ()
+                self._variables[client.collect] = ListValue()  # the program's `received = []`
         self._lock = threading.Lock()
         self._listeners: dict[str, Listener] = {}
         self._background: dict[str, Background] = {}
@@ -156,7 +164,7 @@ class LessonRun:
             client = self.lesson.client(step.actor)
             if step.background:
                 self._background[step.actor] = Background(
-                    self._clients[step.actor], words, step.assign
+                    self._clients[step.actor], words, step.assign, self.backend.observer
                 )
                 return fill_template(step.output, values) if step.output else "(waiting)"
             if client.listens and name in SUBSCRIBE | UNSUBSCRIBE:
@@ -255,7 +263,9 @@ class LessonRun:
         }
         with self._lock:
             if client.collect:
-                self._variables[client.collect] = (*self._variables[client.collect], freeze(data))
+                self._variables[client.collect] = ListValue(
+                    (*self._variables[client.collect], freeze(data))
+                )
         line = fill_template(client.on_message, fields) if client.on_message else ""
         with self._arrived:
             listener.received.append(freeze(data))
@@ -298,34 +308,53 @@ class LessonRun:
 
 
 class Background:
-    """A command running on its client's own thread, as a worker blocked in BRPOP would be."""
+    """A command running on its client's own thread, as a worker blocked in BRPOP would be.
+
+    Lessons give a background command no timeout (BRPOP queue 0, see lesson_model): it ends when
+    a later step wakes it, however long the learner reads the screen in between. It runs on one
+    connection held for it, so that closing the run can wake it (CLIENT UNBLOCK) instead of
+    leaving a thread blocked for ever.
+    """
 
     GRACE = 5.0  # seconds to wait beyond the command's own timeout
+    FOREVER = 30.0  # how long a join waits for a command without a timeout before giving up
 
-    def __init__(self, client: redis.Redis, words: list[str], assign: str | None) -> None:
+    def __init__(
+        self, client: redis.Redis, words: list[str], assign: str | None, observer: redis.Redis
+    ) -> None:
         self.client = client
         self.words = words
         self.assign = assign
+        self.observer = observer
         self.fresh = True  # not shown in a step yet
         self._reply: Any = None
         self._error: BaseException | None = None
         self._done = threading.Event()
+        pool = client.connection_pool
+        self._connection = pool.get_connection()
+        try:
+            self._connection_id = send_unrecorded(self._connection, "CLIENT", "ID")
+        except BaseException:
+            pool.release(self._connection)
+            raise
         self.thread = threading.Thread(target=self._run, name="tutor-background", daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
+        connection = self._connection
         try:
-            self._reply = self.client.execute_command(*self.words)
+            connection.send_command(*self.words)
+            self._reply = self.client.parse_response(connection, self.words[0])
         except BaseException as exc:  # handed to the main thread by wait()
             self._error = exc
         finally:
+            self.client.connection_pool.release(connection)
             self._done.set()
 
     def _limit(self) -> float:
-        # The command's own timeout (BRPOP's last word, XREADGROUP's BLOCK); 0 means forever,
-        # which a lesson must not do, so the wait is capped.
+        # The command's own timeout (BRPOP's last word, XREADGROUP's BLOCK); 0 means forever.
         own = blocking_seconds(tuple(self.words)) or 0.0
-        return (own if own > 0 else 25.0) + self.GRACE
+        return (own if own > 0 else self.FOREVER) + self.GRACE
 
     def wait(self) -> Value:
         if not self._done.wait(self._limit()):
@@ -336,17 +365,15 @@ class Background:
         return freeze(self._reply)
 
     def abandon(self) -> None:
-        """Stop waiting: close the connection under the blocked command and join the thread.
-
-        On a real server closing the socket ends the blocked command at once. fakeredis cannot be
-        interrupted from another thread (its parser raises), so there the daemon thread ends when
-        the command's own timeout passes, which never delays the tutor's exit.
-        """
-        if self._done.is_set():
-            self.thread.join()
-            return
-        with suppress(Exception):
-            self.client.connection_pool.disconnect()
+        """Stop waiting: wake the blocked command (CLIENT UNBLOCK, its own connection only) and
+        join the thread. Where the server refuses CLIENT UNBLOCK (an ACL without @admin), closing
+        the connection ends the command on a real server all the same."""
+        if not self._done.is_set():
+            with suppress(redis.RedisError):
+                self.observer.execute_command("CLIENT", "UNBLOCK", self._connection_id)
+            if not self._done.wait(1.0):
+                with suppress(Exception):
+                    self._connection.disconnect()
         self.thread.join(1.0)
 
 

@@ -11,6 +11,7 @@ data (FLUSHALL, KEYS, MONITOR, CONFIG, ...) are refused on every backend.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 Positions = Callable[[list[str]], list[int]]  # word list (name first) -> indexes of names
 
@@ -181,3 +182,36 @@ def name_positions(words: list[str], *, strict: bool) -> list[int]:
     if name == "XADD" or name == "XTRIM":
         return [1]
     return positions(words)
+
+
+# --------------------------------------------------------------------------------------------------
+# Commands that block on purpose, and for how long
+
+_TIMEOUT_LAST = frozenset({"BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BZPOPMIN", "BZPOPMAX"})
+_TIMEOUT_FIRST = frozenset({"BLMPOP", "BZMPOP"})
+_TIMEOUT_LAST_MS = frozenset({"WAIT", "WAITAOF"})
+_BLOCK_OPTION = frozenset({"XREAD", "XREADGROUP"})
+BLOCKING = _TIMEOUT_LAST | _TIMEOUT_FIRST | _TIMEOUT_LAST_MS | _BLOCK_OPTION
+
+
+def blocking_seconds(args: tuple[Any, ...] | list[Any]) -> float | None:
+    """How long a command may block by its own arguments: None if it does not block, 0 forever."""
+    name = _word(args[0]).upper() if args else ""
+    try:
+        if name in _TIMEOUT_LAST:
+            return float(_word(args[-1]))
+        if name in _TIMEOUT_FIRST:
+            return float(_word(args[1]))
+        if name in _TIMEOUT_LAST_MS:
+            return float(_word(args[-1])) / 1000
+        if name in _BLOCK_OPTION:
+            words = [_word(a).upper() for a in args]
+            if "BLOCK" in words:
+                return float(words[words.index("BLOCK") + 1]) / 1000
+    except (ValueError, IndexError):
+        return None  # the server will refuse the command; nothing to wait for
+    return None
+
+
+def _word(arg: Any) -> str:
+    return arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg)

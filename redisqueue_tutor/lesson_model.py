@@ -20,8 +20,10 @@ from pydantic import (
     model_validator,
 )
 
-from redisqueue_tutor.keyspace import REFUSED_ALWAYS
+from redisqueue_tutor.keyspace import REFUSED_ALWAYS, blocking_seconds
 from redisqueue_tutor.questions import Question
+
+MAX_FOREGROUND_WAIT = 10.0  # seconds a blocking step may keep the learner waiting
 
 # Commands a lesson may never send: the tutor's one list of what it never sends on anyone's behalf.
 FORBIDDEN_COMMANDS = REFUSED_ALWAYS
@@ -120,6 +122,24 @@ class Step(_Strict):
             raise _RefError(("crash",), "a crash step sends no command; crash in a step of its own")
         if self.background and self.repeat > 1:
             raise _RefError(("repeat",), "a background command cannot be repeated")
+        wait = blocking_seconds(shlex.split(self.command)) if self.command else None
+        # What a blocking command answers must not depend on how long a person reads a screen:
+        # in the background it waits for the step that wakes it (timeout 0); in the foreground it
+        # ends by itself, while the learner watches.
+        if self.background and wait is not None and wait != 0:
+            raise _RefError(
+                ("command",),
+                "a background command must block with timeout 0 (until a later step wakes it), "
+                "so that its answer does not depend on how long the learner reads; to show a "
+                "timeout passing, block in a step of its own without background",
+            )
+        if not self.background and wait is not None and not 0 < wait <= MAX_FOREGROUND_WAIT:
+            raise _RefError(
+                ("command",),
+                f"a blocking command in the foreground needs a timeout between 0 and "
+                f"{MAX_FOREGROUND_WAIT:g} seconds (0 would wait for ever: use background = true "
+                "and wake it in a later step)",
+            )
         return self
 
 

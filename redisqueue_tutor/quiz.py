@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from redisqueue_tutor.lesson_model import Lesson
 from redisqueue_tutor.questions import LETTERS, LEVELS, AnswerFrom, Level, Option, Question
-from redisqueue_tutor.records import StepRecord, Value, python_text, state_text
+from redisqueue_tutor.records import ListValue, StepRecord, Value, python_text, state_text
 from redisqueue_tutor.tables import step_reply
 
 DEFAULT_COUNT = 10
@@ -473,7 +473,7 @@ def _state_question(case: _Case, next_state: tuple[Value, ...] | None) -> Questi
     if case.name in PUSH_OTHER:
         other = PUSH_OTHER[case.name]
         value = case.args[-1]
-        misplaced = (*before, value) if case.name == "LPUSH" else (value, *before)
+        misplaced = ListValue((*before, value) if case.name == "LPUSH" else (value, *before))
         wrong.append(
             (
                 python_text(misplaced),
@@ -481,7 +481,9 @@ def _state_question(case: _Case, next_state: tuple[Value, ...] | None) -> Questi
             )
         )
         if before:
-            wrong.append((python_text((value,)), "Thinks a push replaces the list: it adds to it"))
+            wrong.append(
+                (python_text(ListValue((value,))), "Thinks a push replaces the list: it adds to it")
+            )
         else:
             wrong.append(
                 (python_text(value), "Confuses the list with its item: one task is still a list")
@@ -491,7 +493,7 @@ def _state_question(case: _Case, next_state: tuple[Value, ...] | None) -> Questi
     else:
         other = POP_OTHER[case.name]
         if len(before) >= 2:
-            misplaced = before[1:] if case.name == "RPOP" else before[:-1]
+            misplaced = ListValue(before[1:] if case.name == "RPOP" else before[:-1])
             wrong.append(
                 (
                     python_text(misplaced),
@@ -519,7 +521,7 @@ def _state_question(case: _Case, next_state: tuple[Value, ...] | None) -> Questi
     if tuple(reversed(after)) != after:
         wrong.append(
             (
-                python_text(tuple(reversed(after))),
+                python_text(ListValue(reversed(after))),
                 "Reads the list backwards: index 0 is the head (left)",
             )
         )

@@ -65,7 +65,7 @@ class CommandLog:
             short = self._shorten(text)
             return value if short == text else short.encode("utf-8", "surrogateescape")
         if isinstance(value, tuple):
-            return tuple(self.shorten_value(v) for v in value)
+            return type(value)(self.shorten_value(v) for v in value)  # keeps list, dict, tuple
         return value
 
     def mark(self) -> int:
@@ -125,6 +125,17 @@ class RecordingMixin:
     def disconnect(self, *args: Any, **kwargs: Any) -> None:
         self._pending.clear()
         super().disconnect(*args, **kwargs)  # type: ignore[misc]
+
+
+def send_unrecorded(connection: Any, *args: Any) -> Any:
+    """Send one command that belongs to the tutor, not to the lesson (CLIENT ID), on a recording
+    connection, and read its reply; neither is recorded."""
+    connection._in_handshake = True
+    try:
+        connection.send_command(*args)
+        return connection.read_response()
+    finally:
+        connection._in_handshake = False
 
 
 def _is_reply_error(exc: Exception) -> bool:

@@ -11,17 +11,48 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-Value = Any  # a frozen value: None, bool, int, float, str, bytes, or tuples of these
+Value = Any  # a frozen value: None, bool, int, float, str, bytes, or the frozen containers below
+
+
+class ListValue(tuple):  # type: ignore[type-arg]
+    """A Python list, frozen. Reads as the program would print it: ['task2', 'task1']."""
+
+    __slots__ = ()
+
+
+class DictValue(tuple):  # type: ignore[type-arg]
+    """A Python dict, frozen as its (key, value) pairs in order: {'task': 'resize'}."""
+
+    __slots__ = ()
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return next((v for k, v in self if k == key), default)
+
+
+class SetValue(tuple):  # type: ignore[type-arg]
+    """A Python set, frozen in a stable order: {'a', 'b'}."""
+
+    __slots__ = ()
 
 
 def freeze(value: Any) -> Value:
-    """A deep, immutable copy of a reply or variable: lists become tuples, dicts sorted pairs."""
-    if isinstance(value, list | tuple):
+    """A deep, immutable copy of a reply or variable that keeps its Python kind.
+
+    redis-py hands a program lists, tuples and dicts (BRPOP gives the tuple ('queue', 'task1');
+    XREADGROUP a list of lists of (id, dict) tuples). A learner copies what the tracker shows into
+    code, so the frozen copy remembers which was which and `python_text` writes it back as `repr`
+    would. Every container stays a tuple underneath, so indexing and comparison still work.
+    """
+    if isinstance(value, ListValue | DictValue | SetValue):
+        return value
+    if isinstance(value, list):
+        return ListValue(freeze(v) for v in value)
+    if isinstance(value, tuple):
         return tuple(freeze(v) for v in value)
     if isinstance(value, dict):
-        return tuple((freeze(k), freeze(v)) for k, v in value.items())
+        return DictValue((freeze(k), freeze(v)) for k, v in value.items())
     if isinstance(value, set | frozenset):
-        return tuple(sorted((freeze(v) for v in value), key=repr))
+        return SetValue(sorted((freeze(v) for v in value), key=repr))
     if isinstance(value, bytearray | memoryview):
         return bytes(value)
     return value
@@ -74,9 +105,18 @@ class StepRecord:
 
 
 def python_text(value: Value) -> str:
-    """How the value reads in Python: 'task1', None, ['task2', 'task1'], b'x'."""
-    if isinstance(value, tuple):
+    """How the value reads in Python, as repr shows it: 'task1', None, ['task2', 'task1'],
+    ('queue', 'task1'), {'task': 'resize'}, b'x'."""
+    if isinstance(value, ListValue):
         return "[" + ", ".join(python_text(v) for v in value) + "]"
+    if isinstance(value, DictValue):
+        return "{" + ", ".join(f"{python_text(k)}: {python_text(v)}" for k, v in value) + "}"
+    if isinstance(value, SetValue):
+        return "{" + ", ".join(python_text(v) for v in value) + "}" if value else "set()"
+    if isinstance(value, tuple):
+        if len(value) == 1:
+            return f"({python_text(value[0])},)"
+        return "(" + ", ".join(python_text(v) for v in value) + ")"
     return repr(value)
 
 

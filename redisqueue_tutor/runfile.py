@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from redisqueue_tutor.keyspace import name_positions
-from redisqueue_tutor.records import CommandRecord, StepRecord, Value, python_text
+from redisqueue_tutor.records import CommandRecord, ListValue, StepRecord, Value, python_text
 
 LIST_COMMANDS = frozenset(
     [
@@ -105,7 +105,7 @@ def decode_value(value: Any) -> Value:
             f"a value {value!r} is neither JSON, {{'bytes': ...}} nor {{'hex': ...}}"
         )
     if isinstance(value, list):
-        return tuple(decode_value(v) for v in value)
+        return ListValue(decode_value(v) for v in value)  # a JSON array: a list in Python
     return value
 
 
@@ -206,7 +206,7 @@ class Run:
             action="Start",
             commands=(),
             output="",
-            state=tuple((name, ()) for name in self.lists),
+            state=tuple((name, ListValue()) for name in self.lists),
             variables=(),
         )
 
@@ -442,7 +442,7 @@ class RunBuilder:
         records = []
         for number, event in enumerate(self.steps, start=1):
             values = {k: decode_value(v) for k, t, v in event.get("keys", ()) if t == "list"}
-            state = tuple((name, values.get(name, ())) for name in self.lists)
+            state = tuple((name, values.get(name, ListValue())) for name in self.lists)
             commands = tuple(
                 CommandRecord(
                     client=str(c["client"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -10,6 +11,7 @@ from redisqueue_tutor.backend import running
 from redisqueue_tutor.comparison import compare_transports
 from redisqueue_tutor.engine import LessonRun, run_lesson
 from redisqueue_tutor.lessons import LessonError, find_lesson, parse_lesson
+from redisqueue_tutor.records import python_text
 from redisqueue_tutor.tables import execution_row, step_reply
 from tests.conftest import ROOT
 
@@ -26,21 +28,51 @@ def test_blocking_lesson_polls_blocks_wakes_and_times_out(backend_spec):
     polls = records[0].commands
     assert [(c.name, c.reply) for c in polls] == [("RPOP", None)] * 3  # three round trips
     waiting = records[1].commands
-    assert len(waiting) == 1 and waiting[0].waiting and waiting[0].args == ("BRPOP", "queue", "3")
+    assert len(waiting) == 1 and waiting[0].waiting and waiting[0].args == ("BRPOP", "queue", "0")
     assert step_reply(records[1]) == "(blocked: waiting)"
     woken = records[2].commands
     assert [(c.client, c.args) for c in woken] == [
         ("producer", ("LPUSH", "queue", "task1")),
-        ("consumer", ("BRPOP", "queue", "3")),
+        ("consumer", ("BRPOP", "queue", "0")),
     ]
     assert woken[1].reply == ("queue", "task1")
+    # What the program holds is redis-py's tuple, and the tracker writes it as repr does.
+    task = records[2].variable_map["task"]
+    assert type(task) is tuple and python_text(task) == "('queue', 'task1')"
     assert records[2].state_map["queue"] == ()  # handed straight to the waiting consumer
     assert records[3].output == "Processed 'task1'"
-    timed_out = records[5].commands
+    timed_out = records[4].commands
     assert [(c.args, c.reply, c.waiting) for c in timed_out] == [
         (("BRPOP", "queue", "1"), None, False)
     ]
-    assert records[5].variable_map["task"] is None
+    assert records[4].variable_map["task"] is None
+    assert not [t for t in threading.enumerate() if t.name == "tutor-background"]
+
+
+def test_a_learner_who_lingers_on_the_blocked_step_sees_the_same_story(backend_spec):
+    """The blocked BRPOP has no timeout to run out while a person reads the screen."""
+    lesson = find_lesson("blocking")
+    with running(backend_spec) as backend:
+        _start, quick = run_lesson(lesson, backend)
+    with running(backend_spec) as backend, LessonRun(lesson, backend) as slow:
+        lingered = [slow.next_step(), slow.next_step()]
+        time.sleep(2.5)  # longer than any timeout the lesson used to give BRPOP here
+        lingered += list(slow)
+    assert [(r.state, r.variables, r.output) for r in lingered] == [
+        (r.state, r.variables, r.output) for r in quick
+    ]
+
+
+def test_closing_a_run_wakes_its_blocked_command_at_once(backend_spec):
+    lesson = find_lesson("blocking")
+    with running(backend_spec) as backend:
+        run_ = LessonRun(lesson, backend)
+        run_.next_step()
+        run_.next_step()  # the consumer is now blocked in BRPOP queue 0
+        assert [t for t in threading.enumerate() if t.name == "tutor-background"]
+        began = time.monotonic()
+        run_.close()
+        assert time.monotonic() - began < 2
     assert not [t for t in threading.enumerate() if t.name == "tutor-background"]
 
 
@@ -85,19 +117,6 @@ def test_compare_lesson_table_is_computed_from_the_run(backend_spec):
     assert execution_row(records[-1], keys).reply == "(empty array)"
 
 
-def test_closing_a_run_while_a_command_blocks_leaves_nothing_behind(backend_spec):
-    lesson = find_lesson("blocking")
-    with running(backend_spec) as backend:
-        run_ = LessonRun(lesson, backend)
-        run_.next_step()
-        run_.next_step()  # BRPOP queue 5 is now blocked
-        blocked = run_._background["consumer"]
-        run_.close()
-    assert run_._background == {}
-    if backend_spec != "fake":  # fakeredis cannot be interrupted; its thread ends with its timeout
-        assert not blocked.thread.is_alive()
-
-
 MINI = (ROOT / "tests" / "lessons" / "mini.toml").read_text()
 
 
@@ -114,13 +133,25 @@ MINI = (ROOT / "tests" / "lessons" / "mini.toml").read_text()
             "'bob' has no background command to join",
         ),
         (
-            '\n[[steps]]\nactor = "bob"\naction = "x"\ncommand = "BRPOP jobs 1"\nbackground = true\n'
+            '\n[[steps]]\nactor = "bob"\naction = "x"\ncommand = "BRPOP jobs 0"\nbackground = true\n'
             '\n[[steps]]\nactor = "bob"\naction = "y"\ncommand = "LLEN jobs"\n',
             "'bob' is still waiting for its background command; join it first",
         ),
         (
             '\n[[steps]]\nactor = "bob"\naction = "x"\ncommand = "LLEN jobs"\ncrash = true\n',
             "a crash step sends no command",
+        ),
+        (
+            '\n[[steps]]\nactor = "bob"\naction = "x"\ncommand = "BRPOP jobs 3"\nbackground = true\n',
+            "a background command must block with timeout 0",
+        ),
+        (
+            '\n[[steps]]\nactor = "bob"\naction = "x"\ncommand = "BRPOP jobs 0"\n',
+            "a blocking command in the foreground needs a timeout between 0 and 10 seconds",
+        ),
+        (
+            '\n[[steps]]\nactor = "bob"\naction = "x"\ncommand = "XREAD BLOCK 60000 STREAMS jobs $"\n',
+            "a blocking command in the foreground needs a timeout",
         ),
     ],
 )

@@ -48,7 +48,7 @@ CASES = [
     ("pubsub", 9, 120, False),
     ("pubsub", 3, 60, True),
     ("pubsub-vs-queue", 12, 120, False),
-    ("blocking", 6, 120, False),
+    ("blocking", 5, 120, False),
     ("blocking", 3, 60, True),
     ("reliable-queue", 12, 120, False),
     ("streams", 15, 120, False),
