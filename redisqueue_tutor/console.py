@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import IO, NamedTuple
+from collections.abc import Sequence
+from typing import IO, Any, NamedTuple
 
 from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from redisqueue_tutor.keys import key_reader, split_keys  # noqa: F401  (the key API)
 
 
 def make_console(
@@ -80,50 +82,43 @@ def lesson_list(entries: Sequence[LessonEntry], look: Look) -> Table:
     return table
 
 
+def course_table(
+    lessons: Sequence[tuple[Any, bool]], standings: Sequence[Any], look: Look
+) -> Table:
+    """The course in teaching order: each lesson and how far the learner is."""
+    table = Table(box=look.box, title="The course, in teaching order", title_justify="left")
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("Lesson", style="bold cyan", no_wrap=True)
+    table.add_column("What it teaches", overflow="ellipsis", no_wrap=True, ratio=1)
+    table.add_column("Steps", justify="right", no_wrap=True)
+    table.add_column("Quiz", justify="right", no_wrap=True)
+    tick = "ok" if look.plain else "✔"
+    for number, ((summary, builtin), standing) in enumerate(
+        zip(lessons, standings, strict=True), start=1
+    ):
+        steps = f"{standing.steps_seen}/{standing.steps}"
+        if standing.stepped:
+            steps = f"{tick} {steps}"
+        quiz = standing.best or "-"
+        ident = summary.id if builtin else f"{summary.id}*"
+        table.add_row(str(number), ident, summary.title, steps, quiz)
+    if not all(builtin for _summary, builtin in lessons):
+        table.caption = "* from your lessons folder"
+    return table
+
+
+def glossary_table(terms: Sequence[Any], look: Look) -> Table:
+    table = Table(box=look.box, title="Glossary", title_justify="left", show_lines=not look.plain)
+    table.add_column("Word", style="bold", no_wrap=True)
+    table.add_column("What it means", overflow="fold", ratio=1)
+    for term in terms:
+        table.add_row(term.term, term.means)
+    return table
+
+
 def error_line(console: Console, message: str) -> None:
     console.print(Text.assemble(("Error: ", "bold red"), message), soft_wrap=True)
 
 
 def stdin_is_interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
-
-
-def key_reader(read: Callable[[], str] | None = None) -> Callable[[], str]:
-    """Read one key at a time.
-
-    click's getchar reads up to 32 bytes at once, so keys typed quickly (or pasted, or sent by a
-    clicker) arrive together: "18\\r" would be one string. This hands them out one by one, keeping
-    an escape sequence (an arrow key, Page Down) whole.
-    """
-    if read is None:
-        import typer
-
-        read = typer.getchar
-    pending: list[str] = []
-
-    def next_key() -> str:
-        if not pending:
-            pending.extend(split_keys(read()))
-        return pending.pop(0) if pending else ""
-
-    return next_key
-
-
-def split_keys(chunk: str) -> list[str]:
-    keys: list[str] = []
-    index = 0
-    while index < len(chunk):
-        if chunk[index] == "\x1b":
-            end = index + 1
-            # CSI (ESC [ ... final) and SS3 (ESC O x) sequences; a lone ESC is a key of its own.
-            if end < len(chunk) and chunk[end] in "[O":
-                end += 1
-                while end < len(chunk) and not (chunk[end].isalpha() or chunk[end] == "~"):
-                    end += 1
-                end += 1
-            keys.append(chunk[index:end])
-            index = end
-        else:
-            keys.append(chunk[index])
-            index += 1
-    return keys

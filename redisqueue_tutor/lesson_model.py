@@ -96,6 +96,9 @@ class Step(_Strict):
     # what the instructor says at this step (`tutor present --notes`).
     ask: str | None = None
     notes: str | None = None
+    # The program line this step runs, as a learner would write it with redis-py; derived from
+    # the command when left out (see program.py).
+    code: str | None = None
 
     @field_validator("command")
     @classmethod
@@ -284,6 +287,12 @@ class Lesson(_Strict):
             if step_number in moment.steps:
                 return moment
         return None
+
+    def code_for(self, step_number: int) -> str | None:
+        """The redis-py line step `step_number` runs (its `code`, or derived from its command)."""
+        from redisqueue_tutor.program import step_code
+
+        return step_code(self, self.steps[step_number - 1])
 
 
 class _RefError(ValueError):

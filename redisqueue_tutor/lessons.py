@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 FORMAT_VERSION = 1
 ENV_LESSONS_DIR = "TUTOR_LESSONS_DIR"
 LESSON_SUFFIX = ".toml"
+COURSE_FILE = "course.toml"  # beside the lessons: their teaching order and the glossary
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -82,6 +83,8 @@ def discover(extra: Sequence[Path] = ()) -> dict[str, LessonSource]:
                 raise LessonError(folder, "lessons folder does not exist")
             continue
         for path in sorted(folder.glob(f"*{LESSON_SUFFIX}")):
+            if path.name == COURSE_FILE:
+                continue  # the course's order and glossary, not a lesson
             found[path.stem] = LessonSource(path, builtin)
     return found
 

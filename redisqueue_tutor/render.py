@@ -23,7 +23,7 @@ from redisqueue_tutor.console import (  # noqa: F401  (re-exported: render is th
     make_console,
     stdin_is_interactive,
 )
-from redisqueue_tutor.records import StepRecord
+from redisqueue_tutor.records import StepRecord, python_text
 from redisqueue_tutor.tables import EXECUTION_HEADERS, ExecutionRow, execution_row, tracker
 
 if TYPE_CHECKING:
@@ -69,6 +69,8 @@ class Screenplay(Protocol):
 
     def moment_for(self, step_number: int) -> _Moment | None: ...
 
+    def code_for(self, step_number: int) -> str | None: ...
+
 
 LANE_STYLES = ("cyan", "magenta", "green", "blue", "yellow", "red")
 CHANGED = "bold yellow"
@@ -79,7 +81,22 @@ def lane_styles(lesson: Screenplay) -> dict[str, str]:
     return {c.name: LANE_STYLES[i % len(LANE_STYLES)] for i, c in enumerate(lesson.clients)}
 
 
-COMPACT_BELOW = 90  # columns; narrower consoles get the compact layout
+# Columns below which the table is compact (command and reply under the action). Chosen from the
+# width alone, never from the values seen so far, so that at one width every step of a lesson has
+# the same layout.
+WIDE_FROM = 110
+COMPACT_BELOW = WIDE_FROM
+
+
+STACKED_BELOW = 76  # columns below which each step is one stacked cell
+
+
+def is_compact(width: int) -> bool:
+    return width < WIDE_FROM
+
+
+def is_stacked(width: int) -> bool:
+    return width < STACKED_BELOW
 
 
 def execution_table(
@@ -90,18 +107,29 @@ def execution_table(
     look: Look,
     compact: bool = False,
     width: int | None = None,
+    title: str = "Execution table",
 ) -> Table:
-    """The execution table. Compact: the command and reply go under the action, in one column."""
+    """The execution table.
+
+    Wide: one column per field. Compact: the command and reply go under the action, beside the
+    queue and the output. Stacked (a narrow terminal): one cell per step, everything under the
+    action, so every line has the full width.
+    """
     keys = frozenset(lesson.key_names)
     lanes = lane_styles(lesson)
-    table = Table(title="Execution table", title_justify="left", box=look.box)
-    if compact:
-        # Explicit widths: Rich would otherwise starve the Action column on a narrow screen.
+    stacked = compact and is_stacked(width or 80)
+    table = Table(title=title, title_justify="left", box=look.box, show_header=not stacked)
+    number = len(str(len(lesson.steps))) + 1
+    if stacked:
+        table.add_column("#", no_wrap=True, width=number)
+        table.add_column("Step", overflow="fold", ratio=1)
+    elif compact:
+        # The action column carries the commands and replies: it gets the most room. Widths are
+        # explicit because Rich would otherwise starve it on a narrow screen.
         widths = value_widths(lesson, records)
-        number = len(str(len(lesson.steps))) + 1
         room = (width or 80) - 13 - number
-        queue_width = min(widths["Queue State"], max(10, (room - 24) // 2))
-        output_width = min(widths["Output"], max(10, room - 24 - queue_width))
+        queue_width = min(widths["Queue State"], max(10, room // 5))
+        output_width = min(widths["Output"], max(10, room // 4))
         table.add_column("#", no_wrap=True, width=number)
         table.add_column(
             "Action, command and reply", overflow="fold", width=room - queue_width - output_width
@@ -109,11 +137,16 @@ def execution_table(
         table.add_column("Queue", overflow="fold", width=queue_width)
         table.add_column("Output", overflow="fold", width=output_width)
     else:
-        # Values keep their width so lists do not break mid-item; Action wraps.
+        # Values keep their width where they can; Rich folds them (never cuts the table at the
+        # right edge) when the whole table does not fit.
         widths = value_widths(lesson, records)
         for header in EXECUTION_HEADERS:
             table.add_column(
-                header, overflow="fold", no_wrap=header == "Step", min_width=widths.get(header)
+                header,
+                overflow="fold",
+                no_wrap=header == "Step",
+                ratio=3 if header == "Action" else (None if header == "Step" else 2),
+                min_width=min(widths.get(header) or 0, 12) or None,
             )
     arrow = "->" if look.plain else "→"
     for record in records:
@@ -125,6 +158,7 @@ def execution_table(
         output_style = CHANGED if row.output != "None" else ""
         state = Text(row.state, style=state_style if is_current else "")
         output = Text(row.output, style=output_style if is_current else "")
+        style = CURRENT if is_current else None
         if compact:
             action = Text(row.action, style=lane)
             if not row.lines:
@@ -132,7 +166,15 @@ def execution_table(
             for line in row.lines:
                 action.append(f"\n  {line.command}", style=lanes.get(line.client, ""))
                 action.append(f" {arrow} {line.reply}")
-            table.add_row(step, action, state, output, style=CURRENT if is_current else None)
+            if stacked:
+                action.append("\nQueue ", style="dim")
+                action.append_text(state)
+                if row.output != "None":
+                    action.append("\nOutput ", style="dim")
+                    action.append_text(output)
+                table.add_row(step, action, style=style)
+            else:
+                table.add_row(step, action, state, output, style=style)
         else:
             table.add_row(
                 step,
@@ -141,7 +183,7 @@ def execution_table(
                 _lane_lines(row, "reply", lanes),
                 state,
                 output,
-                style=CURRENT if is_current else None,
+                style=style,
             )
     return table
 
@@ -177,9 +219,8 @@ def value_widths(lesson: Screenplay, records: Sequence[StepRecord]) -> dict[str,
 
 
 def wide_layout_fits(lesson: Screenplay, records: Sequence[StepRecord], width: int) -> bool:
-    """Whether every value column fits unwrapped beside an Action column of readable width."""
-    borders = 3 * len(EXECUTION_HEADERS) + 1
-    return sum(value_widths(lesson, records).values()) + MIN_ACTION + borders <= width
+    """Kept for the screens that still ask: the layout now depends on the width alone."""
+    return True
 
 
 def tracker_table(
@@ -219,13 +260,48 @@ def tracker_table(
     return table
 
 
-def moment_panel(lesson: Screenplay, step: int, look: Look) -> Panel | None:
+def moment_panel(
+    lesson: Screenplay, step: int, look: Look, *, open_: bool = True
+) -> RenderableType | None:
+    """The step's key moment: the question and its answer, or folded to the question alone."""
     moment = lesson.moment_for(step)
     if moment is None:
         return None
+    if not open_:
+        bulb = "Key moment" if look.plain else "💡 Key moment"
+        return Text.assemble((f"{bulb} (k): ", "dim"), (moment.question, "bold"))
     title = "Key moment" if look.plain else "💡 Key moment"
     body = Text.assemble((moment.question, "bold"), "\n", moment.answer.strip())
     return Panel(body, title=title, title_align="left", box=look.box, expand=False)
+
+
+def tracker_line(start: StepRecord, records: Sequence[StepRecord], look: Look) -> Text:
+    """The tracker folded to one line: every variable and watched key, now."""
+    last = records[-1] if records else start
+    values = {**dict(last.state), **dict(last.variables)}
+    text = Text("Now: ", style="bold")
+    dot = " | " if look.plain else " · "
+    for index, (name, value) in enumerate(values.items()):
+        if index:
+            text.append(dot, style="dim")
+        changed = f"state:{name}" in last.changed or f"var:{name}" in last.changed
+        text.append(f"{name} = ")
+        text.append(python_text(value), style=CHANGED if changed else "")
+    return text
+
+
+def code_line(code: str, look: Look) -> RenderableType:
+    """The program line of the current step, as redis-py code."""
+    label = Text("Code: " if look.plain else "▸ ", style="bold cyan")
+    if look.plain:
+        return Text.assemble(label, code)
+    from rich.syntax import Syntax
+
+    highlighted = Syntax(code, "python", theme="ansi_dark", background_color="default").highlight(
+        code
+    )
+    highlighted.rstrip()
+    return Text.assemble(label, highlighted)
 
 
 @dataclass(frozen=True)
@@ -239,7 +315,16 @@ class StepView:
     # The execution table starts at this index of `records` when the screen is too short for all
     # of them (the tracker still covers every step).
     table_from: int = 0
-    tracker_latest: int | None = None  # likewise: the tracker shows Start and the latest moments
+    # The tracker shows Start and the latest moments; 0 folds it to one line ("Now: ...").
+    tracker_latest: int | None = None
+    moment_open: bool = True  # False: the key moment is folded to its question
+    # A very short terminal: no title line, no tracker, no key moment line (k still opens it).
+    tight: bool = False
+    next_hint: str = ""  # after the last step: what to do next
+    show_code: bool = True
+    # The last step carries the lesson's closing (comparison, end note, what next). Interactive
+    # screens show the closing on a page of its own after the last step instead.
+    closing: bool = True
 
     @property
     def current(self) -> int:
@@ -266,7 +351,7 @@ def comparison_table(lesson: Lesson, records: Sequence[StepRecord], look: Look) 
 
 
 class StepScreen:
-    """One step's screen; picks the wide or the compact layout from the width it is given."""
+    """One step's screen; the layout (wide or compact) comes from the width it is given."""
 
     def __init__(self, view: StepView, look: Look) -> None:
         self.view = view
@@ -274,21 +359,25 @@ class StepScreen:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         view, look = self.view, self.look
-        compact = options.max_width < COMPACT_BELOW or not wide_layout_fits(
-            view.lesson, view.records, options.max_width
-        )
+        compact = is_compact(options.max_width)
         lesson = view.lesson
         dot = "-" if look.plain else "·"
+        if not view.tight:
+            yield Text(lesson.title, style="bold")
         yield Text.assemble(
-            (lesson.title, "bold"),
-            "\n",
             (f"Step {view.current} of {view.total}", "bold cyan"),
             (f"  {dot}  {view.backend}", "dim"),
+            no_wrap=True,
+            overflow="ellipsis",
         )
+        code = lesson.code_for(view.current) if view.show_code and view.current else None
+        if code:
+            yield code_line(code, look)
+        title = "Execution table"
         if view.table_from:
             hidden = view.records[view.table_from - 1].number
-            above = "step 1" if hidden == 1 else f"steps 1-{hidden}"
-            yield Text(f"({above} above: go back to see them)", style="dim")
+            above = "step 1 is" if hidden == 1 else f"steps 1-{hidden} are"
+            title = f"Execution table ({above} above: b goes back)"
         yield execution_table(
             lesson,
             view.records[view.table_from :],
@@ -296,29 +385,96 @@ class StepScreen:
             look=look,
             compact=compact,
             width=options.max_width,
+            title=title,
         )
-        if view.start.state or view.start.variables:  # a trace of pub/sub alone has no rows
-            yield tracker_table(
-                view.start,
-                view.records,
-                view.finished,
-                look,
-                compact=compact,
-                latest=view.tracker_latest,
-            )
-        panel = moment_panel(lesson, view.current, look)
+        if view.tight:
+            pass
+        elif view.start.state or view.start.variables:  # a trace of pub/sub alone has no rows
+            if view.tracker_latest == 0:
+                yield tracker_line(view.start, view.records, look)
+            else:
+                yield tracker_table(
+                    view.start,
+                    view.records,
+                    view.finished,
+                    look,
+                    compact=compact,
+                    latest=view.tracker_latest,
+                )
+        panel = (
+            None if view.tight else moment_panel(lesson, view.current, look, open_=view.moment_open)
+        )
         if panel is not None:
             yield panel
-        if view.finished and lesson.compare:  # only lessons compare transports
-            yield comparison_table(cast("Lesson", lesson), view.records, look)
-        if view.finished and lesson.end_note:
-            yield Text(("" if look.plain else "✔ ") + lesson.end_note, style="green")
+        if view.finished and view.closing:
+            yield from closing_parts(lesson, view.records, look, view.next_hint)
         if view.footer:
             yield Text(view.footer, style="dim")
 
 
+def closing_parts(
+    lesson: Screenplay, records: Sequence[StepRecord], look: Look, next_hint: str
+) -> list[RenderableType]:
+    """How a lesson ends: its comparison (computed from the run), end note and what comes next."""
+    parts: list[RenderableType] = []
+    if lesson.compare:  # only lessons compare transports
+        parts.append(comparison_table(cast("Lesson", lesson), records, look))
+    if lesson.end_note:
+        parts.append(Text(("" if look.plain else "✔ ") + lesson.end_note, style="green"))
+    if next_hint:
+        parts.append(Text(next_hint, style="bold"))
+    return parts
+
+
+def end_page(
+    lesson: Screenplay, records: Sequence[StepRecord], look: Look, next_hint: str
+) -> Group:
+    title = Text.assemble((lesson.title, "bold"), "\n", ("The end of the lesson", "bold cyan"))
+    return Group(title, *closing_parts(lesson, records, look, next_hint))
+
+
 def step_screen(view: StepView, look: Look) -> RenderableType:
     return StepScreen(view, look)
+
+
+def too_small(width: int, height: int, need: tuple[int, int], look: Look) -> Text:
+    """Instead of a broken screen: how big the terminal must be."""
+    times = "x" if look.plain else "×"
+    return Text(
+        f"Make the terminal at least {need[0]}{times}{need[1]} "
+        f"(it is {width}{times}{height}); q quits.",
+        style="bold yellow",
+    )
+
+
+def opening_card(lesson: Lesson, look: Look, console: Console | None = None) -> RenderableType:
+    """The title card a lesson opens on (also a title slide for a class): what it teaches and
+    its flow, without the key moments' answers. Parts give way, least needed first, when the
+    terminal is short."""
+    arrow = "->" if look.plain else "→"
+    flow = Text()
+    for index, stage in enumerate(lesson.concept.flow):
+        flow.append(f"\n  {arrow} " if index else "  ", style="dim")
+        flow.append(stage)
+    clients = ", ".join(c.name + (f" ({c.role})" if c.role else "") for c in lesson.clients)
+    parts: list[RenderableType] = [
+        Text.assemble((lesson.title, "bold"), "  ", (f"[{lesson.level}]", "dim")),
+        Text(lesson.summary.strip()),
+        Text("Flow", style="bold cyan"),
+        flow,
+        Text(f"Clients: {clients}", style="dim"),
+        Text(f"{len(lesson.steps)} steps, each run for real.", style="dim"),
+    ]
+    card = Panel(Group(*parts), box=look.box, title=lesson.id, title_align="left")
+    if console is None:
+        return card
+    height = console.size.height - 2  # the footer, and the line the cursor sits on
+    for drop in (5, 4, 1):  # the step count, the clients, then the summary
+        if len(console.render_lines(card, console.options, pad=False)) <= height:
+            break
+        parts.pop(drop)
+        card = Panel(Group(*parts), box=look.box, title=lesson.id, title_align="left")
+    return card
 
 
 def concept_card(lesson: Lesson, look: Look) -> RenderableType:

@@ -197,6 +197,9 @@ class Run:
     def moment_for(self, step_number: int) -> Moment | None:
         return None
 
+    def code_for(self, step_number: int) -> str | None:
+        return None  # a traced step's action already names its program line
+
     # -- as a lesson run, for the stepper -------------------------------------------------------
     @property
     def start(self) -> StepRecord:

@@ -69,6 +69,6 @@ def test_a_long_lesson_is_trimmed_to_fit_a_short_terminal():
     assert len(lines) < 40
     text = "\n".join("".join(s.text for s in line) for line in lines)
     assert "Listener l2 crashes" in text  # the current step is always shown
-    assert f"steps 1-{records[fitted.table_from - 1].number} above" in text
+    assert f"steps 1-{records[fitted.table_from - 1].number} are above" in text
     short = StepView(lesson, start, tuple(records[:2]), len(records), "fake")
     assert fit_to_screen(short, console, Look(False)) == short  # nothing trimmed when it fits

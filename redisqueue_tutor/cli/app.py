@@ -25,7 +25,6 @@ ENV_BACKEND = "TUTOR_REDIS_URL"
 app = typer.Typer(
     name="tutor",
     help="Learn Redis as the message broker behind Django apps, by running it one step at a time.",
-    no_args_is_help=True,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
@@ -116,8 +115,9 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def root(
+    context: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
@@ -128,4 +128,9 @@ def root(
     """Learn Redis as the message broker behind Django apps, by running it one step at a time.
 
     Every table cell comes from a real command run on the embedded fakeredis or on your own Redis.
+    Without a command: the course, your progress, and what to do next.
     """
+    if context.invoked_subcommand is None:
+        from redisqueue_tutor.cli.course_commands import show_course
+
+        friendly(show_course)()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -26,6 +26,14 @@ from redisqueue_tutor.cli.app import (
 )
 from redisqueue_tutor.console import Look, key_reader, make_console
 from redisqueue_tutor.lessons import LessonError, discover, find_lesson, summarize_all
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from rich.console import Console, RenderableType
+
+    from redisqueue_tutor.lesson_model import Lesson
+    from redisqueue_tutor.stepper import Opening
 
 
 @app.command("list")
@@ -120,11 +128,13 @@ def step(
     from redisqueue_tutor.backend import running
     from redisqueue_tutor.console import stdin_is_interactive
     from redisqueue_tutor.engine import LessonRun
-    from redisqueue_tutor.stepper import play_interactive, play_through
+    from redisqueue_tutor.keys import terminal_keys
+    from redisqueue_tutor.stepper import play_auto, play_interactive, play_through
 
     console = make_console(plain=plain)
     look = Look(plain)
     seen: set[int] = set()
+    opening = lesson_opening(found, look, lessons_dir)
     # Leaving the block, also on Ctrl-C, joins the listener threads and removes the run's keys.
     try:
         with running(backend) as chosen, LessonRun(found, chosen) as run:
@@ -141,13 +151,33 @@ def step(
                     stream=sys.stdin,
                 )
                 play_predict(run, console, look, where, answers, seen=seen)
-            elif auto:
-                clear = console.is_terminal
-                play_through(run, console, look, where, delay=delay, clear=clear, seen=seen)
             elif stdin_is_interactive():
-                play_interactive(run, console, key_reader(), look, where, seen=seen)
+                with terminal_keys() as keys:
+                    if auto:
+                        play_auto(
+                            run, console, keys, look, where, delay=delay, seen=seen, opening=opening
+                        )
+                    else:
+                        play_interactive(
+                            run,
+                            console,
+                            keys,
+                            look,
+                            where,
+                            seen=seen,
+                            opening=opening,
+                            glossary=lesson_glossary(found.id, look, lessons_dir),
+                        )
             else:
-                play_through(run, console, look, where, seen=seen)
+                play_through(
+                    run,
+                    console,
+                    look,
+                    where,
+                    delay=delay if auto else 0.0,
+                    seen=seen,
+                    opening=opening,
+                )
     finally:
         # Whatever happened, keep the steps the learner saw (progress never stops a lesson).
         from redisqueue_tutor.progress import save_steps_seen
@@ -155,6 +185,53 @@ def step(
         warning = save_steps_seen(found.id, seen, len(found.steps))
         if warning:
             make_console(stderr=True, plain=plain).print(f"Warning: {warning}", markup=False)
+
+
+def lesson_opening(lesson: Lesson, look: Look, lessons_dir: list[Path] | None) -> Opening:
+    """The concept card a lesson opens on, and the line it ends on (its quiz, the next lesson)."""
+    from redisqueue_tutor.course import load_course, what_next
+    from redisqueue_tutor.render import opening_card
+    from redisqueue_tutor.stepper import Opening
+
+    try:
+        course = load_course(lessons_dir or ())
+        next_hint = what_next(lesson.id, course, list(discover(lessons_dir or ())))
+    except LessonError:
+        next_hint = ""
+    return Opening(card=lambda console: opening_card(lesson, look, console), next_hint=next_hint)
+
+
+def lesson_glossary(
+    lesson_id: str, look: Look, lessons_dir: list[Path] | None
+) -> Callable[[Console], RenderableType] | None:
+    """The glossary screen of a lesson (g): the words it uses, as many as the terminal holds."""
+    from redisqueue_tutor.course import load_course
+
+    try:
+        terms = load_course(lessons_dir or ()).glossary
+    except LessonError:
+        return None
+    if not terms:
+        return None
+
+    def screen(console: Console) -> RenderableType:
+        from rich.console import Group
+        from rich.text import Text
+
+        from redisqueue_tutor.console import glossary_table
+        from redisqueue_tutor.stepper import fit_renderable
+
+        own = [t for t in terms if lesson_id in t.lessons]
+        rest = [t for t in terms if lesson_id not in t.lessons]
+        note = Text("tutor glossary lists every word. Any key goes back.", style="dim")
+        for count in range(len(own) + len(rest), 0, -1):
+            shown = (own + rest)[:count]
+            parts = fit_renderable([glossary_table(shown, look), note], console, keep=0)
+            if len(parts) == 2:
+                return Group(*parts)
+        return note
+
+    return screen
 
 
 def _replay(path: Path, plain: bool) -> None:
