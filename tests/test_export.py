@@ -45,7 +45,7 @@ def test_answers_under_each_question(tmp_path):
     text, _ = export(tmp_path, "queue", "--answers")
     assert "## Quiz, with answers" in text
     assert text.count("**Answer: ") == 12
-    assert "**Answer: A)** 'task1'" in text
+    assert "**Answer: C)** 'task1'" in text
     assert "1. After step 2 the queue is \\['task2', 'task1'\\] (head on the left)." in text
 
 

@@ -56,7 +56,7 @@ def test_key_moments_give_the_pauses_in_a_lesson_without_asks():
     queue = _without_asks(find_lesson("queue"))
     plan = beats(queue)
     asked = [b.step for b in plan if not b.reveal]
-    assert asked == [1, 2, 4, 7]  # the first step of each key moment
+    assert asked == [1, 2, 3, 4, 7]  # the first step of each key moment
     assert [b.step for b in plan if b.reveal] == list(range(1, 8))
     assert plan[0] == Beat(1, reveal=False, question=queue.moments[0].question.strip())
     assert all(b.reveal for b in beats(queue, pauses=False))
@@ -78,9 +78,11 @@ def test_a_step_level_ask_and_notes_win_over_the_key_moment():
 
 def test_the_question_comes_before_the_result_on_both_backends(backend_spec):
     text = _present(_without_asks(find_lesson("queue")), backend_spec)
-    question = "Why does the producer push with LPUSH while the consumer pops with RPOP?"
+    question = "Where did LPUSH put 'task1'?"
     assert text.index(question) < text.index("(integer) 1")
-    assert text.count("result hidden") == 4
+    later = "Why does the producer push with LPUSH while the consumer pops with RPOP?"
+    assert text.index(later) < text.index('-> "task1"')  # step 3's moment, before RPOP's reply
+    assert text.count("result hidden") == 5
     # The pause shows the command about to run, and hides its reply.
     pause = text[: text.index("(integer) 1")]
     assert "LPUSH queue 'task1'" in pause and "-> ?" in pause
@@ -97,7 +99,7 @@ def test_moment_notes_wait_for_the_reveal_so_the_class_does_not_see_the_answer()
     text = _present(_without_asks(find_lesson("queue")), notes=True)
     first_pause = text[: text.index("(integer) 1")]
     assert "Ask the class" in first_pause
-    assert "LPUSH puts each new task at the head" not in first_pause
+    assert "At the head of the list: the left end" not in first_pause
     assert "Speaker notes (from the key moment)" in text
     assert "Speaker notes" not in _present(_without_asks(find_lesson("queue")))
 
@@ -124,7 +126,7 @@ def test_interactive_one_key_per_screen_and_back_shows_the_recorded_step():
     keys = iter([" ", " ", "b", "\x1b[C", " ", "q"])
     console = make_console(io.StringIO(), plain=True, width=100, record=True)
     seen: set[int] = set()
-    lesson = _without_asks(find_lesson("queue"))  # pauses at the key moments: steps 1, 2, 4, 7
+    lesson = _without_asks(find_lesson("queue"))  # pauses at the key moments: steps 1, 2, 3, 4, 7
     with running("fake") as backend, LessonRun(lesson, backend) as run:
         last = present_interactive(run, console, lambda: next(keys), LOOK, "fake", seen=seen)
     text = console.export_text()

@@ -93,7 +93,7 @@ def test_answer_from_needs_what_its_field_reads():
 def test_a_bad_question_in_a_lesson_file_names_file_field_and_line(tmp_path: Path):
     text = (LESSONS / "queue.toml").read_text()
     broken = text.replace(
-        'answer = "A"\nhint = "Look at the Queue State after step 2',
+        'answer = "C"\nhint = "Look at the Queue State after step 2',
         'answer = "F"\nhint = "Look at the Queue State after step 2',
         1,
     )

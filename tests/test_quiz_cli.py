@@ -134,6 +134,8 @@ def test_the_same_seed_repeats_exactly_and_no_seed_varies():
 
 
 def test_no_shuffle_asks_in_the_lesson_order_with_options_as_written():
+    lesson = find_lesson("queue")
+    first_easy = next(q for q in lesson.questions if q.level == "easy")
     result = run(
         "quiz",
         "queue",
@@ -143,10 +145,8 @@ def test_no_shuffle_asks_in_the_lesson_order_with_options_as_written():
         "--count",
         "1",
         "--plain",
-        input="a\n",
+        input=f"{first_easy.answer.lower()}\n",
     )
-    lesson = find_lesson("queue")
-    first_easy = next(q for q in lesson.questions if q.level == "easy")
     flat_out = flat(result.stdout)
     assert " ".join(first_easy.prompt.split()) in flat_out
     assert f"A) {first_easy.options[0].text}" in flat_out
