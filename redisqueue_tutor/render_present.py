@@ -17,7 +17,7 @@ from rich.text import Text
 
 from redisqueue_tutor.lesson_model import Lesson
 from redisqueue_tutor.records import StepRecord, command_text, state_text
-from redisqueue_tutor.render import COMPACT_BELOW, Look, execution_table, wide_layout_fits
+from redisqueue_tutor.render import Look, execution_table, is_compact
 from redisqueue_tutor.tables import execution_row
 
 ASK_STYLE = "bold yellow"
@@ -39,6 +39,10 @@ class Slide:
     notes: tuple[str, str] | None
     backend: str
     footer: str = ""
+    # Fitting a short terminal: the big panel's padding, the table's first row shown (None: no
+    # table at all), and whether the notes are shown in full.
+    padding: int = 1
+    table_from: int | None = 0
 
 
 def _big_panel(slide: Slide, look: Look) -> Panel:
@@ -77,7 +81,7 @@ def _big_panel(slide: Slide, look: Look) -> Panel:
         body.append(f"\n  {arrow} ", style="dim")
         body.append("?", style=ASK_STYLE)
     return Panel(
-        Padding(body, (1, 2)),
+        Padding(body, (slide.padding, 2 * slide.padding)),
         title=Text(title, style="bold"),
         title_align="left",
         box=look.box,
@@ -90,10 +94,10 @@ def _state_name(record: StepRecord) -> str:
     return "State  "
 
 
-def _question_panel(question: str, look: Look) -> Panel:
+def _question_panel(question: str, look: Look, padding: int = 1) -> Panel:
     title = "Ask the class" if look.plain else "❓ Ask the class"
     return Panel(
-        Padding(Text(question, style=ASK_STYLE), (1, 2)),
+        Padding(Text(question, style=ASK_STYLE), (padding, 2 * padding)),
         title=title,
         title_align="left",
         box=look.box,
@@ -108,28 +112,31 @@ class SlideScreen:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         slide, look = self.slide, self.look
         dot = "-" if look.plain else "·"
+        yield Text(slide.lesson.title, style="bold")
         yield Text.assemble(
-            (slide.lesson.title, "bold"),
-            "\n",
             (f"Step {slide.step} of {slide.total}", "bold cyan"),
             ("" if slide.reveal else f"  {dot}  result hidden", "bold yellow"),
             (f"  {dot}  {slide.backend}", "dim"),
+            no_wrap=True,
+            overflow="ellipsis",
         )
         yield _big_panel(slide, look)
         if slide.question and not slide.reveal:
-            yield _question_panel(slide.question, look)
-        if slide.records:
-            width = options.max_width
-            compact = width < COMPACT_BELOW or not wide_layout_fits(
-                slide.lesson, slide.records, width
-            )
+            yield _question_panel(slide.question, look, slide.padding)
+        if slide.records and slide.table_from is not None:
+            shown = slide.records[slide.table_from :]
+            title = "Execution table"
+            if slide.table_from:
+                hidden = slide.records[slide.table_from - 1].number
+                title += " (step 1 is above)" if hidden == 1 else f" (steps 1-{hidden} are above)"
             yield execution_table(
                 slide.lesson,
-                slide.records,
+                shown,
                 current=slide.step if slide.reveal else None,
                 look=look,
-                compact=compact,
-                width=width,
+                compact=is_compact(options.max_width),
+                width=options.max_width,
+                title=title,
             )
         finished = slide.reveal and slide.step == slide.total
         if finished and slide.lesson.end_note:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import io
+import re
 
+import pytest
 from typer.testing import CliRunner
 
 from redisqueue_tutor.backend import running
 from redisqueue_tutor.cli import app
 from redisqueue_tutor.engine import LessonRun
-from redisqueue_tutor.lessons import find_lesson
+from redisqueue_tutor.lessons import discover, find_lesson
 from redisqueue_tutor.present import (
     Beat,
     Clicker,
@@ -70,7 +72,8 @@ def test_a_step_level_ask_and_notes_win_over_the_key_moment():
         notes="Point at the tail.",
     )
     assert class_question(lesson, 3) == "What will RPOP return?"
-    assert speaker_notes(lesson, 3, reveal=False) == ("Speaker notes", "Point at the tail.")
+    assert speaker_notes(lesson, 3) == ("Speaker notes", "Point at the tail.")
+    assert speaker_notes(lesson, 3, reveal=False) is None  # never on screen before the reveal
     text = _present(lesson, notes=True)
     assert text.index("What will RPOP return?") < text.index('-> "task1"')
     assert "Point at the tail." in text
@@ -102,6 +105,38 @@ def test_moment_notes_wait_for_the_reveal_so_the_class_does_not_see_the_answer()
     assert "At the head of the list: the left end" not in first_pause
     assert "Speaker notes (from the key moment)" in text
     assert "Speaker notes" not in _present(_without_asks(find_lesson("queue")))
+
+
+@pytest.mark.parametrize("lesson_id", sorted(discover()))
+def test_no_note_is_on_the_projected_screen_before_its_reveal(lesson_id):
+    lesson = find_lesson(lesson_id)
+    text = _present(lesson, notes=True)
+    slides = text.split("-" * 100)
+    asked = [s for s in slides if re.search(r"Step \d+ of \d+  -  result hidden", s)]
+    assert asked  # every lesson puts questions to the class
+    for slide in asked:
+        hidden = re.search(r"Step (\d+) of \d+  -  result hidden", slide)
+        assert hidden
+        number = int(hidden.group(1))
+        step = lesson.steps[number - 1]
+        moment = lesson.moment_for(number)
+        for secret in (step.notes, moment.answer if moment else None):
+            if secret:
+                assert " ".join(secret.split())[:40] not in " ".join(slide.split()), (
+                    lesson_id,
+                    number,
+                )
+        assert "Speaker notes" not in slide
+
+
+def test_the_notes_file_gives_the_presenter_the_notes_ahead_of_the_reveal(tmp_path):
+    notes = tmp_path / "notes.txt"
+    result = runner.invoke(app, ["present", "queue", "--plain", "--notes-file", str(notes)])
+    assert result.exit_code == 0, result.output
+    assert "Speaker notes" not in result.stdout  # the projected screen
+    written = notes.read_text()
+    ahead = written.index("== Step 1 of 7: the class is asked, result hidden ==")
+    assert written.index("Point at the head", ahead) < written.index("== Step 1 of 7: the result")
 
 
 def test_readable_at_60_columns():

@@ -59,9 +59,12 @@ def test_sandbox_ctrl_c_and_ctrl_d():
 
 def test_present_one_key_per_screen():
     child = spawn("present", "queue", "--notes")
+    child.expect("A Redis list as a task queue")  # the title slide
+    child.send(" ")
     child.expect("Step 1 of 7")
     child.expect("result hidden")
     child.expect("Ask the class")
+    assert "Speaker notes" not in child.before  # not before the reveal
     child.send(" ")
     child.expect(r"\(integer\) 1")
     child.expect("Speaker notes")
@@ -79,6 +82,8 @@ def test_present_one_key_per_screen():
 
 def test_present_ctrl_c_exits_130():
     child = spawn("present", "pubsub")
+    child.expect("Pub/sub")
+    child.send(" ")
     child.expect("Step 1 of 9")
     child.sendintr()
     child.expect(pexpect.EOF)

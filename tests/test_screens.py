@@ -136,3 +136,24 @@ def test_a_screen_too_small_says_how_big_it_must_be(terminal):
     tmux.keys("Enter")
     text = "\n".join(tmux.wait_for("Make the terminal at least"))
     assert re.search(r"at least 60×\d+ \(it is 50×12\)", text)
+
+
+@pytest.mark.parametrize("lesson_id", LESSONS)
+def test_every_presenter_screen_keeps_the_big_panel_at_80x24(terminal, lesson_id):
+    from redisqueue_tutor.present import beats
+
+    lesson = find_lesson(lesson_id)
+    plan = beats(lesson)
+    tmux = terminal(80, 24, "present", lesson_id, "--notes")
+    assert_fits(tmux.wait_for("Enter/space next"), 80, 24)  # the title slide
+    for beat in plan:
+        tmux.keys("Space")
+        hidden = "  ·  result hidden" if not beat.reveal else "  ·  (?!result hidden)"
+        lines = tmux.wait_for(rf"^Step {beat.step} of {len(lesson.steps)}{hidden}")
+        assert_fits(lines, 80, 24)
+        text = "\n".join(lines)
+        actor = lesson.steps[beat.step - 1].actor
+        assert re.search(rf"╭─ {actor}: ", text), text  # the big panel, whole
+        assert "Enter/space next" in lines[-1], text
+        if not beat.reveal:
+            assert "Speaker notes" not in text

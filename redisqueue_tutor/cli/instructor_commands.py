@@ -23,10 +23,12 @@ from redisqueue_tutor.cli.app import (
     app,
     friendly,
 )
-from redisqueue_tutor.console import Look, key_reader, make_console
+from redisqueue_tutor.console import Look, make_console
 from redisqueue_tutor.lessons import find_lesson
 
 if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+
     from redisqueue_tutor.export import Format
 
 
@@ -35,8 +37,20 @@ if TYPE_CHECKING:
 def present(
     lesson: LessonArg,
     notes: Annotated[
-        bool, typer.Option("--notes", help="Show the speaker notes under each step.")
+        bool,
+        typer.Option(
+            "--notes", help="Show the speaker notes under each step, once its result is revealed."
+        ),
     ] = False,
+    notes_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--notes-file",
+            help="Write the speaker notes to FILE as you go, ahead of the reveal, for a second "
+            "terminal to follow (tail -f FILE); the projected screen never shows them early.",
+            show_default=False,
+        ),
+    ] = None,
     pauses: Annotated[
         bool,
         typer.Option(
@@ -45,7 +59,10 @@ def present(
         ),
     ] = True,
     auto: Annotated[
-        bool, typer.Option("--auto", help="Advance by itself, one screen every --delay seconds.")
+        bool,
+        typer.Option(
+            "--auto", help="Advance by itself, one screen every --delay seconds (space pauses)."
+        ),
     ] = False,
     delay: Annotated[
         float, typer.Option("--delay", min=0.0, max=600.0, help="Seconds per screen with --auto.")
@@ -54,37 +71,53 @@ def present(
     lessons_dir: LessonsDir = None,
     plain: PlainOpt = False,
 ) -> None:
-    """Present a lesson to a class: big command and result, the table below, one key per screen.
-
-    Enter, space, → or a clicker's Page Down advance; b or ← go back; q quits. Before a step with a
-    question for the class, the question comes first and the result stays hidden.
-    """
+    """Present a lesson to a class: a title slide, then the command and its result large, the table below, one key per screen. Enter, space, → or a clicker's Page Down advance; b or ← go back; q quits. Before a step with a question for the class, the question comes first and the result and the notes stay hidden."""
     found = find_lesson(lesson, lessons_dir or ())
 
     from redisqueue_tutor.backend import running
     from redisqueue_tutor.console import stdin_is_interactive
     from redisqueue_tutor.engine import LessonRun
-    from redisqueue_tutor.present import present_interactive, present_through
+    from redisqueue_tutor.keys import terminal_keys
+    from redisqueue_tutor.present import (
+        NotesFile,
+        present_auto,
+        present_interactive,
+        present_through,
+    )
+    from redisqueue_tutor.render import opening_card
 
     console = make_console(plain=plain)
     look = Look(plain)
+    follow = None
+    if notes_file is not None:
+        try:
+            follow = NotesFile(notes_file, found)
+        except OSError as exc:
+            raise Exit(
+                EXIT_BAD_INPUT, f"cannot write {notes_file}: {exc.strerror or exc}"
+            ) from None
+
+    def card(console_: Console) -> RenderableType:
+        return opening_card(found, look, console_)
+
     with running(backend) as chosen, LessonRun(found, chosen) as run:
         where = chosen.describe()
-        if auto:
-            present_through(
-                run,
-                console,
-                look,
-                where,
-                notes=notes,
-                pauses=pauses,
-                delay=delay,
-                clear=console.is_terminal,
-            )
-        elif stdin_is_interactive():
-            present_interactive(run, console, key_reader(), look, where, notes=notes, pauses=pauses)
+        if stdin_is_interactive():
+            with terminal_keys() as keys:
+                if auto:
+                    present_auto(
+                        run, console, keys, look, where, delay=delay, notes=notes,
+                        pauses=pauses, card=card, notes_file=follow,
+                    )  # fmt: skip
+                else:
+                    present_interactive(
+                        run, console, keys, look, where, notes=notes, pauses=pauses, card=card,
+                        notes_file=follow,
+                    )  # fmt: skip
         else:
-            present_through(run, console, look, where, notes=notes, pauses=pauses)
+            present_through(
+                run, console, look, where, notes=notes, pauses=pauses, card=card, notes_file=follow
+            )
 
 
 def _format_for(output: Path | None, given: str | None) -> Format:
