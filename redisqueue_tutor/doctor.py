@@ -25,6 +25,7 @@ from redisqueue_tutor.backend import (
     open_backend,
     redact,
 )
+from redisqueue_tutor.wording import counted
 
 PUBSUB_WAIT = 2.0  # seconds for a published message to come back to our own subscriber
 
@@ -108,7 +109,7 @@ def _checks(backend: Backend) -> Iterator[Check]:
         yield Check("server", False, str(exc))
         return
     reaped = len(real.reaped) if real else 0
-    others = f"; removed {reaped} dead run(s) left by killed tutors" if reaped else ""
+    others = f"; removed {counted(reaped, 'dead run')} left by killed tutors" if reaped else ""
     yield Check("server", True, f"{info} ({info.mode}, {info.role}){others}")
 
     # namespace: write, read and remove a key of our own

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from redisqueue_tutor.render import COMPACT_BELOW, Look, execution_table, wide_layout_fits
 from redisqueue_tutor.sandbox import COMMANDS, MAX_BLOCK, Live, Session
+from redisqueue_tutor.wording import counted
 
 ROWS_SHOWN = 12  # the last rows of the table; `history` lists every command
 
@@ -29,7 +30,7 @@ class SandboxScreen:
         dot = "-" if look.plain else "·"
         yield Text.assemble(
             ("Sandbox", "bold"),
-            (f"  {dot}  {len(session.records)} command(s)", "bold cyan"),
+            (f"  {dot}  {counted(len(session.records), 'command')}", "bold cyan"),
             (f"  {dot}  {self.where}", "dim"),
         )
         if records:
