@@ -97,6 +97,27 @@ def test_check_proves_the_lessons_and_fails_on_a_wrong_claim(tmp_path):
     assert "0 passed, 1 failed" in bad.stdout
 
 
+def test_check_without_a_path_checks_the_lessons_folder_it_runs_in(tmp_path, monkeypatch):
+    text = (ROOT / "lessons" / "queue.toml").read_text()
+    wrong = text.replace("""state = "['task2', 'task1']\"""", """state = "['task1', 'task2']\"""")
+    assert wrong != text
+    (tmp_path / "lessons").mkdir()
+    (tmp_path / "lessons" / "queue.toml").write_text(wrong)
+    monkeypatch.chdir(tmp_path)
+    here = run("check", "--plain")
+    assert here.exit_code == 1, here.output
+    assert here.stdout.startswith("Checking 1 lesson file in ./lessons\n")
+    assert "FAIL lessons/queue.toml: 1 claim wrong" in here.stdout
+    assert "0 passed, 1 failed" in here.stdout
+
+    monkeypatch.chdir(tmp_path / "lessons")  # no lessons folder here: the installed ones
+    installed = run("check", "--plain")
+    assert installed.exit_code == 0, installed.output
+    first = installed.stdout.splitlines()[0]
+    assert re.match(r"Checking \d+ lesson files installed with the tutor \(", first), first
+    assert re.search(r"^ok queue: \d+ claims proven", installed.stdout, re.M)
+
+
 def test_lessons_dir_option_adds_an_authors_lesson(tmp_path):
     (tmp_path / "mini.toml").write_text((ROOT / "tests" / "lessons" / "mini.toml").read_text())
     result = run("list", "--plain", "--lessons-dir", str(tmp_path))
