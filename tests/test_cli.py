@@ -148,6 +148,42 @@ def test_every_command_has_help_and_a_readme_mention():
         assert f"tutor {name}" in readme, f"README does not mention `tutor {name}`"
 
 
+PANELS = {
+    "Learn": ["step", "quiz", "progress", "reset"],
+    "Teach": ["present", "export", "sandbox"],
+    "Write lessons": ["list", "show", "check"],
+    "Your own code": ["trace"],
+    "Your Redis server": ["doctor"],
+}
+
+
+def test_help_groups_the_commands_by_who_uses_them():
+    out = run("--help", env={"COLUMNS": "100"}).stdout
+    titles = [re.search(rf"[╭+][─-]* ?{re.escape(title)} ", out) for title in PANELS]
+    assert all(titles), out
+    starts = [title.start() for title in titles if title]
+    assert starts == sorted(starts), "panels out of order"
+    for (title, names), start, end in zip(
+        PANELS.items(), starts, [*starts[1:], len(out)], strict=True
+    ):
+        panel = out[start:end]
+        for name in names:
+            assert re.search(rf"^\W*{name}\s", panel, re.M), f"{name} is not under {title}"
+    assert set(_commands(app)) == {n for names in PANELS.values() for n in names}
+
+
+@pytest.mark.parametrize("columns", ["60", "140"])
+def test_help_paragraphs_reflow_and_flags_show_no_type(columns):
+    for name, command in _commands(app).items():
+        for paragraph in command.help.split("\n\n"):
+            assert "\n" not in paragraph, f"`tutor {name}` help has a hard line break"
+        out = run(name, "--help", env={"COLUMNS": columns}).stdout
+        assert "<bool>" not in out, name
+        assert max(len(line) for line in out.splitlines()) <= int(columns), name
+    root = run("--help", env={"COLUMNS": columns}).stdout
+    assert "<bool>" not in root and "--install-completion" in root
+
+
 def test_python_dash_m_works_like_tutor():
     result = subprocess.run(
         [sys.executable, "-m", "redisqueue_tutor", "--version"],

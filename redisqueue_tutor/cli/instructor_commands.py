@@ -15,12 +15,13 @@ import typer
 
 from redisqueue_tutor.cli.app import (
     EXIT_BAD_INPUT,
+    TEACH,
     BackendOpt,
     Exit,
     LessonArg,
     LessonsDir,
     PlainOpt,
-    app,
+    command,
     friendly,
 )
 from redisqueue_tutor.console import Look, key_reader, make_console
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from redisqueue_tutor.export import Format
 
 
-@app.command()
+@command(TEACH)
 @friendly
 def present(
     lesson: LessonArg,
@@ -127,7 +128,7 @@ def _write(output: Path, text: str) -> None:
         raise Exit(EXIT_BAD_INPUT, f"cannot write {output}: {exc.strerror or exc}") from None
 
 
-@app.command()
+@command(TEACH)
 @friendly
 def export(
     lesson: LessonArg,
@@ -183,7 +184,7 @@ def export(
     )
 
 
-@app.command()
+@command(TEACH)
 @friendly
 def sandbox(
     backend: BackendOpt = None,

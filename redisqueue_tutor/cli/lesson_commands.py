@@ -13,14 +13,16 @@ from typing import Annotated
 import typer
 
 from redisqueue_tutor.cli.app import (
+    AUTHOR,
     EXIT_BAD_INPUT,
     EXIT_FAILED,
+    LEARN,
     BackendOpt,
     Exit,
     LessonArg,
     LessonsDir,
     PlainOpt,
-    app,
+    command,
     friendly,
     print_error,
 )
@@ -37,7 +39,7 @@ from redisqueue_tutor.lessons import (
 from redisqueue_tutor.wording import counted, joined
 
 
-@app.command("list")
+@command(AUTHOR, "list")
 @friendly
 def list_lessons(lessons_dir: LessonsDir = None, plain: PlainOpt = False) -> None:
     """List the lessons: id, title, level, number of steps and quiz questions."""
@@ -68,7 +70,7 @@ def list_lessons(lessons_dir: LessonsDir = None, plain: PlainOpt = False) -> Non
         raise Exit(EXIT_BAD_INPUT)
 
 
-@app.command()
+@command(AUTHOR)
 @friendly
 def show(
     lesson: LessonArg,
@@ -82,7 +84,7 @@ def show(
     make_console(plain=plain).print(concept_card(found, Look(plain)))
 
 
-@app.command()
+@command(LEARN)
 @friendly
 def step(
     lesson: Annotated[
@@ -177,7 +179,7 @@ def _replay(path: Path, plain: bool) -> None:
     show_run(run, plain=plain, step=True)
 
 
-@app.command()
+@command(AUTHOR)
 @friendly
 def check(
     paths: Annotated[

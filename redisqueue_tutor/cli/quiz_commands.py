@@ -11,12 +11,13 @@ import typer
 from redisqueue_tutor.cli.app import (
     EXIT_BAD_INPUT,
     EXIT_INTERRUPTED,
+    LEARN,
     BackendOpt,
     Exit,
     LessonArg,
     LessonsDir,
     PlainOpt,
-    app,
+    command,
     friendly,
 )
 from redisqueue_tutor.console import Look, key_reader, make_console
@@ -37,7 +38,7 @@ def _warn(plain: bool, message: str | None) -> None:
         make_console(stderr=True, plain=plain).print(f"Warning: {message}", markup=False)
 
 
-@app.command()
+@command(LEARN)
 @friendly
 def quiz(
     lesson: LessonArg,
@@ -145,7 +146,7 @@ def quiz(
         raise Exit(EXIT_INTERRUPTED)
 
 
-@app.command()
+@command(LEARN)
 @friendly
 def progress(lessons_dir: LessonsDir = None, plain: PlainOpt = False) -> None:
     """Show your progress: steps seen, best quiz score, missed questions, how far each lesson is done."""
@@ -183,7 +184,7 @@ def progress(lessons_dir: LessonsDir = None, plain: PlainOpt = False) -> None:
     console.print(f"Saved in {data_dir()}", style="dim", markup=False, soft_wrap=True)
 
 
-@app.command()
+@command(LEARN)
 @friendly
 def reset(
     lesson: Annotated[

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from redisqueue_tutor.cli.app import EXIT_FAILED, BackendOpt, Exit, PlainOpt, app, friendly
+from redisqueue_tutor.cli.app import (
+    EXIT_FAILED,
+    SERVER,
+    BackendOpt,
+    Exit,
+    PlainOpt,
+    command,
+    friendly,
+)
 from redisqueue_tutor.console import make_console
 
 
-@app.command()
+@command(SERVER)
 @friendly
 def doctor(backend: BackendOpt = None, plain: PlainOpt = False) -> None:
     """Check a backend before class: connect, auth, version, writes in the namespace, pub/sub.
