@@ -50,10 +50,21 @@ def quiz(
     ] = 10,
     seed: Annotated[
         int | None,
-        typer.Option("--seed", min=0, help="Repeat a quiz exactly: same questions, same order."),
+        typer.Option(
+            "--seed",
+            min=0,
+            help="Repeat a quiz exactly: same questions, same order, same options (default: a"
+            " new seed each time, shown at the end).",
+            show_default=False,
+        ),
     ] = None,
     no_shuffle: Annotated[
-        bool, typer.Option("--no-shuffle", help="Questions and options in the lesson's order.")
+        bool,
+        typer.Option(
+            "--no-shuffle",
+            help="Ask the lesson's questions in the lesson's order (easy before hard). The"
+            " options stay in a seeded order that does not depend on which one is right.",
+        ),
     ] = False,
     review: Annotated[
         bool, typer.Option("--review", help="Only the questions you missed before.")
