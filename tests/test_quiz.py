@@ -200,7 +200,10 @@ def test_option_order_does_not_read_which_option_is_right():
     for seed in range(20):
         orders = option_orders(pool, seed)
         assert orders == option_orders(moved, seed)
-        assert all(sorted(order) == list(range(len(q.options))) for q, order in zip(pool, orders))
+        assert all(
+            sorted(order) == list(range(len(q.options)))
+            for q, order in zip(pool, orders, strict=True)
+        )
 
 
 @pytest.mark.parametrize("lesson_id", sorted(p.stem for p in LESSONS.glob("*.toml")))
