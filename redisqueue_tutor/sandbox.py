@@ -40,7 +40,7 @@ from redisqueue_tutor.engine import DELIVERY_TIMEOUT, StreamEntries, Subscribers
 from redisqueue_tutor.keyspace import KEY_POSITIONS
 from redisqueue_tutor.lesson_model import Client, Concept, Lesson, StateKey, Step
 from redisqueue_tutor.records import CommandRecord, StepRecord, Value, freeze, python_text
-from redisqueue_tutor.wording import counted
+from redisqueue_tutor.wording import counted, joined, noun
 
 YOU = "you"
 MAX_BLOCK = 10.0  # seconds a blocking command may wait: the prompt must come back
@@ -533,7 +533,7 @@ class Session:
 
     def _who(self, name: str) -> str:
         lanes = [n for n, lane in self.lanes.items() if name in lane.names]
-        return f" ({', '.join(lanes)})" if lanes else ""
+        return f" ({joined(lanes)})" if lanes else ""
 
     # -- running one line --------------------------------------------------------------------
     def run(self, words: list[str]) -> StepRecord:
@@ -693,8 +693,8 @@ class Session:
         self.lane_names.append(name)
         lane.start()
         self.lanes[name] = lane
-        what = "pattern" if command == "PSUBSCRIBE" else "channel"
-        return name, f"{name} listens to {what} {', '.join(names)}"
+        what = noun(len(names), "pattern" if command == "PSUBSCRIBE" else "channel")
+        return name, f"{name} listens to {what} {joined(names)}"
 
     def _unsubscribe(self, command: str, names: list[str]) -> tuple[str, str]:
         kind = "PSUBSCRIBE" if command == "PUNSUBSCRIBE" else "SUBSCRIBE"
@@ -704,13 +704,13 @@ class Session:
             if lane.kind == kind and (not names or set(names) & set(lane.names))
         ]
         if not chosen:
-            where = " to " + ", ".join(names) if names else ""
+            where = " to " + joined(names, "or") if names else ""
             opener = "PSUBSCRIBE" if kind == "PSUBSCRIBE" else "SUBSCRIBE"
             raise Refused(f"no listener lane is subscribed{where}; {opener} opens one")
         for lane in chosen:
             lane.stop()
             del self.lanes[lane.name]
-        return chosen[0].name, ", ".join(lane.name for lane in chosen) + " stopped listening"
+        return chosen[0].name, joined(lane.name for lane in chosen) + " stopped listening"
 
     def _heard(self, lane: Lane, message: dict[str, Any]) -> None:
         channel = message.get("channel")
