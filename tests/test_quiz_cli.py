@@ -169,6 +169,18 @@ def test_answering_a_to_everything_does_not_pass_a_no_shuffle_quiz(seed):
     assert int(score.group(1)) < 10
 
 
+def test_the_summary_names_the_command_that_repeats_the_quiz():
+    first = run("quiz", "queue", "--no-shuffle", "--count", "3", "--plain", input="a\nb\nc\n")
+    found = re.search(
+        r"The same quiz again: tutor (quiz queue --seed \d+ --count 3 --no-shuffle)",
+        flat(first.stdout),
+    )
+    assert found, first.stdout
+    again = run(*found.group(1).split(), "--plain", input="a\nb\nc\n")
+    strip = lambda text: re.sub(r"Time .*", "", text)  # noqa: E731
+    assert strip(again.stdout) == strip(first.stdout)
+
+
 def test_review_asks_only_what_was_missed_and_progress_shows_it(data_folder: Path):
     items = quiz_items("queue", seed=8, count=3)
     run("quiz", "queue", "--seed", "8", "--count", "3", "--plain", input=wrong_answers(items))

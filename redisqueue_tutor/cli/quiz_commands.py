@@ -47,7 +47,7 @@ def quiz(
     ] = None,
     count: Annotated[
         int, typer.Option("--count", min=1, max=100, help="How many questions to ask.")
-    ] = 10,
+    ] = 10,  # quiz.DEFAULT_COUNT
     seed: Annotated[
         int | None,
         typer.Option(
@@ -85,7 +85,7 @@ def quiz(
     from redisqueue_tutor.console import stdin_is_interactive
     from redisqueue_tutor.engine import run_lesson
     from redisqueue_tutor.progress import ProgressError, ProgressStore, with_quiz
-    from redisqueue_tutor.quiz import quiz_pool, select, summarize
+    from redisqueue_tutor.quiz import DEFAULT_COUNT, quiz_pool, select, summarize
     from redisqueue_tutor.render_quiz import (
         answers_for,
         ended_line,
@@ -150,7 +150,15 @@ def quiz(
             _warn(plain, saved.warning)
         except ProgressError as exc:
             _warn(plain, f"progress not saved: {exc}")
-    console.print(summary_panel(summary, look, found.id, used_seed))
+    again = "".join(
+        [
+            f" --difficulty {difficulty.value}" if difficulty else "",
+            f" --count {count}" if count != DEFAULT_COUNT else "",
+            " --no-shuffle" if no_shuffle else "",
+            " --review" if review else "",
+        ]
+    )
+    console.print(summary_panel(summary, look, found.id, used_seed, again))
     if not interactive:
         console.print(f"Score: {summary.score}/{summary.answered}", markup=False)
     if run.ended == "interrupted":
