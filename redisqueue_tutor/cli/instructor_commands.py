@@ -212,10 +212,13 @@ def sandbox(
     plain: PlainOpt = False,
 ) -> None:
     """Type Redis commands and see each one in the execution table, with a live view of every
-    list and channel you touched. help, undo, history; Tab completes command names.
+    list, stream and channel you touched. help, undo, history; Tab completes command names.
 
-    SUBSCRIBE opens a listener lane. Commands that reach beyond the sandbox (FLUSHALL, KEYS,
-    CONFIG, ...) are refused. Piped, it reads one command a line and stops at the end of input.
+    Lists, streams with consumer groups (XADD, XREADGROUP, XACK, XPENDING, XAUTOCLAIM, XGROUP,
+    ...) and pub/sub, where SUBSCRIBE opens a listener lane. Blocking commands wait at most 10 s;
+    Ctrl-C cancels the wait and keeps the session. Commands that reach beyond the sandbox
+    (FLUSHALL, KEYS, CONFIG, ...) are refused. Piped, it reads one command a line and stops at the
+    end of input.
     """
     from redisqueue_tutor.console import stdin_is_interactive
     from redisqueue_tutor.sandbox import Sandbox
