@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from redisqueue_tutor.records import CommandRecord, StepRecord, python_text
+from redisqueue_tutor.wording import counted
 
 PUSHES = frozenset({"LPUSH", "RPUSH"})
 POPS = frozenset({"LPOP", "RPOP", "BLPOP", "BRPOP", "LMOVE", "BLMOVE", "RPOPLPUSH", "BRPOPLPUSH"})
@@ -89,7 +90,9 @@ def list_verdict(name: str, records: Sequence[StepRecord]) -> Verdict:
         name,
         "list",
         {
-            "late": f"yes: {late} message(s) pushed before their consumer arrived were popped later"
+            "late": f"yes: {counted(late, 'message')} pushed before"
+            f" {'its consumer arrived was' if late == 1 else 'their consumer arrived were'}"
+            " popped later"
             if late
             else "no message was popped by a consumer that arrived after it",
             "fanout": (
@@ -148,12 +151,13 @@ def channel_verdict(name: str, records: Sequence[StepRecord]) -> Verdict:
         name,
         "channel",
         {
-            "late": f"yes: {len(late)} message(s)"
+            "late": f"yes: {counted(len(late), 'message')}"
             if late
-            else f"no: {len(unheard)} message(s) published while nobody listened never arrived",
+            else f"no: {counted(len(unheard), 'message')} published while nobody listened never"
+            " arrived",
             "fanout": f"all {fanout} subscribers"
             if fanout > 1
-            else "the subscriber(s) listening then",
+            else "every subscriber listening then",
             "kept": "no: PUBLISH stores nothing"
             + (f" ({python_text(unheard[0])} was dropped)" if unheard else ""),
             "crash": f"no: {missed[0][0]} missed {python_text(missed[0][1])} and never gets it"
@@ -215,17 +219,22 @@ def stream_verdict(name: str, records: Sequence[StepRecord]) -> Verdict:
         name,
         "stream",
         {
-            "late": f"yes: {late} entry(ies) added before their consumer arrived were read later"
+            "late": f"yes: {counted(late, 'entry', 'entries')} added before"
+            f" {'its consumer arrived was' if late == 1 else 'their consumer arrived were'}"
+            " read later"
             if late
             else "no entry was read by a consumer that arrived after it",
             "fanout": "one consumer of the group (each group gets every entry)"
             if max((len(c) for c in read_by.values()), default=1) <= 1
             else "several consumers of one group",
-            "kept": f"yes: {len(added)} entries stay in the stream" if added else "no",
+            "kept": f"yes: {counted(len(added), 'entry', 'entries')}"
+            f" {'stays' if len(added) == 1 else 'stay'} in the stream"
+            if added
+            else "no",
             "crash": f"yes: {rescued[0]} was claimed from the crashed consumer"
             if rescued
             else ("no crash in this run" if not crashed else "no entry was claimed"),
-            "replay": f"yes: XRANGE read {len(replayed)} processed entry(ies) again"
+            "replay": f"yes: XRANGE read {counted(len(replayed), 'processed entry', 'processed entries')} again"
             if replayed
             else "yes, with XRANGE (not read again in this run)",
         },

@@ -2,7 +2,10 @@
 
 Everything in a handout comes from one real run (records, never typed cells): the concept, the
 execution table after each step, the variable tracker, the key moments, the comparison where the
-lesson has one, and the quiz (the lesson's own questions, in its order), with or without answers.
+lesson has one, and the quiz (the lesson's own questions, in its order). The options of each
+question are in a seeded order (quiz.option_orders), never the file's, so a letter gives nothing
+away; the same seed prints the same options, and with answers an answer key follows on a page of
+its own, its letters those of the printed options.
 
 HTML and SVG are Rich's own exporters over the same screens `tutor step` draws, so a handout looks
 like the terminal. Markdown is written from tables.py's plain cells, as real Markdown tables that
@@ -20,10 +23,12 @@ from dataclasses import dataclass
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.rule import Rule
+from rich.table import Table
 from rich.text import Text
 
 from redisqueue_tutor.lesson_model import Lesson
 from redisqueue_tutor.questions import LETTERS, Question
+from redisqueue_tutor.quiz import QuizItem, option_orders
 from redisqueue_tutor.records import StepRecord
 from redisqueue_tutor.render import (
     Look,
@@ -36,6 +41,7 @@ from redisqueue_tutor.render import (
 from redisqueue_tutor.tables import EXECUTION_HEADERS, execution_row, tracker
 
 DEFAULT_WIDTH = 100
+DEFAULT_SEED = 1  # the handout a teacher prints and its answer key agree without a --seed
 
 
 class Format(enum.StrEnum):
@@ -57,10 +63,17 @@ class Handout:
     records: tuple[StepRecord, ...]
     server: str  # where it ran, without the run's namespace (it is gone once the run ends)
     answers: bool = False
+    seed: int = DEFAULT_SEED  # the order of the quiz's options
 
     @property
     def questions(self) -> Sequence[Question]:
         return self.lesson.questions
+
+    @property
+    def items(self) -> tuple[QuizItem, ...]:
+        """The quiz as printed: each question with its options in the seed's order."""
+        orders = option_orders(self.questions, self.seed)
+        return tuple(QuizItem(q, order) for q, order in zip(self.questions, orders, strict=True))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -83,22 +96,37 @@ def handout_renderables(handout: Handout, look: Look) -> list[RenderableType]:
         if number > 1:
             parts.append(Rule(characters=line, style="dim"))
         parts.append(step_screen(view, look))
-    if handout.questions:
-        title = "Quiz, with answers" if handout.answers else "Quiz"
-        parts.append(Rule(title, characters=line, style="cyan"))
-        for number, question in enumerate(handout.questions, start=1):
-            parts.append(_question_panel(number, question, handout.answers, look))
+    items = handout.items
+    if items:
+        parts.append(Rule(f"Quiz (version {handout.seed})", characters=line, style="cyan"))
+        for number, item in enumerate(items, start=1):
+            parts.append(_question_panel(number, item, look))
     return parts
 
 
-def _question_panel(number: int, question: Question, answers: bool, look: Look) -> Panel:
-    body = Text(question.prompt, style="bold")
-    for position, option in enumerate(question.options):
-        body.append(f"\n  {LETTERS[position]}) {option.text}")
-    if answers:
-        body.append(f"\n\nAnswer: {question.answer}) {question.key.text}", style="bold green")
-        for step, text in enumerate(question.solution, start=1):
+def answer_key_renderables(handout: Handout, look: Look) -> list[RenderableType]:
+    """The answer key, for the end of the handout: number, letter as printed, answer, solution."""
+    items = handout.items
+    if not handout.answers or not items:
+        return []
+    line = "-" if look.plain else "─"
+    key = Table.grid(padding=(0, 1))
+    key.add_column(justify="right", no_wrap=True)
+    key.add_column()
+    for number, item in enumerate(items, start=1):
+        body = Text.assemble((f"{item.answer_letter}) {item.question.key.text}", "bold green"))
+        for step, text in enumerate(item.question.solution, start=1):
             body.append(f"\n  {step}. {text}")
+        key.add_row(Text(f"{number}.", style="bold"), body)
+        key.add_row("", "")
+    return [Rule(f"Answer key (version {handout.seed})", characters=line, style="cyan"), key]
+
+
+def _question_panel(number: int, item: QuizItem, look: Look) -> Panel:
+    question = item.question
+    body = Text(question.prompt, style="bold")
+    for position, option in enumerate(item.options):
+        body.append(f"\n  {LETTERS[position]}) {option.text}")
     return Panel(
         body, title=f"{number}. {question.level}", title_align="left", box=look.box, expand=True
     )
@@ -117,11 +145,13 @@ body {{{{
     background-color: {{background}};
     margin: 1.5em;
 }}}}
-pre {{{{ font-size: 14px; }}}}
+pre {{{{ font-size: 14px; font-family: Menlo, 'DejaVu Sans Mono', consolas, 'Courier New', monospace; }}}}
+code {{{{ font-family: inherit; }}}}
+.answer-key {{{{ break-before: page; page-break-before: always; }}}}
 </style>
 </head>
 <body>
-<pre style="font-family:Menlo,'DejaVu Sans Mono',consolas,'Courier New',monospace"><code style="font-family:inherit">{{code}}</code></pre>
+<pre><code>{{code}}</code></pre>
 </body>
 </html>
 """
@@ -132,16 +162,34 @@ def _recording_console(width: int, plain: bool) -> Console:
     return make_console(io.StringIO(), plain=plain, width=width, record=True)
 
 
+# Printed between the handout and its answer key, then replaced in the HTML by a new <pre> that
+# starts a printed page. One recording and one export keep one stylesheet for both.
+PAGE_BREAK = "@@tutor-answer-key-page-break@@"
+ANSWER_KEY_PAGE = '</code></pre>\n<pre class="answer-key"><code>'
+
+
 def handout_html(handout: Handout, *, width: int = DEFAULT_WIDTH, plain: bool = False) -> str:
+    look = Look(plain)
     console = _recording_console(width, plain)
-    console.print(Group(*handout_renderables(handout, Look(plain))))
+    console.print(Group(*handout_renderables(handout, look)))
+    key = answer_key_renderables(handout, look)
+    if key:
+        console.print(Text(PAGE_BREAK))
+        console.print(Group(*key))
     page = HTML_PAGE.format(title=html.escape(f"{handout.lesson.title} (handout)"))
-    return console.export_html(code_format=page, inline_styles=False)
+    exported = console.export_html(code_format=page, inline_styles=False)
+    if key:
+        assert exported.count(PAGE_BREAK + "\n") == 1, "the page break marker was styled or split"
+        exported = exported.replace(PAGE_BREAK + "\n", ANSWER_KEY_PAGE)
+    return exported
 
 
 def handout_svg(handout: Handout, *, width: int = DEFAULT_WIDTH, plain: bool = False) -> str:
+    look = Look(plain)
     console = _recording_console(width, plain)
-    console.print(Group(*handout_renderables(handout, Look(plain))))
+    console.print(
+        Group(*handout_renderables(handout, look), *answer_key_renderables(handout, look))
+    )
     return console.export_svg(title=f"{handout.lesson.title} (handout)")
 
 
@@ -240,18 +288,27 @@ def handout_markdown(handout: Handout) -> str:
         out += _comparison_md(handout)
     if lesson.end_note:
         out += [_escape(lesson.end_note), ""]
-    if handout.questions:
-        out += ["## Quiz, with answers" if handout.answers else "## Quiz", ""]
-        for number, question in enumerate(handout.questions, start=1):
+    items = handout.items
+    if items:
+        out += ["## Quiz", "", f"*Version {handout.seed}*", ""]
+        for number, item in enumerate(items, start=1):
+            question = item.question
             out += [f"**{number}. {_escape(question.prompt)}** *({question.level})*", ""]
             out += [
-                f"- {LETTERS[i]}) {_escape(option.text)}"
-                for i, option in enumerate(question.options)
+                f"- {LETTERS[position]}) {_escape(option.text)}"
+                for position, option in enumerate(item.options)
             ]
-            if handout.answers:
-                out += ["", f"**Answer: {question.answer})** {_escape(question.key.text)}", ""]
-                out += [f"{i}. {_escape(line)}" for i, line in enumerate(question.solution, 1)]
             out.append("")
+        if handout.answers:
+            out += [f"## Answer key (version {handout.seed})", ""]
+            for number, item in enumerate(items, start=1):
+                answer = f"{item.answer_letter}) {_escape(item.question.key.text)}"
+                out += [f"**{number}. {answer}**", ""]
+                out += [
+                    f"{step}. {_escape(text)}"
+                    for step, text in enumerate(item.question.solution, start=1)
+                ]
+                out.append("")
     return "\n".join(out).rstrip() + "\n"
 
 

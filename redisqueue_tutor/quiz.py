@@ -107,6 +107,23 @@ def grade(item: QuizItem, position: int, *, hinted: bool = False) -> Outcome:
 # Choosing the questions
 
 
+def option_orders(questions: Sequence[Question], seed: int) -> tuple[tuple[int, ...], ...]:
+    """The order each question's options are shown in: a seeded shuffle, the same for a seed.
+
+    The shuffle never looks at which option is right, so the letter of an answer says nothing
+    about it, whatever order the lesson file wrote the options in (a file whose answers are all A
+    still gives a quiz whose answers are anywhere). One exception, so no printed quiz of two or
+    more questions can be answered by one letter: a draw that puts every answer under the same
+    letter is drawn again.
+    """
+    rng = random.Random(f"options-{seed}")  # apart from the choice of questions: --no-shuffle too
+    while True:
+        orders = tuple(tuple(rng.sample(range(len(q.options)), len(q.options))) for q in questions)
+        keys = {order.index(q.answer_index) for q, order in zip(questions, orders, strict=True)}
+        if len(questions) < 2 or len(keys) > 1:
+            return orders
+
+
 def select(
     pool: Sequence[Question],
     *,
@@ -118,8 +135,9 @@ def select(
 ) -> tuple[QuizItem, ...]:
     """The questions of one quiz, easy to hard. The same arguments always give the same quiz.
 
-    shuffle: pick at random from the pool and shuffle each question's options; without it, the
-    first questions in the lesson's order, options as written. only: keep these question ids.
+    shuffle: pick at random from the pool; without it, the first questions in the lesson's order
+    (generated questions after the lesson's own). Either way the options are in the seeded order
+    of option_orders, never the file's. only: keep these question ids.
     """
     rng = random.Random(seed)
     wanted = set(only) if only is not None else None
@@ -134,13 +152,8 @@ def select(
         chosen = chosen[:count]
     # A quiz climbs from easy to hard; the sort is stable, so the order within a level stays.
     chosen.sort(key=lambda q: LEVELS.index(q.level))
-    items = []
-    for question in chosen:
-        order = list(range(len(question.options)))
-        if shuffle:
-            rng.shuffle(order)
-        items.append(QuizItem(question, tuple(order)))
-    return tuple(items)
+    orders = option_orders(chosen, seed)
+    return tuple(QuizItem(q, order) for q, order in zip(chosen, orders, strict=True))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -358,8 +371,8 @@ def _options(
 ) -> tuple[list[Option], str] | None:
     """The right option and up to `limit` distinct wrong ones, sorted by text, and the key's letter.
 
-    Sorting puts the key at a place that depends on the values, not always at A (--no-shuffle).
-    None if no wrong option is left.
+    A quiz shows them in the seeded order of option_orders, like a lesson's own questions; sorting
+    only keeps the key's letter here from being always A. None if no wrong option is left.
     """
     options = [Option(text=right)]
     seen = {right}

@@ -25,6 +25,7 @@ from redisqueue_tutor.console import (  # noqa: F401  (re-exported: render is th
 )
 from redisqueue_tutor.records import StepRecord, python_text
 from redisqueue_tutor.tables import EXECUTION_HEADERS, ExecutionRow, execution_row, tracker
+from redisqueue_tutor.wording import joined, noun
 
 if TYPE_CHECKING:
     from redisqueue_tutor.lesson_model import Lesson
@@ -500,11 +501,11 @@ def concept_card(lesson: Lesson, look: Look) -> RenderableType:
     if lesson.moments:
         parts.append(Text("Key moments", style="bold cyan"))
         for moment in lesson.moments:
-            steps = ", ".join(str(n) for n in moment.steps)
+            steps = f"{noun(len(moment.steps), 'step')} {joined(moment.steps)}"
             parts.append(
                 Text.assemble(
                     (f"{moment.question}", "bold"),
-                    (f"  (step {steps})", "dim"),
+                    (f"  ({steps})", "dim"),
                     "\n",
                     moment.answer.strip(),
                 )

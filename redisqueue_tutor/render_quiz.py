@@ -139,7 +139,11 @@ def feedback(item: QuizItem, outcome: Outcome, look: Look) -> RenderableType:
     return Group(head, Text("Why:", style="bold"), Padding(steps, (0, 0, 1, 2)))
 
 
-def summary_panel(summary: Summary, look: Look, lesson_id: str, seed: int | None) -> RenderableType:
+def summary_panel(
+    summary: Summary, look: Look, lesson_id: str, seed: int | None, again: str = ""
+) -> RenderableType:
+    """The score, the misconceptions met, what to review; `again` is the options that, with the
+    seed, repeat this quiz (--no-shuffle, --count 5)."""
     minutes, seconds = divmod(round(summary.seconds), 60)
     parts: list[RenderableType] = [
         Text.assemble(
@@ -165,7 +169,8 @@ def summary_panel(summary: Summary, look: Look, lesson_id: str, seed: int | None
     elif summary.answered:
         parts.append(Text("Nothing missed.", style="green"))
     if seed is not None:
-        parts.append(Text(f"The same quiz again: tutor quiz {lesson_id} --seed {seed}", "dim"))
+        command = f"tutor quiz {lesson_id} --seed {seed}{again}"
+        parts.append(Text(f"The same quiz again: {command}", "dim"))
     return Panel(Group(*parts), title="Summary", title_align="left", box=look.box)
 
 

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from redisqueue_tutor.render import COMPACT_BELOW, Look, execution_table, wide_layout_fits
 from redisqueue_tutor.sandbox import COMMANDS, MAX_BLOCK, Live, Session
+from redisqueue_tutor.wording import counted
 
 ROWS_SHOWN = 12  # the last rows of the table; `history` lists every command
 
@@ -29,7 +30,7 @@ class SandboxScreen:
         dot = "-" if look.plain else "·"
         yield Text.assemble(
             ("Sandbox", "bold"),
-            (f"  {dot}  {len(session.records)} command(s)", "bold cyan"),
+            (f"  {dot}  {counted(len(session.records), 'command')}", "bold cyan"),
             (f"  {dot}  {self.where}", "dim"),
         )
         if records:
@@ -76,7 +77,7 @@ def help_text(look: Look, command: str | None = None) -> RenderableType:
     table = Table(box=None, show_header=False, padding=(0, 1))
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column(overflow="fold")
-    for group in ("lists", "pub/sub", "keys", "server"):
+    for group in ("lists", "streams", "pub/sub", "keys", "server"):
         names = [s.name for s in COMMANDS.values() if s.group == group]
         table.add_row(group, " ".join(names))
     table.add_row("", "")
@@ -86,10 +87,11 @@ def help_text(look: Look, command: str | None = None) -> RenderableType:
     table.add_row("quit", "leave (or Ctrl-D); the sandbox's keys are removed")
     tab = "" if look.plain else " Tab completes a command name; ↑ recalls the last ones."
     intro = Text.assemble(
-        "Type Redis commands, e.g. LPUSH queue a, RPOP queue, SUBSCRIBE chat, PUBLISH chat hi.\n",
+        "Type Redis commands, e.g. LPUSH queue a, RPOP queue, SUBSCRIBE chat, PUBLISH chat hi,"
+        " XADD events * task a.\n",
         (
-            f"Blocking commands wait at most {MAX_BLOCK:g} s. Keys and channels stay in this"
-            f" sandbox's namespace.{tab}",
+            f"Blocking commands wait at most {MAX_BLOCK:g} s; Ctrl-C stops the wait. Keys and"
+            f" channels stay in this sandbox's namespace.{tab}",
             "dim",
         ),
     )

@@ -24,21 +24,23 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import redis
 
 from redisqueue_tutor.backend import (
     Backend,
     BackendError,
+    blocking_seconds,
     hold_signals,
     open_backend,
     signals_as_exit,
 )
-from redisqueue_tutor.engine import DELIVERY_TIMEOUT, Subscribers, observe_key
+from redisqueue_tutor.engine import DELIVERY_TIMEOUT, StreamEntries, Subscribers, observe_key
 from redisqueue_tutor.keyspace import KEY_POSITIONS
 from redisqueue_tutor.lesson_model import Client, Concept, Lesson, StateKey, Step
 from redisqueue_tutor.records import CommandRecord, StepRecord, Value, freeze, python_text
+from redisqueue_tutor.wording import counted, joined, noun
 
 YOU = "you"
 MAX_BLOCK = 10.0  # seconds a blocking command may wait: the prompt must come back
@@ -47,6 +49,10 @@ MAX_HISTORY = 500
 
 class Refused(Exception):
     """A line the sandbox will not send, with one line that says why and what to do instead."""
+
+
+class Cancelled(Exception):
+    """Ctrl-C stopped a blocking command's wait: the session goes on, nothing was recorded."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,7 @@ class CommandSpec:
     name: str
     syntax: str
     summary: str
-    timeout: str | None = None  # "last" | "first"
+    timeout: str | None = None  # "last" | "first" | "block" (the BLOCK ms option)
     group: str = "lists"
 
 
@@ -124,6 +130,71 @@ COMMANDS = _specs(
         "LMPOP that waits for an item",
         timeout="first",
     ),
+    CommandSpec(
+        "XADD",
+        "XADD key id|* field value [field value ...]",
+        "append an entry to a stream (* lets Redis choose its id); answers the id",
+        group="streams",
+    ),
+    CommandSpec("XLEN", "XLEN key", "how many entries a stream holds", group="streams"),
+    CommandSpec(
+        "XRANGE",
+        "XRANGE key start end [COUNT n]",
+        "read entries by id, oldest first (- + for all): the history stays",
+        group="streams",
+    ),
+    CommandSpec(
+        "XREVRANGE", "XREVRANGE key end start [COUNT n]", "XRANGE, newest first", group="streams"
+    ),
+    CommandSpec(
+        "XGROUP",
+        "XGROUP CREATE key group id|$ [MKSTREAM] | SETID key group id | DESTROY key group"
+        " | CREATECONSUMER key group consumer | DELCONSUMER key group consumer",
+        "create a consumer group (0: from the first entry, $: only new ones), move its"
+        " position, or remove it or one of its consumers",
+        group="streams",
+    ),
+    CommandSpec(
+        "XREADGROUP",
+        "XREADGROUP GROUP group consumer [COUNT n] [BLOCK ms] STREAMS key [key ...] >",
+        "read entries no consumer of the group has had (>) as one consumer; they stay pending"
+        f" until XACK. BLOCK waits for one, at most {MAX_BLOCK * 1000:g} ms here",
+        timeout="block",
+        group="streams",
+    ),
+    CommandSpec(
+        "XREAD",
+        "XREAD [COUNT n] [BLOCK ms] STREAMS key [key ...] id [id ...]",
+        "read entries after an id, without a group (every reader sees every entry)",
+        timeout="block",
+        group="streams",
+    ),
+    CommandSpec(
+        "XACK",
+        "XACK key group id [id ...]",
+        "acknowledge entries: done, no longer pending in the group",
+        group="streams",
+    ),
+    CommandSpec(
+        "XPENDING",
+        "XPENDING key group [start end count [consumer]]",
+        "what the group delivered and nobody acknowledged yet, and who holds it",
+        group="streams",
+    ),
+    CommandSpec(
+        "XAUTOCLAIM",
+        "XAUTOCLAIM key group consumer min-idle-ms start [COUNT n]",
+        "take over pending entries idle that long (a crashed consumer's work)",
+        group="streams",
+    ),
+    CommandSpec(
+        "XCLAIM",
+        "XCLAIM key group consumer min-idle-ms id [id ...]",
+        "take over given pending entries",
+        group="streams",
+    ),
+    CommandSpec("XDEL", "XDEL key id [id ...]", "delete entries from a stream", group="streams"),
+    CommandSpec("XTRIM", "XTRIM key MAXLEN n", "keep only the newest n entries", group="streams"),
     CommandSpec("SET", "SET key value [EX seconds]", "store a string", group="keys"),
     CommandSpec("GET", "GET key", "read a string", group="keys"),
     CommandSpec("INCR", "INCR key", "add 1 to a number stored as a string", group="keys"),
@@ -245,6 +316,18 @@ NOT_HERE["BLMOVE"] = (
     " on both backends"
 )
 NOT_HERE["SSUBSCRIBE"] = "sharded pub/sub is for clusters; use SUBSCRIBE"
+NOT_HERE["XINFO"] = (
+    "its answer differs between the embedded fakeredis and Redis; the live view shows each"
+    " stream's entries, groups and pending entries"
+)
+
+XGROUP_SUBCOMMANDS = {
+    "CREATE": "XGROUP CREATE key group id|$ [MKSTREAM]",
+    "SETID": "XGROUP SETID key group id|$",
+    "DESTROY": "XGROUP DESTROY key group",
+    "CREATECONSUMER": "XGROUP CREATECONSUMER key group consumer",
+    "DELCONSUMER": "XGROUP DELCONSUMER key group consumer",
+}
 
 SHELL_WORDS = ("help", "history", "undo", "quit", "exit")
 
@@ -281,6 +364,10 @@ def spec_for(name: str) -> CommandSpec:
     raise Refused(
         f"unknown command {name!r}{suggestion(name)}; type help for the commands the sandbox knows"
     )
+
+
+def _text(word: Any) -> str:
+    return word.decode() if isinstance(word, bytes) else str(word)
 
 
 def _number(word: str, what: str) -> float:
@@ -402,10 +489,14 @@ class Session:
         rows = []
         for key in self.keys:
             name = self.ns.key(key)
-            kind = observer.type(name)
-            kind = kind.decode() if isinstance(kind, bytes) else str(kind)
-            value = observe_key(observer, name) if kind != "none" else None
-            rows.append(Live(key, kind, "(no such key)" if kind == "none" else python_text(value)))
+            kind = _text(observer.type(name))
+            if kind == "none":
+                rows.append(Live(key, kind, "(no such key)"))
+                continue
+            text = python_text(self._value(name))
+            if kind == "stream":
+                text = "\n".join([text, *self._groups(name)])
+            rows.append(Live(key, kind, text))
         for channel in self.channels:
             count = observer.pubsub_numsub(self.ns.key(channel))[0][1]
             rows.append(Live(channel, "channel", repr(Subscribers(count)) + self._who(channel)))
@@ -416,15 +507,40 @@ class Session:
             )
         return tuple(rows)
 
+    def _value(self, name: str) -> Value:
+        """What a key holds now; a stream as its entries ([1-1 task=a]), as the lessons show it."""
+        observer = self.backend.observer
+        if _text(observer.type(name)) == "stream":
+            return StreamEntries(cast(Any, freeze(observer.xrange(name))))
+        return observe_key(observer, name)
+
+    def _groups(self, name: str) -> list[str]:
+        """Each consumer group of a stream: how far it has read, and who holds what is pending."""
+        observer = self.backend.observer
+        lines = []
+        for group in cast(list[dict[str, Any]], observer.xinfo_groups(name)):
+            summary = cast(dict[str, Any], observer.xpending(name, group["name"]))
+            holders = ", ".join(f"{c['name']}: {c['pending']}" for c in summary["consumers"] or [])
+            pending = (
+                f"{counted(summary['pending'], 'entry', 'entries')} pending ({holders})"
+                if summary["pending"]
+                else "nothing pending"
+            )
+            lines.append(
+                f"group {group['name']}: read up to {group['last-delivered-id']}, {pending}"
+            )
+        return lines
+
     def _who(self, name: str) -> str:
         lanes = [n for n, lane in self.lanes.items() if name in lane.names]
-        return f" ({', '.join(lanes)})" if lanes else ""
+        return f" ({joined(lanes)})" if lanes else ""
 
     # -- running one line --------------------------------------------------------------------
     def run(self, words: list[str]) -> StepRecord:
         spec = spec_for(words[0])
         args = words[1:]
         self._check_blocking(spec, args)
+        self._check_stream_words(spec, args)
         sent, touched = self._namespaced(spec, args)
         mark = self.backend.log.mark()
         actor, action = YOU, "You"
@@ -459,6 +575,20 @@ class Session:
     def _check_blocking(self, spec: CommandSpec, args: list[str]) -> None:
         if spec.timeout is None or not args:
             return
+        if spec.timeout == "block":
+            upper = [a.upper() for a in args]
+            if "BLOCK" not in upper:
+                return
+            at = upper.index("BLOCK") + 1
+            word = args[at] if at < len(args) else ""
+            most = f"{MAX_BLOCK * 1000:g}"
+            milliseconds = _number(word, f"the BLOCK of {spec.name}")
+            if milliseconds <= 0 or milliseconds > MAX_BLOCK * 1000:
+                raise Refused(
+                    f"in the sandbox {spec.name} may BLOCK 1 to {most} ms, so the prompt comes"
+                    f" back (0 would wait forever): e.g. BLOCK 5000"
+                )
+            return
         word = args[-1] if spec.timeout == "last" else args[0]
         seconds = _number(word, f"the timeout of {spec.name}")
         if seconds <= 0 or seconds > MAX_BLOCK:
@@ -468,6 +598,23 @@ class Session:
                 if spec.timeout == "last"
                 else f"in the sandbox {spec.name} may wait 0.1 to {MAX_BLOCK:g} seconds"
             )
+
+    def _check_stream_words(self, spec: CommandSpec, args: list[str]) -> None:
+        """Refuse what the key table cannot place: then no name could leave the namespace."""
+        if spec.name == "XGROUP":
+            sub = args[0].upper() if args else ""
+            if sub not in XGROUP_SUBCOMMANDS:
+                raise Refused(f"the sandbox knows {COMMANDS['XGROUP'].syntax}")
+            if len(args) < 3:
+                raise Refused(f"XGROUP {sub} needs a key and a group: {XGROUP_SUBCOMMANDS[sub]}")
+        elif spec.name in ("XREAD", "XREADGROUP"):
+            upper = [a.upper() for a in args]
+            after = len(args) - upper.index("STREAMS") - 1 if "STREAMS" in upper else 0
+            if after < 2 or after % 2:
+                raise Refused(
+                    f"{spec.name} ends with STREAMS, then the keys, then one id for each key:"
+                    f" {spec.syntax}"
+                )
 
     def _namespaced(
         self, spec: CommandSpec, args: list[str]
@@ -517,6 +664,19 @@ class Session:
             reply = self.client.execute_command(*sent)
         except redis.ResponseError as exc:
             return f"ResponseError: {exc}"
+        except KeyboardInterrupt:
+            if blocking_seconds(tuple(sent)) is None:
+                raise  # Ctrl-C outside a wait ends the sandbox, as at the prompt
+            # Closing the connection ends the wait on a real server at once (Redis drops a
+            # blocked client whose socket closes), so it cannot take what is pushed next; on
+            # fakeredis the wait ran on this thread and is over already. redis-py closed it too.
+            with suppress(Exception):
+                self.client.connection_pool.disconnect()
+            raise Cancelled(
+                f"stopped waiting: {' '.join([name, *(self.ns.short(w) for w in sent[1:])])}"
+                " was cancelled with Ctrl-C and is not in the table (Ctrl-C at the prompt ends"
+                " the sandbox)"
+            ) from None
         output = python_text(self._short(freeze(reply)))
         if name == "PUBLISH" and isinstance(reply, int) and reply > 0:
             self._wait_for_delivery(sum(heard.values()) + reply)
@@ -533,8 +693,8 @@ class Session:
         self.lane_names.append(name)
         lane.start()
         self.lanes[name] = lane
-        what = "pattern" if command == "PSUBSCRIBE" else "channel"
-        return name, f"{name} listens to {what} {', '.join(names)}"
+        what = noun(len(names), "pattern" if command == "PSUBSCRIBE" else "channel")
+        return name, f"{name} listens to {what} {joined(names)}"
 
     def _unsubscribe(self, command: str, names: list[str]) -> tuple[str, str]:
         kind = "PSUBSCRIBE" if command == "PUNSUBSCRIBE" else "SUBSCRIBE"
@@ -544,13 +704,13 @@ class Session:
             if lane.kind == kind and (not names or set(names) & set(lane.names))
         ]
         if not chosen:
-            where = " to " + ", ".join(names) if names else ""
+            where = " to " + joined(names, "or") if names else ""
             opener = "PSUBSCRIBE" if kind == "PSUBSCRIBE" else "SUBSCRIBE"
             raise Refused(f"no listener lane is subscribed{where}; {opener} opens one")
         for lane in chosen:
             lane.stop()
             del self.lanes[lane.name]
-        return chosen[0].name, ", ".join(lane.name for lane in chosen) + " stopped listening"
+        return chosen[0].name, joined(lane.name for lane in chosen) + " stopped listening"
 
     def _heard(self, lane: Lane, message: dict[str, Any]) -> None:
         channel = message.get("channel")
@@ -583,9 +743,7 @@ class Session:
 
     def _observe(self) -> tuple[tuple[str, Value], ...]:
         observer = self.backend.observer
-        state: list[tuple[str, Value]] = [
-            (key, observe_key(observer, self.ns.key(key))) for key in self.keys
-        ]
+        state: list[tuple[str, Value]] = [(key, self._value(self.ns.key(key))) for key in self.keys]
         for channel in self.channels:
             state.append((channel, Subscribers(observer.pubsub_numsub(self.ns.key(channel))[0][1])))
         for pattern in self.patterns:

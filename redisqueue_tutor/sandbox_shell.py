@@ -16,7 +16,7 @@ from rich.text import Text
 
 from redisqueue_tutor.render import Look, error_line
 from redisqueue_tutor.render_sandbox import help_text, history_text, sandbox_screen
-from redisqueue_tutor.sandbox import COMMANDS, SHELL_WORDS, Refused, Sandbox, spec_for
+from redisqueue_tutor.sandbox import COMMANDS, SHELL_WORDS, Cancelled, Refused, Sandbox, spec_for
 
 PROMPT = "sandbox> "
 
@@ -138,6 +138,11 @@ def run_shell(
         except Refused as exc:
             refused += 1
             error_line(err, str(exc))
+            continue
+        except Cancelled as exc:
+            # The screen again, so the live view shows what Redis holds after the wait.
+            _show(sandbox, console, look, where, clear)
+            console.print(f"{str(exc)[0].upper()}{str(exc)[1:]}.", markup=False)
             continue
         _show(sandbox, console, look, where, clear)
 

@@ -37,6 +37,7 @@ import sysconfig
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from typing import IO, Any
@@ -449,6 +450,9 @@ class TraceMixin:
         self._mark = 0
         self._pubsub = False
         self._blocking: Any = None
+        # A subscribed connection's replies are read later, by a different line (listen()): the
+        # line that sent each command, kept until its reply is recorded.
+        self._sent_from: deque[str] = deque()
         super().__init__(*args, command_log=self._own_log, lane=lane, **kwargs)  # type: ignore[call-arg]
 
     @property
@@ -470,6 +474,7 @@ class TraceMixin:
         if name in SUBSCRIBING:
             self._pubsub = True
         if self._pubsub:  # the reply is read later, by whoever listens
+            self._sent_from.append(program_line(tracer.script))
             super().send_command(*sent, **kwargs)  # type: ignore[misc]
             return
         tracer.settle()
@@ -587,10 +592,14 @@ class TraceMixin:
     def _emit(self, tracer: Tracer, mark: int) -> None:
         records = self._own_log.since(mark)
         if records:
+            action = program_line(tracer.script)
+            # A reply to a command sent earlier names the line that sent it; a pushed message
+            # (no command) the line that read it.
+            senders = [self._sent_from.popleft() for r in records if r.args and self._sent_from]
             tracer.step(
                 _lane_now(self._trace_client),
                 thread_label(),
-                program_line(tracer.script),
+                senders[0] if senders else action,
                 records,
             )
 
@@ -614,6 +623,7 @@ class TraceMixin:
                 tracer.listening.discard(id(self))
                 tracer.cond.notify_all()
         self._pubsub = False
+        self._sent_from.clear()
         super().disconnect(*args, **kwargs)  # type: ignore[misc]
 
 

@@ -97,6 +97,27 @@ def test_check_proves_the_lessons_and_fails_on_a_wrong_claim(tmp_path):
     assert "0 passed, 1 failed" in bad.stdout
 
 
+def test_check_without_a_path_checks_the_lessons_folder_it_runs_in(tmp_path, monkeypatch):
+    text = (ROOT / "lessons" / "queue.toml").read_text()
+    wrong = text.replace("""state = "['task2', 'task1']\"""", """state = "['task1', 'task2']\"""")
+    assert wrong != text
+    (tmp_path / "lessons").mkdir()
+    (tmp_path / "lessons" / "queue.toml").write_text(wrong)
+    monkeypatch.chdir(tmp_path)
+    here = run("check", "--plain")
+    assert here.exit_code == 1, here.output
+    assert here.stdout.startswith("Checking 1 lesson file in ./lessons\n")
+    assert "FAIL lessons/queue.toml: 1 claim wrong" in here.stdout
+    assert "0 passed, 1 failed" in here.stdout
+
+    monkeypatch.chdir(tmp_path / "lessons")  # no lessons folder here: the installed ones
+    installed = run("check", "--plain")
+    assert installed.exit_code == 0, installed.output
+    first = installed.stdout.splitlines()[0]
+    assert re.match(r"Checking \d+ lesson files installed with the tutor \(", first), first
+    assert re.search(r"^ok queue: \d+ claims proven", installed.stdout, re.M)
+
+
 def test_lessons_dir_option_adds_an_authors_lesson(tmp_path):
     (tmp_path / "mini.toml").write_text((ROOT / "tests" / "lessons" / "mini.toml").read_text())
     result = run("list", "--plain", "--lessons-dir", str(tmp_path))
@@ -125,6 +146,42 @@ def test_every_command_has_help_and_a_readme_mention():
         assert command.help, f"`tutor {name}` has no help text"
         assert run(name, "--help").exit_code == 0
         assert f"tutor {name}" in readme, f"README does not mention `tutor {name}`"
+
+
+PANELS = {
+    "Learn": ["step", "quiz", "progress", "reset"],
+    "Teach": ["present", "export", "sandbox"],
+    "Write lessons": ["list", "show", "check"],
+    "Your own code": ["trace"],
+    "Your Redis server": ["doctor"],
+}
+
+
+def test_help_groups_the_commands_by_who_uses_them():
+    out = run("--help", env={"COLUMNS": "100"}).stdout
+    titles = [re.search(rf"[╭+][─-]* ?{re.escape(title)} ", out) for title in PANELS]
+    assert all(titles), out
+    starts = [title.start() for title in titles if title]
+    assert starts == sorted(starts), "panels out of order"
+    for (title, names), start, end in zip(
+        PANELS.items(), starts, [*starts[1:], len(out)], strict=True
+    ):
+        panel = out[start:end]
+        for name in names:
+            assert re.search(rf"^\W*{name}\s", panel, re.M), f"{name} is not under {title}"
+    assert set(_commands(app)) == {n for names in PANELS.values() for n in names}
+
+
+@pytest.mark.parametrize("columns", ["60", "140"])
+def test_help_paragraphs_reflow_and_flags_show_no_type(columns):
+    for name, command in _commands(app).items():
+        for paragraph in command.help.split("\n\n"):
+            assert "\n" not in paragraph, f"`tutor {name}` help has a hard line break"
+        out = run(name, "--help", env={"COLUMNS": columns}).stdout
+        assert "<bool>" not in out, name
+        assert max(len(line) for line in out.splitlines()) <= int(columns), name
+    root = run("--help", env={"COLUMNS": columns}).stdout
+    assert "<bool>" not in root and "--install-completion" in root
 
 
 def test_python_dash_m_works_like_tutor():

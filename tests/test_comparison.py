@@ -16,12 +16,12 @@ def test_list_buffers_for_one_consumer_channel_fans_out_and_forgets(backend_spec
     queue, news = compare_transports(lesson.compare, lesson.channels, [], records)
     shown = ("late", "fanout", "kept")
     assert [queue.answers[q] for q in shown] == [
-        "yes: 3 message(s) pushed before their consumer arrived were popped later",
+        "yes: 3 messages pushed before their consumer arrived were popped later",
         "one consumer (4 popped, each by one client)",
         "yes: up to 3 waited in the list",
     ]
     assert [news.answers[q] for q in shown] == [
-        "no: 3 message(s) published while nobody listened never arrived",
+        "no: 3 messages published while nobody listened never arrived",
         "all 2 subscribers",
         "no: PUBLISH stores nothing ('m1' was dropped)",
     ]
@@ -49,5 +49,5 @@ def test_verdicts_follow_the_records_not_the_lesson():
             CommandRecord("s", (), (b"message", b"c", b"hi")),
         ),
     ]
-    assert channel_verdict("c", heard).answers["late"].startswith("no: 0 message(s)")
-    assert channel_verdict("c", heard).answers["fanout"] == "the subscriber(s) listening then"
+    assert channel_verdict("c", heard).answers["late"].startswith("no: 0 messages")
+    assert channel_verdict("c", heard).answers["fanout"] == "every subscriber listening then"

@@ -18,6 +18,7 @@ from redisqueue_tutor.quiz import (
     Reply,
     generated_questions,
     grade,
+    option_orders,
     parse_answer,
     predict_question,
     prove_keys,
@@ -169,13 +170,67 @@ def test_a_quiz_climbs_from_easy_to_hard_and_respects_count_and_level():
     assert len(hard) == len([q for q in pool if q.level == "hard"])
 
 
-def test_no_shuffle_keeps_the_lesson_order_and_the_options_as_written():
+def test_no_shuffle_keeps_the_lesson_order_but_deals_the_options():
     pool = _pool()
     items = select(pool, seed=99, count=None, shuffle=False)
     for level in LEVELS:
         ids = [i.question.id for i in items if i.question.level == level]
         assert ids == [q.id for q in pool if q.level == level]
-    assert all(i.order == tuple(range(len(i.question.options))) for i in items)
+    # Options are never in the file's order as a rule: the order is the seed's, not the file's.
+    assert any(i.order != tuple(range(len(i.question.options))) for i in items)
+    assert select(pool, seed=99, count=None, shuffle=False) == items
+    other = select(pool, seed=100, count=None, shuffle=False)
+    assert [i.question.id for i in other] == [i.question.id for i in items]
+    assert [i.order for i in other] != [i.order for i in items]
+
+
+def _all_at_a(question: Question) -> Question:
+    """The same question with its key moved to A, as a file whose every answer is A has it."""
+    key = question.answer_index
+    options = [question.options[key], *(o for i, o in enumerate(question.options) if i != key)]
+    return question.model_copy(update={"options": options, "answer": "A"})
+
+
+def test_option_order_does_not_read_which_option_is_right():
+    # The same seed deals the same permutation whatever letter the file gives the key (the
+    # redraw for "every key at one letter" never happens with this many questions).
+    pool = _pool()
+    moved = [_all_at_a(q) for q in pool]
+    assert len(pool) > 8
+    for seed in range(20):
+        orders = option_orders(pool, seed)
+        assert orders == option_orders(moved, seed)
+        assert all(
+            sorted(order) == list(range(len(q.options)))
+            for q, order in zip(pool, orders, strict=True)
+        )
+
+
+@pytest.mark.parametrize("lesson_id", sorted(p.stem for p in LESSONS.glob("*.toml")))
+def test_no_no_shuffle_quiz_has_every_answer_at_one_letter(lesson_id):
+    lesson, start, records = _run(lesson_id)
+    pool = quiz_pool(lesson, start, records)
+    every_a = [_all_at_a(q) for q in pool]  # the worst a lesson file can do
+    for questions in (pool, every_a, lesson.questions):
+        for seed in range(30):
+            for count in (2, 3, 10, None):
+                items = select(questions, seed=seed, count=count, shuffle=False)
+                if len(items) < 2:
+                    continue
+                letters = {item.answer_letter for item in items}
+                assert len(letters) > 1, (lesson_id, seed, count, letters)
+
+
+def test_generated_questions_are_dealt_like_the_lessons_own():
+    lesson, start, records = _run("queue")
+    generated = generated_questions(lesson, start, records)
+    assert len(generated) >= 2
+    letters = {
+        item.answer_letter
+        for seed in range(10)
+        for item in select(generated, seed=seed, count=None, shuffle=False)
+    }
+    assert len(letters) >= 3
 
 
 def test_shuffle_moves_the_key_around():

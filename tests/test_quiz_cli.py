@@ -133,24 +133,52 @@ def test_the_same_seed_repeats_exactly_and_no_seed_varies():
     assert len(seeds) > 1
 
 
-def test_no_shuffle_asks_in_the_lesson_order_with_options_as_written():
-    lesson = find_lesson("queue")
-    first_easy = next(q for q in lesson.questions if q.level == "easy")
+def test_no_shuffle_asks_in_the_lesson_order_with_options_in_the_seeds_order():
     result = run(
         "quiz",
         "queue",
         "--no-shuffle",
+        "--seed",
+        "3",
         "--difficulty",
         "easy",
         "--count",
         "1",
         "--plain",
-        input=f"{first_easy.answer.lower()}\n",
+        input="a\n",
     )
+    lesson = find_lesson("queue")
+    first_easy = next(q for q in lesson.questions if q.level == "easy")
+    (item,) = quiz_items("queue", seed=3, level="easy", count=1, shuffle=False)
+    assert item.question.id == first_easy.id
     flat_out = flat(result.stdout)
     assert " ".join(first_easy.prompt.split()) in flat_out
-    assert f"A) {first_easy.options[0].text}" in flat_out
-    assert "Right." in result.stdout
+    for letter, option in zip("ABCDEF", item.options, strict=False):
+        assert f"{letter}) {option.text}" in flat_out
+
+
+@pytest.mark.parametrize("seed", [None, "0", "7"])
+def test_answering_a_to_everything_does_not_pass_a_no_shuffle_quiz(seed):
+    # The issue this guards: every key of a lesson file at A made `yes a | tutor quiz --no-shuffle`
+    # score full marks.
+    args = ["quiz", "queue", "--no-shuffle", "--plain", "--count", "10"]
+    result = run(*args, *(["--seed", seed] if seed else []), input="a\n" * 10)
+    assert result.exit_code == 0, result.output
+    score = re.search(r"^Score: (\d+)/(\d+)$", result.stdout, re.M)
+    assert score and int(score.group(2)) == 10
+    assert int(score.group(1)) < 10
+
+
+def test_the_summary_names_the_command_that_repeats_the_quiz():
+    first = run("quiz", "queue", "--no-shuffle", "--count", "3", "--plain", input="a\nb\nc\n")
+    found = re.search(
+        r"The same quiz again: tutor (quiz queue --seed \d+ --count 3 --no-shuffle)",
+        flat(first.stdout),
+    )
+    assert found, first.stdout
+    again = run(*found.group(1).split(), "--plain", input="a\nb\nc\n")
+    strip = lambda text: re.sub(r"Time .*", "", text)  # noqa: E731
+    assert strip(again.stdout) == strip(first.stdout)
 
 
 def test_review_asks_only_what_was_missed_and_progress_shows_it(data_folder: Path):

@@ -55,12 +55,96 @@ def test_typed_commands_show_the_table_and_the_live_view(backend_spec):
     assert not [line for line in body if "tutor:{" in line]  # short names in the tables
 
 
+STREAMS = """\
+XADD events 1-1 task resize
+XADD events 1-2 task email
+XGROUP CREATE events workers 0
+XREADGROUP GROUP workers c1 COUNT 1 STREAMS events >
+XREADGROUP GROUP workers c2 COUNT 1 STREAMS events >
+XACK events workers 1-1
+XPENDING events workers
+XAUTOCLAIM events workers c1 0 0-0
+XREADGROUP GROUP workers c1 BLOCK 200 STREAMS events >
+XRANGE events - +
+XLEN events
+XGROUP SETID events workers 0
+XGROUP DELCONSUMER events workers c2
+XGROUP CREATE later workers $ MKSTREAM
+XGROUP DESTROY later workers
+"""
+
+
 def test_both_backends_tell_the_same_story(redis_server):
-    def story(spec: str) -> str:
-        out = sandbox(SESSION, "--backend", spec).stdout
+    def story(session: str, spec: str) -> str:
+        out = sandbox(session, "--backend", spec).stdout
         return "\n".join(line for line in out.splitlines() if not line.startswith("Sandbox"))
 
-    assert story("fake") == story(redis_server.url)
+    for session in (SESSION, STREAMS):
+        assert story(session, "fake") == story(session, redis_server.url)
+
+
+def test_stream_commands_with_a_consumer_group(backend_spec):
+    with Sandbox(backend_spec) as box:
+        records = [box.run(line) for line in STREAMS.splitlines()]
+        replies = [r.commands[0].reply for r in records]
+        assert replies[:3] == ["1-1", "1-2", "OK"]
+        assert replies[3] == (("events", (("1-1", ("task", "resize")),)),)  # short names
+        assert replies[5] == 1  # XACK
+        assert replies[6] == (1, "1-2", "1-2", (("c2", "1"),))  # c2 holds 1-2
+        assert replies[7][1] == (("1-2", ("task", "email")),)  # c1 claims it
+        assert replies[8] is None  # BLOCK 200: nothing new, the wait ran out
+        assert replies[10] == 2
+        assert replies[12] == 0  # c2 held nothing any more
+        assert all(not r.commands[0].error for r in records)
+        state = dict(records[-1].state)
+        assert repr(state["events"]) == "[1-1 task=resize, 1-2 task=email]"  # the Queue cell
+        live = {row.name: row for row in box.session.live()}
+        assert live["events"].kind == "stream"
+        assert live["events"].value.splitlines() == [
+            "[1-1 task=resize, 1-2 task=email]",
+            "group workers: read up to 0-0, 1 entry pending (c1: 1)",
+        ]
+        assert live["later"].value == "[]"  # the group is gone, the stream stays
+
+
+def test_stream_keys_live_in_the_runs_namespace(redis_server):
+    client = redis_server.client()
+    with Sandbox(redis_server.url) as box:
+        box.run("XGROUP CREATE events workers $ MKSTREAM")
+        box.run("XADD events * task a")
+        box.run("XREADGROUP GROUP workers c1 STREAMS events >")
+        prefix = box.backend.namespace.prefix
+        assert f"{prefix}events".encode() in all_keys(client, prefix + "*")
+        assert not client.exists("events")
+        assert client.xinfo_groups(f"{prefix}events")[0]["pending"] == 1
+    assert all_keys(client, "tutor:{*}:events") == set()
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("XREADGROUP GROUP g c BLOCK 0 STREAMS s >", "may BLOCK 1 to 10000 ms"),
+        ("XREAD BLOCK 60000 STREAMS s 0", "may BLOCK 1 to 10000 ms"),
+        ("XREADGROUP GROUP g c STREAMS s", "then one id for each key"),
+        ("XGROUP HELP", "the sandbox knows XGROUP CREATE key group"),
+        ("XGROUP CREATE s", "XGROUP CREATE needs a key and a group"),
+        ("XINFO STREAM s", "XINFO is not in the sandbox"),
+    ],
+)
+def test_stream_lines_it_cannot_send_are_refused_with_a_reason(line, message):
+    result = sandbox(line + "\nXLEN s\n")
+    assert result.exit_code == 0
+    assert message in result.stderr and result.stderr.count("Error:") == 1
+    assert "XLEN s" in result.stdout
+
+
+def test_help_explains_the_stream_commands():
+    result = sandbox("help\nhelp xreadgroup\nhelp XGROUP\n")
+    assert re.search(r"streams\s+XADD XLEN XRANGE", result.stdout)
+    assert "XREADGROUP GROUP group consumer [COUNT n] [BLOCK ms] STREAMS key [key ...] >" in (
+        " ".join(result.stdout.split())
+    )
+    assert "DELCONSUMER key group consumer" in " ".join(result.stdout.split())
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.test_terminal import spawn
@@ -86,6 +88,63 @@ def test_present_ctrl_c_exits_130():
     child.send(" ")
     child.expect("Step 1 of 9")
     child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert "Traceback" not in (child.before or "")
+    assert child.exitstatus == 130
+
+
+@pytest.fixture(params=["fake", "real"])
+def sandbox_args(request: pytest.FixtureRequest) -> list[str]:
+    # --plain: no colour codes between the words the test reads.
+    if request.param == "fake":
+        return ["sandbox", "--plain"]
+    return ["sandbox", "--plain", "--backend", request.getfixturevalue("redis_server").url]
+
+
+def _wait_then_interrupt(child, line: str) -> None:
+    """Send a blocking command, let it wait on Redis, then press Ctrl-C."""
+    child.send(line + "\r")
+    # Still waiting: no table and no error before the interrupt (the wait is 8 s).
+    assert child.expect([pexpect.TIMEOUT, "Execution table", "Error"], timeout=1.0) == 0
+    child.sendintr()
+    child.expect("Stopped waiting: ")
+    child.expect("was cancelled with Ctrl-C")
+    child.expect("sandbox> ")
+
+
+def test_ctrl_c_cancels_a_blocking_wait_and_the_session_goes_on(sandbox_args):
+    child = spawn(*sandbox_args)
+    child.expect("sandbox> ")
+    started = time.monotonic()
+    _wait_then_interrupt(child, "BRPOP queue 8")
+    assert time.monotonic() - started < 6  # the wait did not run to its 8 s
+    child.send("XGROUP CREATE events workers $ MKSTREAM\r")
+    child.expect("OK")
+    child.expect("sandbox> ")
+    started = time.monotonic()
+    _wait_then_interrupt(child, "XREADGROUP GROUP workers c1 BLOCK 8000 STREAMS events >")
+    assert time.monotonic() - started < 6
+    # The cancelled XREADGROUP took nothing: the entry added next is still new to the group.
+    child.send("XADD events 1-1 task a\r")
+    child.expect("sandbox> ")
+    child.send("XREADGROUP GROUP workers c2 COUNT 1 STREAMS events >\r")
+    child.expect(r"task=a")  # the live view
+    child.expect(r"group workers: read up to 1-1, 1 entry pending \(c2: 1\)")
+    child.expect("sandbox> ")
+    # The cancelled BRPOP is gone from Redis: it does not take what is pushed next.
+    child.send("LPUSH queue a\r")
+    child.expect(r"\(integer\) 1")
+    child.expect("sandbox> ")
+    child.send("LLEN queue\r")
+    child.expect("Live view")
+    child.expect(r"\| queue\s+\| list\s+\| \['a'\]")  # still there, in Redis
+    child.expect("sandbox> ")
+    child.send("history\r")
+    child.expect("1  XGROUP CREATE events workers")  # the cancelled commands are not there
+    child.expect("4  LPUSH queue a")
+    child.expect("sandbox> ")
+    child.sendintr()  # at the prompt Ctrl-C still ends the sandbox
     child.expect(pexpect.EOF)
     child.close()
     assert "Traceback" not in (child.before or "")

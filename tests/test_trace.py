@@ -79,6 +79,13 @@ def test_pubsub_seed_shows_the_listener_thread_receiving_each_message(backend_sp
         "Received: Notification 1",
     ]
     assert list(run.received()) == ["listen"]
+    # Each row names the line that sent its command (SUBSCRIBE is sent by subscribe(), its reply
+    # read later by listen()); a received message names the line that read it.
+    assert [r.action for r in run.steps][:3] == [
+        'line 13: pubsub.subscribe("notifications")',
+        'line 24: r.publish("notifications", text)',
+        "line 14: for message in pubsub.listen():",
+    ]
 
 
 def test_both_backends_give_the_same_table(redis_server):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+import typer.core
 
 from redisqueue_tutor import __version__
 from redisqueue_tutor.console import make_console
@@ -22,8 +24,68 @@ EXIT_INTERRUPTED = 130
 
 ENV_BACKEND = "TUTOR_REDIS_URL"
 
+# The panels of `tutor --help`, one per kind of user, in this order.
+LEARN = "Learn"
+TEACH = "Teach"
+AUTHOR = "Write lessons"
+CODE = "Your own code"
+SERVER = "Your Redis server"
+PANELS = (LEARN, TEACH, AUTHOR, CODE, SERVER)
+
+
+def reflowed(text: str) -> str:
+    """Each help paragraph on one line: Rich wraps it to the terminal, whatever its width.
+
+    Typer's rich help keeps the line breaks of every paragraph after the first, so a docstring
+    wrapped at 100 columns in the source would break early at 140 and raggedly at 60.
+    """
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(
+        p if p.startswith("\b") else " ".join(line.strip() for line in p.splitlines())
+        for p in paragraphs
+    )
+
+
+def _hide_flag_types(params: list[Any]) -> None:
+    # Typer 0.29's rich help prints a type for every option, so each flag reads "--plain <bool>"
+    # as if it took a value; an empty metavar (Typer's documented knob for that column) hides it.
+    for param in params:
+        if isinstance(param, typer.core.TyperOption) and param.is_flag and param.metavar is None:
+            param.metavar = ""
+
+
+class _FlagsWithoutType:
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)  # type: ignore[misc]
+        _hide_flag_types(params)  # the help option and Typer's completion options too
+        return params
+
+
+class TutorCommand(_FlagsWithoutType, typer.core.TyperCommand):
+    """A command whose help reflows to the terminal and shows no type after a flag."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("help"):
+            kwargs["help"] = reflowed(kwargs["help"])
+        super().__init__(*args, **kwargs)
+
+
+class TutorGroup(_FlagsWithoutType, typer.core.TyperGroup):
+    """The `tutor` group: commands listed by panel (learn, teach, ...), flags without a type."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = super().list_commands(ctx)
+
+        def panel(name: str) -> int:
+            found = getattr(self.commands[name], "rich_help_panel", None)
+            return PANELS.index(found) if found in PANELS else len(PANELS)
+
+        return sorted(names, key=panel)  # stable: the order of registration within a panel
+
+
 app = typer.Typer(
     name="tutor",
+    cls=TutorGroup,
     help="Learn Redis as the message broker behind Django apps, by running it one step at a time.",
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -57,6 +119,11 @@ PlainOpt = Annotated[
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def command(panel: str, name: str | None = None, **settings: Any) -> Callable[[F], F]:
+    """Register a `tutor` command in one of the help's panels."""
+    return app.command(name, cls=TutorCommand, rich_help_panel=panel, **settings)
 
 
 class Exit(Exception):

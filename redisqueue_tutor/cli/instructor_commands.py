@@ -15,16 +15,18 @@ import typer
 
 from redisqueue_tutor.cli.app import (
     EXIT_BAD_INPUT,
+    TEACH,
     BackendOpt,
     Exit,
     LessonArg,
     LessonsDir,
     PlainOpt,
-    app,
+    command,
     friendly,
 )
 from redisqueue_tutor.console import Look, make_console
 from redisqueue_tutor.lessons import find_lesson
+from redisqueue_tutor.wording import counted
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
     from redisqueue_tutor.export import Format
 
 
-@app.command()
+@command(TEACH)
 @friendly
 def present(
     lesson: LessonArg,
@@ -160,7 +162,7 @@ def _write(output: Path, text: str) -> None:
         raise Exit(EXIT_BAD_INPUT, f"cannot write {output}: {exc.strerror or exc}") from None
 
 
-@app.command()
+@command(TEACH)
 @friendly
 def export(
     lesson: LessonArg,
@@ -180,8 +182,21 @@ def export(
     ] = None,
     answers: Annotated[
         bool,
-        typer.Option("--answers", help="Put the answer and worked solution under each question."),
+        typer.Option(
+            "--answers",
+            help="End with an answer key on a page of its own: each question's letter as"
+            " printed, the answer and the worked solution.",
+        ),
     ] = False,
+    seed: Annotated[
+        int,
+        typer.Option(
+            "--seed",
+            min=0,
+            help="The order of the quiz's options: the same seed prints the same handout (and"
+            " answer key); another seed another version.",
+        ),
+    ] = 1,
     width: Annotated[
         int, typer.Option("--width", min=60, max=200, help="Columns of the HTML and SVG pages.")
     ] = 100,
@@ -190,7 +205,12 @@ def export(
     plain: PlainOpt = False,
 ) -> None:
     """Write a handout of a lesson, from a real run: concept, the table after each step, the
-    tracker, key moments and the quiz (answers with --answers), as Markdown, HTML or SVG."""
+    tracker, key moments and the quiz, as Markdown, HTML or SVG.
+
+    The quiz's options are in a seeded order that never depends on which one is right, so a letter
+    gives no answer away. With --answers the handout ends with an answer key (on a page of its own
+    when printed from HTML) whose letters are those printed for the same --seed.
+    """
     found = find_lesson(lesson, lessons_dir or ())
     chosen_format = _format_for(output, fmt)
 
@@ -201,32 +221,37 @@ def export(
     with running(backend) as chosen:
         start, records = run_lesson(found, chosen)
         server = str(chosen.info) if chosen.info else chosen.kind
-    handout = Handout(found, start, tuple(records), server, answers=answers)
+    handout = Handout(found, start, tuple(records), server, answers=answers, seed=seed)
     text = render_handout(handout, chosen_format, width=width, plain=plain)
     if output is None or str(output) == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
         return
     _write(output, text)
+    questions = counted(len(found.questions), "question")
+    key = ", with the answer key" if answers and found.questions else ""
     make_console(stderr=True, plain=plain).print(
-        f"Wrote {output} ({chosen_format.value}, {len(found.steps)} steps,"
-        f" {len(found.questions)} questions{', with answers' if answers else ''}).",
+        f"Wrote {output} ({chosen_format.value}, {counted(len(found.steps), 'step')},"
+        f" {questions} in version {seed}{key}).",
         markup=False,
         soft_wrap=True,
     )
 
 
-@app.command()
+@command(TEACH)
 @friendly
 def sandbox(
     backend: BackendOpt = None,
     plain: PlainOpt = False,
 ) -> None:
     """Type Redis commands and see each one in the execution table, with a live view of every
-    list and channel you touched. help, undo, history; Tab completes command names.
+    list, stream and channel you touched. help, undo, history; Tab completes command names.
 
-    SUBSCRIBE opens a listener lane. Commands that reach beyond the sandbox (FLUSHALL, KEYS,
-    CONFIG, ...) are refused. Piped, it reads one command a line and stops at the end of input.
+    Lists, streams with consumer groups (XADD, XREADGROUP, XACK, XPENDING, XAUTOCLAIM, XGROUP,
+    ...) and pub/sub, where SUBSCRIBE opens a listener lane. Blocking commands wait at most 10 s;
+    Ctrl-C cancels the wait and keeps the session. Commands that reach beyond the sandbox
+    (FLUSHALL, KEYS, CONFIG, ...) are refused. Piped, it reads one command a line and stops at the
+    end of input.
     """
     from redisqueue_tutor.console import stdin_is_interactive
     from redisqueue_tutor.sandbox import Sandbox

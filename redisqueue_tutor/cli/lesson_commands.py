@@ -13,19 +13,30 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from redisqueue_tutor.cli.app import (
+    AUTHOR,
     EXIT_BAD_INPUT,
     EXIT_FAILED,
+    LEARN,
     BackendOpt,
     Exit,
     LessonArg,
     LessonsDir,
     PlainOpt,
-    app,
+    command,
     friendly,
     print_error,
 )
 from redisqueue_tutor.console import Look, key_reader, make_console
-from redisqueue_tutor.lessons import LessonError, discover, find_lesson, summarize_all
+from redisqueue_tutor.lessons import (
+    LESSON_SUFFIX,
+    LessonError,
+    builtin_lessons_dir,
+    discover,
+    find_lesson,
+    lesson_dirs,
+    summarize_all,
+)
+from redisqueue_tutor.wording import counted, joined
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -36,7 +47,7 @@ if TYPE_CHECKING:
     from redisqueue_tutor.stepper import Opening
 
 
-@app.command("list")
+@command(AUTHOR, "list")
 @friendly
 def list_lessons(lessons_dir: LessonsDir = None, plain: PlainOpt = False) -> None:
     """List the lessons: id, title, level, number of steps and quiz questions."""
@@ -67,7 +78,7 @@ def list_lessons(lessons_dir: LessonsDir = None, plain: PlainOpt = False) -> Non
         raise Exit(EXIT_BAD_INPUT)
 
 
-@app.command()
+@command(AUTHOR)
 @friendly
 def show(
     lesson: LessonArg,
@@ -81,7 +92,7 @@ def show(
     make_console(plain=plain).print(concept_card(found, Look(plain)))
 
 
-@app.command()
+@command(LEARN)
 @friendly
 def step(
     lesson: Annotated[
@@ -245,22 +256,34 @@ def _replay(path: Path, plain: bool) -> None:
     show_run(run, plain=plain, step=True)
 
 
-@app.command()
+@command(AUTHOR)
 @friendly
 def check(
     paths: Annotated[
         list[Path] | None,
-        typer.Argument(help="Lesson files or folders (default: every lesson the tutor knows)."),
+        typer.Argument(
+            help="Lesson files or folders (default: ./lessons if it exists, else the installed"
+            " lessons).",
+            show_default=False,
+        ),
     ] = None,
     backend: BackendOpt = None,
     lessons_dir: LessonsDir = None,
     plain: PlainOpt = False,
 ) -> None:
-    """Validate lesson files AND run them, failing where Redis disagrees with what they claim."""
+    """Validate lesson files AND run them, failing where Redis disagrees with what they claim.
+
+    Without PATH it checks the lessons of the folder you work in (./lessons) when there is one,
+    else the lessons installed with the tutor, and says which folder it checked. Lessons in
+    --lessons-dir folders replace those of the same id.
+    """
     from redisqueue_tutor.checker import check_paths
 
     console = make_console(plain=plain)
-    files = _lesson_files(paths, lessons_dir or ())
+    files, where = _lesson_files(paths, lessons_dir or ())
+    console.print(
+        f"Checking {counted(len(files), 'lesson file')} {where}", markup=False, soft_wrap=True
+    )
     failed = 0
     ok_mark, bad_mark = ("ok", "FAIL") if plain else ("✔", "✘")
     for result in check_paths(files, backend):
@@ -270,14 +293,16 @@ def check(
         elif result.mismatches:
             failed += 1
             console.print(
-                f"[red]{bad_mark}[/] {result.path}: {len(result.mismatches)} claim(s) wrong"
+                f"[red]{bad_mark}[/] {result.path}:"
+                f" {counted(len(result.mismatches), 'claim')} wrong",
+                soft_wrap=True,
             )
             for mismatch in result.mismatches:
                 console.print(f"    {mismatch}", soft_wrap=True, markup=False)
         else:
             console.print(
-                f"[green]{ok_mark}[/] {result.lesson_id}: {result.claims} claims proven"
-                f" ({result.path})",
+                f"[green]{ok_mark}[/] {result.lesson_id}: {counted(result.claims, 'claim')}"
+                f" proven ({result.path})",
                 soft_wrap=True,
             )
     console.print(f"{len(files) - failed} passed, {failed} failed")
@@ -285,15 +310,38 @@ def check(
         raise Exit(EXIT_FAILED)
 
 
-def _lesson_files(paths: list[Path] | None, extra: list[Path] | tuple[()]) -> list[Path]:
-    if not paths:
-        return [source.path for _id, source in sorted(discover(extra).items())]
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(sorted(path.glob("*.toml")))
-        elif path.exists():
-            files.append(path)
-        else:
-            raise Exit(EXIT_BAD_INPUT, f"{path}: no such file or folder")
-    return files
+def _lesson_files(
+    paths: list[Path] | None, extra: list[Path] | tuple[()]
+) -> tuple[list[Path], str]:
+    """The files to check, and where they came from, as the output names it."""
+    if paths:
+        files: list[Path] = []
+        for path in paths:
+            if path.is_dir():
+                files.extend(sorted(path.glob(f"*{LESSON_SUFFIX}")))
+            elif path.exists():
+                files.append(path)
+            else:
+                raise Exit(EXIT_BAD_INPUT, f"{path}: no such file or folder")
+        return files, "in " + joined(str(p) for p in paths)
+    # An author runs `tutor check` in the project they write lessons in: check those, not the
+    # copy installed with the tutor.
+    here = Path("lessons")
+    if here.is_dir():
+        folders, where = [here], "in ./lessons"
+    else:
+        folders, where = (
+            [builtin_lessons_dir()],
+            f"installed with the tutor ({builtin_lessons_dir()})",
+        )
+    others = [folder for folder, _builtin in lesson_dirs(extra)[1:]]
+    for folder in others:
+        if not folder.is_dir():
+            raise Exit(EXIT_BAD_INPUT, f"{folder}: lessons folder does not exist")
+    if others:
+        where += " and in " + joined(str(folder) for folder in others)
+    found: dict[str, Path] = {}
+    for folder in [*folders, *others]:  # a later folder's lesson replaces one of the same id
+        for path in sorted(folder.glob(f"*{LESSON_SUFFIX}")):
+            found[path.stem] = path
+    return [found[lesson_id] for lesson_id in sorted(found)], where

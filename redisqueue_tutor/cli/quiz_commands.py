@@ -11,12 +11,13 @@ import typer
 from redisqueue_tutor.cli.app import (
     EXIT_BAD_INPUT,
     EXIT_INTERRUPTED,
+    LEARN,
     BackendOpt,
     Exit,
     LessonArg,
     LessonsDir,
     PlainOpt,
-    app,
+    command,
     friendly,
 )
 from redisqueue_tutor.console import Look, key_reader, make_console
@@ -37,7 +38,7 @@ def _warn(plain: bool, message: str | None) -> None:
         make_console(stderr=True, plain=plain).print(f"Warning: {message}", markup=False)
 
 
-@app.command()
+@command(LEARN)
 @friendly
 def quiz(
     lesson: LessonArg,
@@ -46,13 +47,24 @@ def quiz(
     ] = None,
     count: Annotated[
         int, typer.Option("--count", min=1, max=100, help="How many questions to ask.")
-    ] = 10,
+    ] = 10,  # quiz.DEFAULT_COUNT
     seed: Annotated[
         int | None,
-        typer.Option("--seed", min=0, help="Repeat a quiz exactly: same questions, same order."),
+        typer.Option(
+            "--seed",
+            min=0,
+            help="Repeat a quiz exactly: same questions, same order, same options (default: a"
+            " new seed each time, shown at the end).",
+            show_default=False,
+        ),
     ] = None,
     no_shuffle: Annotated[
-        bool, typer.Option("--no-shuffle", help="Questions and options in the lesson's order.")
+        bool,
+        typer.Option(
+            "--no-shuffle",
+            help="Ask the lesson's questions in the lesson's order (easy before hard). The"
+            " options stay in a seeded order that does not depend on which one is right.",
+        ),
     ] = False,
     review: Annotated[
         bool, typer.Option("--review", help="Only the questions you missed before.")
@@ -73,7 +85,7 @@ def quiz(
     from redisqueue_tutor.console import stdin_is_interactive
     from redisqueue_tutor.engine import run_lesson
     from redisqueue_tutor.progress import ProgressError, ProgressStore, with_quiz
-    from redisqueue_tutor.quiz import quiz_pool, select, summarize
+    from redisqueue_tutor.quiz import DEFAULT_COUNT, quiz_pool, select, summarize
     from redisqueue_tutor.render_quiz import (
         answers_for,
         ended_line,
@@ -138,14 +150,22 @@ def quiz(
             _warn(plain, saved.warning)
         except ProgressError as exc:
             _warn(plain, f"progress not saved: {exc}")
-    console.print(summary_panel(summary, look, found.id, used_seed))
+    again = "".join(
+        [
+            f" --difficulty {difficulty.value}" if difficulty else "",
+            f" --count {count}" if count != DEFAULT_COUNT else "",
+            " --no-shuffle" if no_shuffle else "",
+            " --review" if review else "",
+        ]
+    )
+    console.print(summary_panel(summary, look, found.id, used_seed, again))
     if not interactive:
         console.print(f"Score: {summary.score}/{summary.answered}", markup=False)
     if run.ended == "interrupted":
         raise Exit(EXIT_INTERRUPTED)
 
 
-@app.command()
+@command(LEARN)
 @friendly
 def progress(lessons_dir: LessonsDir = None, plain: PlainOpt = False) -> None:
     """Show your progress: steps seen, best quiz score, missed questions, how far each lesson is done."""
@@ -183,7 +203,7 @@ def progress(lessons_dir: LessonsDir = None, plain: PlainOpt = False) -> None:
     console.print(f"Saved in {data_dir()}", style="dim", markup=False, soft_wrap=True)
 
 
-@app.command()
+@command(LEARN)
 @friendly
 def reset(
     lesson: Annotated[

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from redisqueue_tutor.cli.app import EXIT_FAILED, BackendOpt, Exit, PlainOpt, app, friendly
+from redisqueue_tutor.cli.app import (
+    EXIT_BACKEND,
+    SERVER,
+    BackendOpt,
+    Exit,
+    PlainOpt,
+    command,
+    friendly,
+)
 from redisqueue_tutor.console import make_console
 
 
-@app.command()
+@command(SERVER)
 @friendly
 def doctor(backend: BackendOpt = None, plain: PlainOpt = False) -> None:
-    """Check a backend before class: connect, auth, version, writes in the namespace, pub/sub.
+    """Check a backend before class: connect, auth, version, writes in the namespace, and the
+    list, stream and pub/sub commands the lessons send.
 
     Run it with the URL the class will use (or with $TUTOR_REDIS_URL set). It writes only under a
-    fresh tutor:{…}: namespace and removes it again. Exit code 0 when every check passed.
+    fresh tutor:{…}: namespace and removes it again.
+
+    Exit status: 0 every check passed; 3 the backend is not ready (the first failed check says
+    why, and the checks after it are skipped).
     """
     from redisqueue_tutor.doctor import diagnose
 
@@ -30,4 +42,4 @@ def doctor(backend: BackendOpt = None, plain: PlainOpt = False) -> None:
     if diagnosis.ok:
         console.print("Ready: every lesson can run on this backend.")
     else:
-        raise Exit(EXIT_FAILED, "the backend is not ready (see the first failed check above)")
+        raise Exit(EXIT_BACKEND, "the backend is not ready (see the first failed check above)")

@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from redisqueue_tutor.cli.app import (
+    CODE,
     EXIT_BAD_INPUT,
     EXIT_FAILED,
     BackendOpt,
     Exit,
     PlainOpt,
-    app,
+    command,
     friendly,
 )
 from redisqueue_tutor.console import Look, key_reader, make_console
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
 EXIT_TIMEOUT = 124  # as coreutils' timeout: the program was stopped, not finished
 
 
-@app.command(
+@command(
+    CODE,
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
 )
 @friendly

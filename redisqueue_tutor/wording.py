@@ -1,0 +1,26 @@
+"""Counts and lists in English, so the output never says "2 message(s)" or "(step 1, 3)".
+
+Only the few words the tutor prints; a pluralising library would be more than this needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """'1 message', '2 messages', '0 messages'; give `plural` when it is not singular + s."""
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
+def noun(n: int, singular: str, plural: str | None = None) -> str:
+    """The word alone, as `counted` would choose it: 'step' or 'steps'."""
+    return singular if n == 1 else plural or singular + "s"
+
+
+def joined(items: Iterable[object], last: str = "and") -> str:
+    """'1', '1 and 3', '1, 2 and 3'."""
+    words = [str(item) for item in items]
+    if len(words) <= 1:
+        return "".join(words)
+    return f"{', '.join(words[:-1])} {last} {words[-1]}"
