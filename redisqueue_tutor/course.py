@@ -71,6 +71,24 @@ def _read(path: Path) -> Course:
     return Course(tuple(order), tuple(terms))
 
 
+def check_course(path: Path, lesson_ids: Sequence[str]) -> tuple[Course, list[str]]:
+    """The course file read strictly, and what is wrong with it: lessons its order or glossary
+    names that do not exist, a lesson named twice. Raises LessonError when it cannot be read."""
+    course = _read(path)
+    problems = []
+    for lesson_id in sorted(set(course.order) - set(lesson_ids)):
+        problems.append(f"order names '{lesson_id}', which is not a lesson here")
+    for lesson_id in sorted({i for i in course.order if course.order.count(i) > 1}):
+        problems.append(f"order names '{lesson_id}' more than once")
+    for term in course.glossary:
+        for lesson_id in term.lessons:
+            if lesson_id not in lesson_ids:
+                problems.append(
+                    f"glossary '{term.term}' names '{lesson_id}', which is not a lesson"
+                )
+    return course, problems
+
+
 def load_course(extra: Sequence[Path] = ()) -> Course:
     """The packaged course, with an author's folder's course.toml (if any) taking precedence."""
     order: list[str] = []

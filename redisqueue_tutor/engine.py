@@ -6,6 +6,7 @@ watched keys with an observer client that is not recorded, and copies everything
 
 from __future__ import annotations
 
+import fnmatch
 import shlex
 import threading
 from collections.abc import Iterator
@@ -294,13 +295,27 @@ class LessonRun:
             name = self.backend.namespace.key(key.key)
             if key.type == "channel":
                 count = observer.pubsub_numsub(name)[0][1]
-                state.append((key.key, Subscribers(count)))
+                state.append((key.key, Subscribers(count, self._patterns_matching(key.key))))
             elif key.type == "stream":
                 entries = observer.xrange(name) if observer.exists(name) else []
                 state.append((key.key, StreamEntries(freeze(entries))))
             else:
                 state.append((key.key, observe_key(observer, name)))
         return tuple(state)
+
+    def _patterns_matching(self, channel: str) -> tuple[str, ...]:
+        """The patterns this run's listeners hold (confirmed by Redis) that match the channel.
+
+        Redis matches PSUBSCRIBE patterns with glob rules (*, ?, [...]), as fnmatchcase does.
+        """
+        short = self.backend.namespace.short
+        return tuple(
+            short(pattern)
+            for listener in self._listeners.values()
+            if listener.command == "PSUBSCRIBE" and listener.confirmed
+            for pattern in listener.names
+            if fnmatch.fnmatchcase(channel, short(pattern))
+        )
 
     def _snapshot(self) -> tuple[tuple[str, Value], ...]:
         with self._lock:
@@ -379,12 +394,18 @@ class Background:
 
 @dataclass(frozen=True)
 class Subscribers:
-    """A channel's state: how many clients are subscribed to it (PUBSUB NUMSUB)."""
+    """A channel's state: how many clients are subscribed to it (PUBSUB NUMSUB), and the run's
+    pattern subscriptions that match it, which PUBLISH counts too but NUMSUB does not."""
 
     count: int
+    patterns: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
-        return f"{self.count} subscriber" + ("" if self.count == 1 else "s")
+        text = f"{self.count} subscriber" + ("" if self.count == 1 else "s")
+        if self.patterns:
+            several = len(self.patterns) > 1
+            text += f" + {len(self.patterns)} pattern{'s' if several else ''} ({', '.join(self.patterns)})"
+        return text
 
 
 class Listener:
@@ -409,6 +430,7 @@ class Listener:
         self._confirmation: Any = None
         self._error: BaseException | None = None
         self._killed = False
+        self.confirmed = False  # Redis confirmed the subscription
         self.thread = threading.Thread(
             target=self._run, name=f"tutor-listener-{client.name}", daemon=True
         )
@@ -450,6 +472,7 @@ class Listener:
                     self.run._heard(self.client, message, self)
                 elif message["type"] in ("subscribe", "psubscribe"):
                     self._confirmation = freeze(message["data"])
+                    self.confirmed = True
                     self._ready.set()
             if self._killed:
                 return  # the finally below closes the connection, as a dying process would

@@ -18,6 +18,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from redisqueue_tutor.keys import RESIZE, TIMEOUT
 from redisqueue_tutor.lesson_model import Lesson
 from redisqueue_tutor.questions import LETTERS
 from redisqueue_tutor.quiz import (
@@ -31,12 +32,7 @@ from redisqueue_tutor.quiz import (
     parse_answer,
 )
 from redisqueue_tutor.records import StepRecord, state_text
-from redisqueue_tutor.render import (
-    COMPACT_BELOW,
-    Look,
-    execution_table,
-    wide_layout_fits,
-)
+from redisqueue_tutor.render import Look, execution_table, is_compact
 
 UP = ("\x1b[A", "\x1bOA", "\xe0H")
 DOWN = ("\x1b[B", "\x1bOB", "\xe0P")
@@ -52,22 +48,36 @@ WRONG_STYLE = "bold red"
 
 
 class RunSoFar:
-    """The execution table of the real run up to (not including) a step, wide or compact."""
+    """The execution table of the real run up to (not including) a step, wide or compact.
+
+    `skip` leaves out the first rows when the terminal is short (a note says so)."""
 
     def __init__(
-        self, lesson: Lesson, start: StepRecord, records: Sequence[StepRecord], look: Look
+        self,
+        lesson: Lesson,
+        start: StepRecord,
+        records: Sequence[StepRecord],
+        look: Look,
+        skip: int = 0,
     ) -> None:
         self.lesson, self.start, self.records, self.look = lesson, start, records, look
+        self.skip = skip
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         if not self.records:
             yield Text(f"Nothing has run yet. At the start: {state_text(self.start.state)}", "dim")
             return
-        compact = options.max_width < COMPACT_BELOW or not wide_layout_fits(
-            self.lesson, self.records, options.max_width
-        )
+        title = "Execution table"
+        if self.skip:
+            hidden = self.records[self.skip - 1].number
+            title += " (step 1 is above)" if hidden == 1 else f" (steps 1-{hidden} are above)"
         yield execution_table(
-            self.lesson, self.records, look=self.look, compact=compact, width=options.max_width
+            self.lesson,
+            self.records[self.skip :],
+            look=self.look,
+            compact=is_compact(options.max_width),
+            width=options.max_width,
+            title=title,
         )
 
 
@@ -89,6 +99,7 @@ class QuestionView:
     keys: str = ""
     show_table: bool = True
     title: str = ""  # instead of "Question N of M"
+    table_skip: int = 0  # rows of the table left out on a short terminal
 
 
 def question_panel(view: QuestionView, look: Look) -> RenderableType:
@@ -96,7 +107,8 @@ def question_panel(view: QuestionView, look: Look) -> RenderableType:
     dot = "-" if look.plain else "·"
     parts: list[RenderableType] = []
     if view.show_table and question.step is not None:
-        parts.append(RunSoFar(view.lesson, view.start, view.records[: question.step - 1], look))
+        shown = view.records[: question.step - 1]
+        parts.append(RunSoFar(view.lesson, view.start, shown, look, view.table_skip))
     parts.append(Text(question.prompt, style="bold"))
     marker = look.marker
     for position, option in enumerate(view.item.options):
@@ -112,6 +124,31 @@ def question_panel(view: QuestionView, look: Look) -> RenderableType:
         parts.append(Text(view.keys, style="dim"))
     title = view.title or f"Question {view.number} of {view.total} {dot} {question.level}"
     return Panel(Group(*parts), title=title, title_align="left", box=look.box)
+
+
+def fitted_question(
+    view: QuestionView, look: Look, console: Console, below: RenderableType | None = None
+) -> RenderableType:
+    """The question (and what is drawn below it) fitted to the terminal: the run's table loses
+    its older rows, then goes; the question and its options always stay."""
+    height = console.size.height
+
+    def frame(candidate: QuestionView) -> RenderableType:
+        panel = question_panel(candidate, look)
+        return panel if below is None else Group(panel, below)
+
+    def fits(candidate: QuestionView) -> bool:
+        return len(console.render_lines(frame(candidate), console.options, pad=False)) < height
+
+    if fits(view):
+        return frame(view)
+    step = view.item.question.step
+    rows = (step - 1) if step else 0
+    for skip in range(1, rows):
+        candidate = replace(view, table_skip=skip)
+        if fits(candidate):
+            return frame(candidate)
+    return frame(replace(view, show_table=False))
 
 
 def feedback(item: QuizItem, outcome: Outcome, look: Look) -> RenderableType:
@@ -303,9 +340,12 @@ class KeyAnswers:
                 view, cursor=cursor, hint=hint, message=message, keys=self._keys(count)
             )
             self.console.clear()
-            self.console.print(question_panel(screen, self.look))
+            self.console.print(fitted_question(screen, self.look, self.console))
+            self.last = screen
             key = self.read_key()
             message = ""
+            if key in (RESIZE, TIMEOUT):
+                continue
             if key in UP:
                 cursor = (cursor - 1) % count
                 continue
@@ -324,9 +364,33 @@ class KeyAnswers:
                 continue
             message = f"Press {letters_help(count)}, or h for a hint, q to quit."
 
+    def show(self, result: RenderableType, prompt: str, chosen: int | None = None) -> bool:
+        """The question just answered with its feedback below, fitted; then wait for a key.
+        When both do not fit, the feedback (which names the answer) stands alone."""
+        below = Group(result, Text(prompt, style="dim"))
+        last = getattr(self, "last", None)
+        while True:
+            self.console.clear()
+            frame: RenderableType = below
+            if last is not None:
+                answered = replace(last, keys="", message="", cursor=chosen)
+                whole = fitted_question(answered, self.look, self.console, below)
+                lines = self.console.render_lines(whole, self.console.options, pad=False)
+                if len(lines) < self.console.size.height:
+                    frame = whole
+                else:
+                    frame = Group(Text(last.item.question.prompt, style="bold"), below)
+            self.console.print(frame)
+            key = self.read_key()
+            if key not in (RESIZE, TIMEOUT):
+                return key not in QUIT_KEYS
+
     def pause(self, prompt: str) -> bool:
         self.console.print(Text(prompt, style="dim"))
-        return self.read_key() not in QUIT_KEYS
+        while True:
+            key = self.read_key()
+            if key not in (RESIZE, TIMEOUT):
+                return key not in QUIT_KEYS
 
 
 # --------------------------------------------------------------------------------------------------
@@ -364,7 +428,19 @@ def take_quiz(
                 break
             outcome = grade(item, parsed.position, hinted=parsed.hinted)
             run.outcomes.append(outcome)
-            console.print(feedback(item, outcome, look))
+            result = feedback(item, outcome, look)
+            if isinstance(answers, KeyAnswers):
+                prompt = (
+                    "Press any key for the next question (q to stop)."
+                    if number < len(items)
+                    else "Press any key for the summary."
+                )
+                if not answers.show(result, prompt, outcome.position) and number < len(items):
+                    run.ended = "quit"
+                    break
+                console.clear()
+                continue
+            console.print(result)
             if number < len(items) and not answers.pause(
                 "Press any key for the next question (q to stop)."
             ):

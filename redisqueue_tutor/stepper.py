@@ -562,7 +562,7 @@ def play_predict(
     shown without questions). q stops. The same seed shuffles the options the same way.
     """
     from redisqueue_tutor.quiz import grade, predict_question, select
-    from redisqueue_tutor.render_quiz import Ended, QuestionView, feedback
+    from redisqueue_tutor.render_quiz import Ended, KeyAnswers, QuestionView, feedback
 
     if seed is None:
         seed = secrets.randbelow(1_000_000)
@@ -600,25 +600,33 @@ def play_predict(
                 outcome = grade(item, parsed.position, hinted=parsed.hinted)
                 score.asked += 1
                 score.right += outcome.correct
-                console.print(feedback(item, outcome, look))
-                if answers.interactive and not answers.pause(f"Press any key to see step {n}."):
-                    score.ended = "quit"
-                    break
+                result = feedback(item, outcome, look)
+                if isinstance(answers, KeyAnswers):
+                    if not answers.show(result, f"Press any key to see step {n}.", parsed.position):
+                        score.ended = "quit"
+                        break
+                else:
+                    console.print(result)
         view_n = StepView(lesson, run.start, tuple(records), total, backend)
-        if answers.interactive:
-            console.clear()
-        elif n > 1:
+        if isinstance(answers, KeyAnswers):
+            # A fitted frame, the prompt as its footer; then a key (q stops).
+            prompt = "Press any key for the next step (q to stop)." if n < total else ""
+            while True:
+                draw(console, fitted_frame(replace(view_n, footer=prompt), console, look)[0])
+                key = answers.read_key()
+                if key not in (RESIZE, TIMEOUT):
+                    break
+            if seen is not None:
+                seen.add(n)
+            if n < total and key in ("q", "Q", "\x1b", "\x04"):
+                score.ended = "quit"
+                break
+            continue
+        if n > 1:
             console.print(Rule(style="dim", characters="-" if look.plain else "─"))
         console.print(step_screen(view_n, look))
         if seen is not None:
             seen.add(n)
-        if (
-            answers.interactive
-            and n < total
-            and not answers.pause("Press any key for the next step (q to stop).")
-        ):
-            score.ended = "quit"
-            break
     if score.asked:
         console.print(score.line, markup=False)
     return score

@@ -149,7 +149,7 @@ def test_every_command_has_help_and_a_readme_mention():
 
 
 PANELS = {
-    "Learn": ["step", "quiz", "progress", "reset"],
+    "Learn": ["step", "quiz", "progress", "reset", "next", "glossary"],
     "Teach": ["present", "export", "sandbox"],
     "Write lessons": ["list", "show", "check"],
     "Your own code": ["trace"],

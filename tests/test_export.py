@@ -17,8 +17,8 @@ from redisqueue_tutor.backend import running
 from redisqueue_tutor.cli import app
 from redisqueue_tutor.engine import run_lesson
 from redisqueue_tutor.export import Format, Handout, render_handout
-from redisqueue_tutor.lessons import find_lesson
-from tests.conftest import LESSONS, missing
+from redisqueue_tutor.lessons import discover, find_lesson
+from tests.conftest import missing
 
 runner = CliRunner()
 
@@ -126,7 +126,7 @@ def _read_back(fmt: Format, text: str) -> tuple[Printed, Answered]:
     return screen_quiz(svg_lines(text))
 
 
-LESSON_IDS = sorted(path.stem for path in LESSONS.glob("*.toml"))
+LESSON_IDS = sorted(discover())
 
 
 @pytest.mark.parametrize("lesson_id", LESSON_IDS)

@@ -157,3 +157,22 @@ def test_every_presenter_screen_keeps_the_big_panel_at_80x24(terminal, lesson_id
         assert "Enter/space next" in lines[-1], text
         if not beat.reveal:
             assert "Speaker notes" not in text
+
+
+def test_auto_play_listens_to_space_arrows_and_q(terminal):
+    tmux = terminal(80, 24, "step", "queue", "--auto", "--delay", "0.4")
+    tmux.wait_for(r"^Step 2 of 7")  # it plays by itself
+    tmux.keys("Space")
+    lines = tmux.wait_for("Paused")
+    assert "space resume" in lines[-1]
+    paused_at = next(line for line in lines if line.startswith("Step "))
+    time.sleep(1.2)
+    assert paused_at in tmux.screen()  # stays put while paused
+    tmux.keys("Right")
+    number = int(paused_at.split()[1]) + 1
+    tmux.wait_for(rf"^Step {number} of 7")
+    tmux.keys("q")
+    deadline = time.monotonic() + 10
+    while tmux.run("display", "-p", "#{pane_current_command}").strip() != "sleep":
+        assert time.monotonic() < deadline, "q did not end the auto-play"
+        time.sleep(0.05)

@@ -12,10 +12,11 @@ import typer
 
 from redisqueue_tutor.cli.app import (
     EXIT_BAD_INPUT,
+    LEARN,
     Exit,
     LessonsDir,
     PlainOpt,
-    app,
+    command,
     friendly,
     print_error,
 )
@@ -74,7 +75,7 @@ def show_course(lessons_dir: LessonsDir = None, plain: bool = False) -> None:
     console.print("[dim]tutor --help lists every command.[/]")
 
 
-@app.command("next")
+@command(LEARN, "next")
 @friendly
 def next_(lessons_dir: LessonsDir = None, plain: PlainOpt = False) -> None:
     """Do the next thing in the course: step the next lesson, or take its quiz."""
@@ -97,7 +98,7 @@ def next_(lessons_dir: LessonsDir = None, plain: PlainOpt = False) -> None:
         quiz(lesson=lesson_id, lessons_dir=lessons_dir, plain=plain)
 
 
-@app.command()
+@command(LEARN)
 @friendly
 def glossary(
     term: Annotated[

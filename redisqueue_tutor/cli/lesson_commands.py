@@ -28,6 +28,7 @@ from redisqueue_tutor.cli.app import (
 )
 from redisqueue_tutor.console import Look, key_reader, make_console
 from redisqueue_tutor.lessons import (
+    COURSE_FILE,
     LESSON_SUFFIX,
     LessonError,
     builtin_lessons_dir,
@@ -286,6 +287,27 @@ def check(
     )
     failed = 0
     ok_mark, bad_mark = ("ok", "FAIL") if plain else ("✔", "✘")
+    courses = [f for f in files if f.name == COURSE_FILE]
+    files = [f for f in files if f.name != COURSE_FILE]
+    for path in courses:
+        from redisqueue_tutor.course import check_course
+
+        known = [f.stem for f in files] + list(discover(lessons_dir or ()))
+        try:
+            course, problems = check_course(path, known)
+        except LessonError as exc:
+            failed += 1
+            console.print(f"[red]{bad_mark}[/] {exc}", soft_wrap=True, highlight=False)
+            continue
+        if problems:
+            failed += 1
+            console.print(f"[red]{bad_mark}[/] {path}: {'; '.join(problems)}", soft_wrap=True)
+        else:
+            console.print(
+                f"[green]{ok_mark}[/] course: {counted(len(course.order), 'lesson')} in teaching"
+                f" order, {counted(len(course.glossary), 'word')} in the glossary ({path})",
+                soft_wrap=True,
+            )
     for result in check_paths(files, backend):
         if result.error:
             failed += 1
@@ -305,7 +327,7 @@ def check(
                 f" proven ({result.path})",
                 soft_wrap=True,
             )
-    console.print(f"{len(files) - failed} passed, {failed} failed")
+    console.print(f"{len(files) + len(courses) - failed} passed, {failed} failed")
     if failed:
         raise Exit(EXIT_FAILED)
 
@@ -318,7 +340,7 @@ def _lesson_files(
         files: list[Path] = []
         for path in paths:
             if path.is_dir():
-                files.extend(sorted(path.glob(f"*{LESSON_SUFFIX}")))
+                files.extend(sorted(path.glob(f"*{LESSON_SUFFIX}")))  # course.toml too: checked
             elif path.exists():
                 files.append(path)
             else:
@@ -343,5 +365,5 @@ def _lesson_files(
     found: dict[str, Path] = {}
     for folder in [*folders, *others]:  # a later folder's lesson replaces one of the same id
         for path in sorted(folder.glob(f"*{LESSON_SUFFIX}")):
-            found[path.stem] = path
+            found[path.stem if path.name != COURSE_FILE else f"~{folder}"] = path
     return [found[lesson_id] for lesson_id in sorted(found)], where
