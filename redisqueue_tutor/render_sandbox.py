@@ -12,7 +12,7 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderR
 from rich.table import Table
 from rich.text import Text
 
-from redisqueue_tutor.render import COMPACT_BELOW, Look, execution_table, wide_layout_fits
+from redisqueue_tutor.render import Look, execution_table, is_compact
 from redisqueue_tutor.sandbox import COMMANDS, MAX_BLOCK, Live, Session
 from redisqueue_tutor.wording import counted
 
@@ -20,40 +20,64 @@ ROWS_SHOWN = 12  # the last rows of the table; `history` lists every command
 
 
 class SandboxScreen:
-    def __init__(self, session: Session, look: Look, where: str) -> None:
-        self.session, self.look, self.where = session, look, where
+    """The session so far. With `fit`, the table keeps as many of the latest rows as let the
+    screen, the prompt and a message line fit the terminal (the live view goes last)."""
+
+    def __init__(self, session: Session, look: Look, where: str, fit: bool = False) -> None:
+        self.session, self.look, self.where, self.fit = session, look, where, fit
+
+    def _parts(self, rows: int, live: bool, width: int) -> list[RenderableType]:
+        session, look = self.session, self.look
+        records = session.records[-rows:] if rows else []
+        dot = "-" if look.plain else "·"
+        parts: list[RenderableType] = [
+            Text.assemble(
+                ("Sandbox", "bold"),
+                (f"  {dot}  {counted(len(session.records), 'command')}", "bold cyan"),
+                (f"  {dot}  {self.where}", "dim"),
+                no_wrap=True,
+                overflow="ellipsis",
+            )
+        ]
+        if records:
+            hidden = len(session.records) - len(records)
+            title = "Execution table"
+            if hidden:
+                title += f" (steps 1-{hidden} above: `history` lists them)"
+            parts.append(
+                execution_table(
+                    session.lesson,
+                    records,
+                    current=records[-1].number,
+                    look=look,
+                    compact=is_compact(width),
+                    width=width,
+                    title=title,
+                )
+            )
+        rows_live = session.live() if live else []
+        if rows_live:
+            parts.append(live_view(rows_live, look))
+        return parts
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        session, look = self.session, self.look
-        records = session.records[-ROWS_SHOWN:]
-        lesson = session.lesson
-        dot = "-" if look.plain else "·"
-        yield Text.assemble(
-            ("Sandbox", "bold"),
-            (f"  {dot}  {counted(len(session.records), 'command')}", "bold cyan"),
-            (f"  {dot}  {self.where}", "dim"),
-        )
-        if records:
-            width = options.max_width
-            compact = width < COMPACT_BELOW or not wide_layout_fits(lesson, records, width)
-            hidden = len(session.records) - len(records)
-            if hidden:
-                yield Text(f"(steps 1-{hidden} scrolled off; `history` lists them)", style="dim")
-            yield execution_table(
-                lesson,
-                records,
-                current=records[-1].number,
-                look=look,
-                compact=compact,
-                width=width,
-            )
-        live = session.live()
-        if live:
-            yield live_view(live, look)
+        width = options.max_width
+        most = min(ROWS_SHOWN, len(self.session.records))
+        if not self.fit:
+            yield from self._parts(most, True, width)
+            return
+        room = console.size.height - 2  # the prompt, and a line for a message
+        for live in (True, False):
+            for rows in range(most, 0, -1):
+                parts = self._parts(rows, live, width)
+                if len(console.render_lines(Group(*parts), options, pad=False)) <= room:
+                    yield from parts
+                    return
+        yield from self._parts(1, False, width)
 
 
-def sandbox_screen(session: Session, look: Look, where: str) -> RenderableType:
-    return SandboxScreen(session, look, where)
+def sandbox_screen(session: Session, look: Look, where: str, fit: bool = False) -> RenderableType:
+    return SandboxScreen(session, look, where, fit)
 
 
 def live_view(rows: Sequence[Live], look: Look) -> Table:

@@ -150,4 +150,4 @@ def run_shell(
 def _show(sandbox: Sandbox, console: Console, look: Look, where: str, clear: bool) -> None:
     if clear:
         console.clear()
-    console.print(sandbox_screen(sandbox.session, look, sandbox.backend.describe()))
+    console.print(sandbox_screen(sandbox.session, look, sandbox.backend.describe(), fit=clear))
