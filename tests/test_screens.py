@@ -176,3 +176,23 @@ def test_auto_play_listens_to_space_arrows_and_q(terminal):
     while tmux.run("display", "-p", "#{pane_current_command}").strip() != "sleep":
         assert time.monotonic() < deadline, "q did not end the auto-play"
         time.sleep(0.05)
+
+
+def test_a_resized_terminal_is_redrawn_at_its_new_size(terminal):
+    tmux = terminal(120, 40, "step", "queue")
+    tmux.wait_for("step 1")
+    tmux.keys("3", "Enter")
+    wide = tmux.wait_for(r"^Step 3 of 7")
+    assert any("Redis Command" in line for line in wide)  # the wide table
+    tmux.run("resize-window", "-x", "60", "-y", "20")
+    deadline = time.monotonic() + 10
+    while True:
+        lines = tmux.screen()
+        if not any("Redis Command" in line for line in lines) and any(
+            line.startswith("Step 3 of 7") for line in lines
+        ):
+            break
+        assert time.monotonic() < deadline, "\n".join(lines)
+        time.sleep(0.05)
+    time.sleep(0.1)
+    assert_fits(tmux.screen(), 60, 20)

@@ -31,6 +31,8 @@ AUTHOR = "Write lessons"
 CODE = "Your own code"
 SERVER = "Your Redis server"
 PANELS = (LEARN, TEACH, AUTHOR, CODE, SERVER)
+# Within a panel: what a newcomer needs first.
+ORDER = ("step", "quiz", "next", "progress", "glossary", "reset", "present", "export", "sandbox")
 
 
 def reflowed(text: str) -> str:
@@ -76,17 +78,19 @@ class TutorGroup(_FlagsWithoutType, typer.core.TyperGroup):
     def list_commands(self, ctx: Any) -> list[str]:
         names = super().list_commands(ctx)
 
-        def panel(name: str) -> int:
+        def place(name: str) -> tuple[int, int]:
             found = getattr(self.commands[name], "rich_help_panel", None)
-            return PANELS.index(found) if found in PANELS else len(PANELS)
+            panel = PANELS.index(found) if found in PANELS else len(PANELS)
+            return panel, ORDER.index(name) if name in ORDER else len(ORDER)
 
-        return sorted(names, key=panel)  # stable: the order of registration within a panel
+        return sorted(names, key=place)
 
 
 app = typer.Typer(
     name="tutor",
     cls=TutorGroup,
-    help="Learn Redis as the message broker behind Django apps, by running it one step at a time.",
+    help="Learn Redis as the message broker behind Django apps, by running it one step at a time."
+    " Run `tutor` alone for the course, your progress and what to do next.",
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,

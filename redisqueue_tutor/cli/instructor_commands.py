@@ -73,7 +73,10 @@ def present(
     lessons_dir: LessonsDir = None,
     plain: PlainOpt = False,
 ) -> None:
-    """Present a lesson to a class: a title slide, then the command and its result large, the table below, one key per screen. Enter, space, → or a clicker's Page Down advance; b or ← go back; q quits. Before a step with a question for the class, the question comes first and the result and the notes stay hidden."""
+    """Present a lesson to a class: a title slide, then each command and its result large.
+
+    One key per screen: Enter, space, → or a clicker's Page Down advance; b or ← go back; q quits. Before a step with a question for the class, the question comes first and the result and the notes stay hidden.
+    """
     found = find_lesson(lesson, lessons_dir or ())
 
     from redisqueue_tutor.backend import running
