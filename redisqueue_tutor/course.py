@@ -7,12 +7,11 @@ so that `tutor` with no arguments stays quick.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from redisqueue_tutor.lessons import COURSE_FILE, LessonError, lesson_dirs
+from redisqueue_tutor.lessons import COURSE_FILE, LessonError, lesson_dirs, read_toml
 
 
 @dataclass(frozen=True)
@@ -44,12 +43,7 @@ class Course:
 
 
 def _read(path: Path) -> Course:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LessonError(path, f"cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise LessonError(path, f"not valid TOML: {exc}") from None
+    _text, data = read_toml(path)
     if data.get("format") != 1:
         raise LessonError(path, "format must be 1", field="format")
     unknown = set(data) - {"format", "order", "glossary"}
@@ -58,16 +52,21 @@ def _read(path: Path) -> Course:
     order = data.get("order", [])
     if not isinstance(order, list) or not all(isinstance(i, str) for i in order):
         raise LessonError(path, "must be a list of lesson ids", field="order")
+    glossary = data.get("glossary", [])
+    if not isinstance(glossary, list):
+        raise LessonError(path, "must be a list of [[glossary]] tables", field="glossary")
     terms = []
-    for index, entry in enumerate(data.get("glossary", [])):
-        where = f"glossary[{index}]"
+    for index, entry in enumerate(glossary):
+        where = f"glossary[{index + 1}]"
         if not isinstance(entry, Mapping) or set(entry) - {"term", "means", "lessons"}:
             raise LessonError(path, "has term, means and lessons only", field=where)
         term, means = entry.get("term"), entry.get("means")
         if not isinstance(term, str) or not isinstance(means, str) or not term or not means:
             raise LessonError(path, "needs a term and what it means", field=where)
         lessons = entry.get("lessons", [])
-        terms.append(Term(term, " ".join(means.split()), tuple(str(i) for i in lessons)))
+        if not isinstance(lessons, list) or not all(isinstance(i, str) for i in lessons):
+            raise LessonError(path, "must be a list of lesson ids", field=f"{where}.lessons")
+        terms.append(Term(term, " ".join(means.split()), tuple(lessons)))
     return Course(tuple(order), tuple(terms))
 
 

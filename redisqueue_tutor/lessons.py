@@ -19,6 +19,9 @@ FORMAT_VERSION = 1
 ENV_LESSONS_DIR = "TUTOR_LESSONS_DIR"
 LESSON_SUFFIX = ".toml"
 COURSE_FILE = "course.toml"  # beside the lessons: their teaching order and the glossary
+# The largest packaged lesson is about 20 kB; a file fifty times that is not a lesson, and tomllib
+# (pure Python) would take seconds on it.
+MAX_FILE_BYTES = 1_000_000
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -100,11 +103,28 @@ def find_lesson(lesson_id: str, extra: Sequence[Path] = ()) -> Lesson:
 
 
 def load_lesson(path: Path) -> Lesson:
+    return parse_lesson(read_text(path), path)
+
+
+def read_text(path: Path) -> str:
+    """A lesson or course file's text, refused in one line when it cannot be read or is too big."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise LessonError(
+                path,
+                f"is larger than {MAX_FILE_BYTES // 1_000_000} MB: not a lesson or course file",
+            )
+        return raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise LessonError(path, f"cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-    return parse_lesson(text, path)
+
+
+def read_toml(path: Path) -> tuple[str, dict[str, Any]]:
+    """A TOML file's text and data; every way it can fail is a LessonError of one line."""
+    text = read_text(path)
+    return text, _toml(text, path)
 
 
 def _toml(text: str, path: Path | str) -> dict[str, Any]:
@@ -117,6 +137,11 @@ def _toml(text: str, path: Path | str) -> dict[str, Any]:
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise LessonError(
             path, f"not valid TOML: {message}", line=int(match.group(1)) if match else None
+        ) from None
+    except RecursionError:
+        # tomllib parses nested arrays and inline tables by recursion, a few frames per level.
+        raise LessonError(
+            path, "nested too deeply: arrays or tables hundreds of levels inside each other"
         ) from None
 
 
@@ -164,7 +189,7 @@ def summarize_all(paths: Sequence[Path]) -> list[LessonSummary | LessonError]:
         cache = json.loads(cache_file.read_text(encoding="utf-8"))
         if not isinstance(cache, dict) or cache.get("version") != _cache_version():
             cache = {}
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         cache = {}
     entries = cache.get("entries", {})
     fresh: dict[str, Any] = {}
@@ -179,12 +204,11 @@ def summarize_all(paths: Sequence[Path]) -> list[LessonSummary | LessonError]:
         stamp = [stat.st_mtime_ns, stat.st_size]
         cached = entries.get(key)
         if isinstance(cached, dict) and cached.get("stamp") == stamp:
-            try:
-                results.append(LessonSummary(**cached["summary"]))
+            summary = _cached_summary(cached.get("summary"))
+            if summary is not None:
+                results.append(summary)
                 fresh[key] = cached
                 continue
-            except (TypeError, KeyError):
-                pass
         try:
             summary = summarize(path)
         except LessonError as exc:
@@ -195,6 +219,18 @@ def summarize_all(paths: Sequence[Path]) -> list[LessonSummary | LessonError]:
     if fresh != entries:
         _write_cache(cache_file, {"version": _cache_version(), "entries": fresh})
     return results
+
+
+def _cached_summary(entry: Any) -> LessonSummary | None:
+    """A summary from the cache, or None when the entry is not one (the file is then parsed)."""
+    try:
+        summary = LessonSummary(**entry)
+    except TypeError:
+        return None
+    types = (str, str, str, int, int)
+    if all(type(v) is t for v, t in zip(summary, types, strict=True)):
+        return summary
+    return None
 
 
 def _cache_dir() -> Path:
@@ -228,11 +264,7 @@ def _write_cache(cache_file: Path, content: dict[str, Any]) -> None:
 
 
 def summarize(path: Path) -> LessonSummary:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LessonError(path, f"cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-    data = _toml(text, path)
+    text, data = read_toml(path)
     _check_version(data, text, path)
     fields: dict[str, str] = {}
     for name in ("title", "level"):

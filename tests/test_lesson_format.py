@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,37 @@ def test_lesson_summaries_are_cached_and_refreshed_when_a_file_changes(tmp_path:
     path.write_text("format = 1\nid = 'mini'\n")
     broken = lessons.summarize_all([path])[0]
     assert isinstance(broken, LessonError) and "title" in str(broken)
+
+
+def test_a_cache_entry_of_the_wrong_shape_is_parsed_again(tmp_path: Path, monkeypatch):
+    from redisqueue_tutor import lessons
+
+    monkeypatch.setenv("TUTOR_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "mini.toml"
+    path.write_text(GOOD)
+    lessons.summarize_all([path])
+    cache_file = tmp_path / "cache" / "lesson-summaries.json"
+    cache = json.loads(cache_file.read_text())
+    (entry,) = cache["entries"].values()
+    for wrong in ({**entry["summary"], "steps": "5"}, [1, 2], None, {"id": "x"}):
+        entry["summary"] = wrong
+        cache_file.write_text(json.dumps(cache))
+        assert lessons.summarize_all([path])[0] == ("mini", "Mini", "beginner", 5, 0)
+    cache_file.write_text("[" * 100_000 + "]" * 100_000)  # nested past json's recursion
+    assert lessons.summarize_all([path])[0].title == "Mini"
+
+
+def test_course_fields_of_the_wrong_type_are_one_line(tmp_path: Path):
+    from redisqueue_tutor.course import check_course
+
+    path = tmp_path / "course.toml"
+    for body, field in (
+        ('glossary = "words"', "glossary"),
+        ("glossary = 3", "glossary"),
+        ('[[glossary]]\nterm = "a"\nmeans = "b"\nlessons = 3', "glossary[1].lessons"),
+        ('[[glossary]]\nterm = "a"\nmeans = "b"\nlessons = [[1]]', "glossary[1].lessons"),
+    ):
+        path.write_text(f"format = 1\n{body}\n")
+        with pytest.raises(LessonError) as caught:
+            check_course(path, [])
+        assert str(caught.value).startswith(f"{path}: {field}: "), str(caught.value)

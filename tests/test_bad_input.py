@@ -1,0 +1,93 @@
+"""Hostile or broken input: every file, answer line and URL ends in one clear line, never a traceback.
+
+Exit codes: 2 for bad input (a file, an answer), 3 for the backend or a run that cannot go on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from redisqueue_tutor.cli import app
+from redisqueue_tutor.progress import ENV_DATA_DIR
+from tests.conftest import ROOT
+
+runner = CliRunner()
+MINI = (ROOT / "tests" / "lessons" / "mini.toml").read_text()
+QUEUE = (ROOT / "lessons" / "queue.toml").read_text()
+DEEP = 5_000  # levels: far past what a recursive parser survives with Python's default stack
+
+
+@pytest.fixture(autouse=True)
+def data_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "data"
+    monkeypatch.setenv(ENV_DATA_DIR, str(folder))
+    monkeypatch.setenv("COLUMNS", "100")
+    return folder
+
+
+def run(*args: str, input: str | bytes = "", **kwargs):
+    return runner.invoke(app, list(args), input=input, **kwargs)
+
+
+def one_line(text: str) -> str:
+    assert "Traceback" not in text
+    lines = text.strip().splitlines()
+    assert len(lines) == 1, text[-2000:]
+    return lines[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# TOML nested thousands of levels deep
+
+
+def deep_toml(kind: str) -> str:
+    if kind == "array":
+        return "format = 1\nid = 'deep'\nx = " + "[" * DEEP + "]" * DEEP + "\n"
+    return "format = 1\nx = " + "{a = " * DEEP + "1" + "}" * DEEP + "\n"
+
+
+NESTED = "nested too deeply: arrays or tables hundreds of levels inside each other"
+
+
+@pytest.mark.parametrize("kind", ["array", "inline-table"])
+@pytest.mark.parametrize("command", ["step", "show", "quiz", "export"])
+def test_a_deeply_nested_lesson_is_one_line(tmp_path: Path, command: str, kind: str):
+    path = tmp_path / "deep.toml"
+    path.write_text(deep_toml(kind))
+    result = run(command, str(path))
+    assert result.exit_code == 2, result.output
+    assert one_line(result.stderr) == f"Error: {path}: {NESTED}"
+
+
+def test_check_and_list_report_a_deeply_nested_lesson_and_go_on(tmp_path: Path):
+    (tmp_path / "deep.toml").write_text(deep_toml("array"))
+    (tmp_path / "mini.toml").write_text(MINI)
+    checked = run("check", "--plain", str(tmp_path / "deep.toml"), str(tmp_path / "mini.toml"))
+    assert checked.exit_code == 1
+    assert f"FAIL {tmp_path / 'deep.toml'}: {NESTED}\n" in checked.stdout
+    assert "ok mini:" in checked.stdout and "Traceback" not in checked.output
+    listed = run("list", "--plain", "--lessons-dir", str(tmp_path))
+    assert one_line(listed.stderr) == f"Error: {tmp_path / 'deep.toml'}: {NESTED}"
+    assert "| mini*" in listed.stdout
+
+
+def test_a_deeply_nested_course_file_is_one_line_for_the_course_view(tmp_path: Path):
+    (tmp_path / "course.toml").write_text(deep_toml("inline-table"))
+    result = run(env={"TUTOR_LESSONS_DIR": str(tmp_path)})
+    assert result.exit_code == 2
+    assert one_line(result.stderr) == f"Error: {tmp_path / 'course.toml'}: {NESTED}"
+    checked = run("check", "--plain", str(tmp_path / "course.toml"))
+    assert f"FAIL {tmp_path / 'course.toml'}: {NESTED}" in checked.stdout
+
+
+def test_a_lesson_file_too_big_to_be_one_is_refused_unparsed(tmp_path: Path):
+    path = tmp_path / "big.toml"
+    path.write_text(MINI + "# " + "x" * 1_000_000 + "\n")
+    result = run("show", str(path))
+    assert result.exit_code == 2
+    assert one_line(result.stderr) == (
+        f"Error: {path}: is larger than 1 MB: not a lesson or course file"
+    )
