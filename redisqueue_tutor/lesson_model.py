@@ -24,6 +24,7 @@ from redisqueue_tutor.keyspace import REFUSED_ALWAYS, blocking_seconds
 from redisqueue_tutor.questions import Question
 
 MAX_FOREGROUND_WAIT = 10.0  # seconds a blocking step may keep the learner waiting
+MAX_STEPS = 1_000  # steps, moments or questions in one lesson (progress.py counts on it)
 
 # Commands a lesson may never send: the tutor's one list of what it never sends on anyone's behalf.
 FORBIDDEN_COMMANDS = REFUSED_ALWAYS
@@ -32,6 +33,8 @@ Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 ChannelName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.:*?-]*$", max_length=40)]
 LessonId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$", max_length=40)]
 Text = Annotated[str, Field(min_length=1)]
+# What fills one cell of the execution table; the longest in the packaged lessons is 108.
+Cell = Annotated[str, Field(max_length=1_000)]
 
 
 class _Strict(BaseModel):
@@ -45,13 +48,13 @@ class Client(_Strict):
     """One Redis client of the scenario (a producer, a consumer, a subscriber...)."""
 
     name: Identifier
-    role: str = ""
+    role: Cell = ""
     # What the program's code gets back: str with decode_responses=True, bytes without.
     decode_responses: bool = True
     # A subscriber: its SUBSCRIBE/PSUBSCRIBE starts a listener thread. Each message it receives is
     # printed with `on_message` (a template over data, channel, pattern) and its data appended
     # to the variable `collect`.
-    on_message: str | None = None
+    on_message: Cell | None = None
     collect: Identifier | None = None
 
     @property
@@ -77,10 +80,10 @@ class Expect(_Strict):
 
 class Step(_Strict):
     actor: Identifier
-    action: Text
-    command: str | None = None
+    action: Annotated[Cell, Field(min_length=1)]
+    command: Cell | None = None
     assign: Identifier | None = None
-    output: str | None = None
+    output: Cell | None = None
     expect: Expect | None = None
     # Concurrency and failure, for the delivery-guarantee lessons:
     # background: the command runs on the actor's own thread and may block (BRPOP); the step
@@ -94,11 +97,11 @@ class Step(_Strict):
     crash: bool = False
     # Presenter mode: a question put to the class before this step's result is revealed, and
     # what the instructor says at this step (`tutor present --notes`).
-    ask: str | None = None
-    notes: str | None = None
+    ask: Cell | None = None
+    notes: Cell | None = None
     # The program line this step runs, as a learner would write it with redis-py; derived from
     # the command when left out (see program.py).
-    code: str | None = None
+    code: Cell | None = None
 
     @field_validator("command")
     @classmethod
@@ -167,14 +170,15 @@ class Lesson(_Strict):
     level: Literal["beginner", "intermediate", "advanced"]
     summary: Text
     concept: Concept
-    clients: list[Client] = Field(min_length=1)
-    state: list[StateKey] = []
+    # Bounds ten times what a lesson needs: every client may be a thread, every step a screen.
+    clients: list[Client] = Field(min_length=1, max_length=50)
+    state: list[StateKey] = Field(default=[], max_length=50)
     # Pub/sub channels and patterns; like keys, they are namespaced on a real server.
-    channels: list[ChannelName] = []
-    variables: list[Identifier] = []
-    steps: list[Step] = Field(min_length=1)
-    moments: list[Moment] = []
-    questions: list[Question] = []
+    channels: list[ChannelName] = Field(default=[], max_length=50)
+    variables: list[Identifier] = Field(default=[], max_length=100)
+    steps: list[Step] = Field(min_length=1, max_length=MAX_STEPS)
+    moments: list[Moment] = Field(default=[], max_length=MAX_STEPS)
+    questions: list[Question] = Field(default=[], max_length=MAX_STEPS)
     end_note: str = ""
     # Transports (list keys and channels) compared in a table built from the run at the end.
     compare: list[ChannelName] = []
@@ -197,7 +201,7 @@ class Lesson(_Strict):
                     f"{client.collect!r} is not declared in variables",
                 )
             if client.on_message:
-                for name in template_names(client.on_message):
+                for name in _template_names(client.on_message, ("clients", index, "on_message")):
                     if name not in MESSAGE_FIELDS:
                         raise _RefError(
                             ("clients", index, "on_message"),
@@ -248,7 +252,7 @@ class Lesson(_Strict):
                 text = getattr(step, field)
                 if text is None:
                     continue
-                for name in template_names(text):
+                for name in _template_names(text, ("steps", index, field)):
                     if name not in self.variables:
                         raise _RefError(
                             ("steps", index, field),
@@ -304,6 +308,13 @@ class _RefError(ValueError):
         self.message = message
 
 
+def _template_names(text: str, loc: tuple[Any, ...]) -> list[str]:
+    try:
+        return template_names(text)
+    except TemplateError as exc:
+        raise _RefError(loc, str(exc)) from None
+
+
 def _unique(field: str, names: Sequence[str]) -> None:
     seen: set[str] = set()
     for index, name in enumerate(names):
@@ -313,24 +324,61 @@ def _unique(field: str, names: Sequence[str]) -> None:
 
 
 _FORMATTER = string.Formatter()
+# A template fills a table cell: a width or precision beyond this is a mistake or an attack
+# ({task:>200000000} builds a 200 MB string and hangs the screen that draws it).
+MAX_TEMPLATE_WIDTH = 200
+_FIELD = re.compile(r"([a-z][a-z0-9_]*)(\[\d{1,4}\])*")
+_NUMBER = re.compile(r"\d+")
+
+
+class TemplateError(ValueError):
+    """A template the tutor will not fill, in one line."""
+
+
+def _brief(text: str, limit: int = 60) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def _check_field(field: str, spec: str, conversion: str | None) -> str:
+    """The variable a replacement field names; TemplateError if the tutor will not fill it."""
+    shown = "{" + field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+    shown = shown[:40] + "...}" if len(shown) > 44 else shown + "}"
+    match = _FIELD.fullmatch(field)
+    if not match:
+        raise TemplateError(f"{shown}: only a variable name, or an item of one such as task[1]")
+    if conversion not in (None, "r", "s", "a"):
+        raise TemplateError(f"{shown}: the conversion after ! is r, s or a")
+    if "{" in spec:
+        raise TemplateError(f"{shown}: a field inside a format is not supported")
+    for number in _NUMBER.findall(spec):
+        if len(number) > 6 or int(number) > MAX_TEMPLATE_WIDTH:
+            raise TemplateError(
+                f"{shown}: a width or precision of {number[:12]}"
+                f"{'...' if len(number) > 12 else ''} is too large (at most {MAX_TEMPLATE_WIDTH})"
+            )
+    try:
+        format("", spec)  # values are formatted as text (engine._Shown)
+    except ValueError as exc:
+        raise TemplateError(f"{shown}: {exc}") from None
+    return match.group(1)
+
+
+def _fields(text: str) -> list[tuple[str, str, str | None]]:
+    try:
+        return [(f, s or "", c) for _lit, f, s, c in _FORMATTER.parse(text) if f is not None]
+    except ValueError as exc:
+        raise TemplateError(f"bad template {_brief(text)}: {exc}") from None
 
 
 def template_names(text: str) -> list[str]:
-    """The variable names a template such as ``"Processed {task!r}"`` or ``{reply[1]}`` uses."""
-    names = []
-    try:
-        for _literal, field, _spec, _conv in _FORMATTER.parse(text):
-            if field is not None:
-                match = re.fullmatch(r"([a-z][a-z0-9_]*)(\[\d+\])*", field)
-                if not match:
-                    raise ValueError(
-                        f"{{{field}}}: only a variable name, or an item of one such as task[1]"
-                    )
-                names.append(match.group(1))
-    except ValueError as exc:
-        raise ValueError(f"bad template {text!r}: {exc}") from None
-    return names
+    """The variable names a template such as ``"Processed {task!r}"`` or ``{reply[1]}`` uses.
+
+    Raises TemplateError for a template the tutor will not fill: a field that is not a variable,
+    an unknown conversion, a format that is not one for text, or a width above MAX_TEMPLATE_WIDTH.
+    """
+    return [_check_field(field, spec, conv) for field, spec, conv in _fields(text)]
 
 
 def fill_template(text: str, variables: dict[str, Any]) -> str:
+    template_names(text)  # lessons are checked when loaded; this guards every other caller
     return text.format(**variables)

@@ -91,3 +91,67 @@ def test_a_lesson_file_too_big_to_be_one_is_refused_unparsed(tmp_path: Path):
     assert one_line(result.stderr) == (
         f"Error: {path}: is larger than 1 MB: not a lesson or course file"
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# Templates with a huge width or precision
+
+
+@pytest.mark.parametrize(
+    ("template", "number"), [("{task:>200000000}", "200000000"), ("{task:.99999999}", "99999999")]
+)
+def test_a_huge_template_width_fails_check_and_never_hangs_step(
+    tmp_path: Path, template: str, number: str
+):
+    text = QUEUE.replace('action = "Consumer processes {task!r}"', f'action = "{template}"')
+    assert text != QUEUE
+    path = tmp_path / "queue.toml"
+    path.write_text(text)
+    line = text[: text.index(template)].count("\n") + 1
+    message = (
+        f"{path}:{line}: steps[4].action: {template}: a width or precision of {number} is too"
+        " large (at most 200)"
+    )
+    checked = run("check", "--plain", str(path))
+    assert checked.exit_code == 1
+    assert f"FAIL {message}\n" in checked.stdout
+    stepped = run("step", str(path))
+    assert stepped.exit_code == 2
+    assert one_line(stepped.stderr) == f"Error: {message}"
+
+
+def test_a_template_that_slips_past_validation_is_one_line_not_a_hang(monkeypatch):
+    from redisqueue_tutor.lessons import find_lesson
+
+    # A lesson changed after validation (model_copy does not validate): fill_template refuses.
+    lesson = find_lesson("queue")
+    steps = list(lesson.steps)
+    steps[3] = steps[3].model_copy(update={"action": "Consumer processes {task:>999999}"})
+    unchecked = lesson.model_copy(update={"steps": steps})
+    monkeypatch.setattr("redisqueue_tutor.cli.lesson_commands.find_lesson", lambda *a: unchecked)
+    result = run("step", "queue")
+    assert result.exit_code == 2
+    assert one_line(result.stderr) == (
+        "Error: a template of the lesson cannot be filled: {task:>999999}: a width or precision"
+        " of 999999 is too large (at most 200)"
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# A run that cannot go on
+
+
+def test_an_engine_error_is_one_line_and_exit_3(monkeypatch: pytest.MonkeyPatch):
+    from redisqueue_tutor.engine import EngineError, LessonRun
+
+    def stalls(self: LessonRun):
+        raise EngineError("a published message did not reach its listeners within 5.0 s")
+
+    monkeypatch.setattr(LessonRun, "next_step", stalls)
+    for args in (["step", "pubsub"], ["quiz", "pubsub"], ["check", str(ROOT / "lessons")]):
+        result = run(*args)
+        assert result.exit_code == 3, (args, result.output[-2000:])
+        assert one_line(result.stderr) == (
+            "Error: the lesson could not go on: a published message did not reach its listeners"
+            " within 5.0 s"
+        )

@@ -61,6 +61,41 @@ CASES = [
         "mini.toml:13: not valid TOML: Expected ']]' at the end of an array declaration",
     ),
     (
+        broken('output = "got {got}"', 'output = "got {got:>99999}"'),
+        "mini.toml:41: steps[3].output: {got:>99999}: a width or precision of 99999 is too large"
+        " (at most 200)",
+    ),
+    (
+        broken('output = "got {got}"', 'output = "got {got:.201}"'),
+        "mini.toml:41: steps[3].output: {got:.201}: a width or precision of 201 is too large"
+        " (at most 200)",
+    ),
+    (
+        broken('action = "Alice reads {got!r}"', 'action = "Alice reads {got!x}"'),
+        "mini.toml:40: steps[3].action: {got!x}: the conversion after ! is r, s or a",
+    ),
+    (
+        broken('output = "got {got}"', 'output = "got {got:d}"'),
+        "mini.toml:41: steps[3].output: {got:d}: Unknown format code 'd' for object of type 'str'",
+    ),
+    (
+        broken('output = "got {got}"', 'output = "got {got:{size}}"'),
+        "mini.toml:41: steps[3].output: {got:{size}}: a field inside a format is not supported",
+    ),
+    (
+        broken('output = "got {got}"', 'output = "got {got"'),
+        "mini.toml:41: steps[3].output: bad template 'got {got': expected '}' before end of string",
+    ),
+    (
+        broken('name = "bob"', 'name = "bob"\non_message = "{data:^12345}"'),
+        "mini.toml:18: clients[2].on_message: {data:^12345}: a width or precision of 12345 is too"
+        " large (at most 200)",
+    ),
+    (
+        broken('action = "Alice pushes two jobs"', f'action = "{"x" * 1001}"'),
+        "mini.toml:28: steps[1].action: String should have at most 1000 characters",
+    ),
+    (
         broken('id = "mini"', 'id = "other"'),
         "mini.toml:3: id: 'other' must match the file name ('mini')",
     ),
@@ -166,3 +201,13 @@ def test_course_fields_of_the_wrong_type_are_one_line(tmp_path: Path):
         with pytest.raises(LessonError) as caught:
             check_course(path, [])
         assert str(caught.value).startswith(f"{path}: {field}: "), str(caught.value)
+
+
+def test_fill_template_refuses_a_huge_width_on_its_own():
+    from redisqueue_tutor.lesson_model import TemplateError, fill_template
+
+    assert fill_template("{a:>5}|{a!r:.2}", {"a": "xy"}) == "   xy|'x"
+    with pytest.raises(TemplateError, match=r"width or precision of 200000000 is too large"):
+        fill_template("{a:>200000000}", {"a": "xy"})
+    with pytest.raises(TemplateError, match=r"of 999999999999\.\.\. is too large"):
+        fill_template("{a:.%s}" % ("9" * 5000), {"a": "xy"})

@@ -154,14 +154,29 @@ def friendly(func: F) -> F:
         except KeyboardInterrupt:
             err.print("Interrupted.")
             raise typer.Exit(EXIT_INTERRUPTED) from None
-        except Exception as exc:  # a backend failure, explained
-            message = _backend_message(exc)
+        except Exception as exc:  # a failure of the run or of the backend, explained
+            code, message = _failure(exc)
             if message is None:
                 raise
             print_error(err, message)
-            raise typer.Exit(EXIT_BACKEND) from None
+            raise typer.Exit(code) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _failure(exc: Exception) -> tuple[int, str | None]:
+    """The exit code and line for a failure a run can end in; no line for a bug (it is raised).
+
+    The modules are looked up, not imported: a command that never loaded them cannot have raised
+    their errors, and `tutor --help` stays quick.
+    """
+    engine = sys.modules.get("redisqueue_tutor.engine")
+    if engine is not None and isinstance(exc, engine.EngineError):
+        return EXIT_BACKEND, f"the lesson could not go on: {exc}"
+    model = sys.modules.get("redisqueue_tutor.lesson_model")
+    if model is not None and isinstance(exc, model.TemplateError):
+        return EXIT_BAD_INPUT, f"a template of the lesson cannot be filled: {exc}"
+    return EXIT_BACKEND, _backend_message(exc)
 
 
 def print_error(console: Any, message: str) -> None:
