@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import reprlib
 import sys
 import tempfile
 import time
@@ -20,7 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, BinaryIO
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from redisqueue_tutor.jsonfile import load_json
 
 ENV_DATA_DIR = "TUTOR_DATA_DIR"
 APP_NAME = "redisqueue-tutor"
@@ -34,15 +37,38 @@ class ProgressError(Exception):
     """Progress could not be read or saved; the message says where and why, in one line."""
 
 
+# Bounds far above any real course, so that a damaged or hostile file is refused (and set aside)
+# instead of crashing arithmetic or drawing for ever: a 400-digit score cannot be divided.
+MAX_FILE_BYTES = 10_000_000  # a real file is a few kB
+MAX_STEPS = 10_000  # steps of one lesson (a lesson file has at most 1,000)
+MAX_QUESTIONS = 10_000  # quiz size, and missed questions remembered per lesson
+MAX_QUIZZES = 1_000_000_000
+MAX_LESSONS = 1_000
+MAX_DEPTH = 8  # the file's own structure is 4 deep
+Count = Annotated[int, Field(strict=True, ge=0)]
+
+
 class LessonProgress(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    steps_seen: tuple[Annotated[int, Field(ge=1)], ...] = ()
-    total_steps: Annotated[int, Field(ge=0)] = 0
-    best_score: Annotated[int, Field(ge=0)] | None = None
-    best_total: Annotated[int, Field(ge=1)] | None = None
-    missed: tuple[str, ...] = ()
-    quizzes: Annotated[int, Field(ge=0)] = 0
+    steps_seen: tuple[Annotated[int, Field(strict=True, ge=1, le=MAX_STEPS)], ...] = Field(
+        default=(), max_length=MAX_STEPS
+    )
+    total_steps: Annotated[Count, Field(le=MAX_STEPS)] = 0
+    best_score: Annotated[Count, Field(le=MAX_QUESTIONS)] | None = None
+    best_total: Annotated[Count, Field(ge=1, le=MAX_QUESTIONS)] | None = None
+    missed: tuple[Annotated[str, Field(strict=True, max_length=100)], ...] = Field(
+        default=(), max_length=MAX_QUESTIONS
+    )
+    quizzes: Annotated[Count, Field(le=MAX_QUIZZES)] = 0
+
+    @model_validator(mode="after")
+    def _score_within_total(self) -> LessonProgress:
+        if (self.best_score is None) != (self.best_total is None):
+            raise ValueError("best_score and best_total go together")
+        if self.best_score is not None and self.best_total and self.best_score > self.best_total:
+            raise ValueError(f"best score {self.best_score}/{self.best_total} is above the total")
+        return self
 
     @property
     def best_fraction(self) -> float:
@@ -62,7 +88,9 @@ class Progress(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     format: int = FORMAT
-    lessons: dict[str, LessonProgress] = {}
+    lessons: dict[Annotated[str, Field(max_length=100)], LessonProgress] = Field(
+        default={}, max_length=MAX_LESSONS
+    )
 
     def lesson(self, lesson_id: str) -> LessonProgress:
         return self.lessons.get(lesson_id, LessonProgress())
@@ -126,6 +154,23 @@ def without(progress: Progress, lesson_id: str | None) -> Progress:
 # The file
 
 
+def parse_progress(raw: bytes) -> Progress:
+    """The progress a file's bytes hold; ValueError, in one line, for every way they cannot be."""
+    data = load_json(raw, max_bytes=MAX_FILE_BYTES, max_depth=MAX_DEPTH)
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    if data.get("format", FORMAT) != FORMAT:
+        raise ValueError(f"format {reprlib.repr(data.get('format'))} is not {FORMAT}")
+    try:
+        return Progress.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in error["loc"])
+        where = where if len(where) <= 60 else where[:60] + "..."
+        message = error["msg"].removeprefix("Value error, ")
+        raise ValueError(f"{where}: {message}" if where else message) from None
+
+
 def data_dir() -> Path:
     override = os.environ.get(ENV_DATA_DIR, "").strip()
     if override:
@@ -167,21 +212,16 @@ class ProgressStore:
 
     def _read(self) -> Loaded:
         try:
-            raw = self.path.read_bytes()
+            with open(self.path, "rb") as handle:
+                raw = handle.read(MAX_FILE_BYTES + 1)
         except FileNotFoundError:
             return Loaded(Progress())
-        except OSError as exc:
-            raise ProgressError(f"cannot read {self.path}: {exc.strerror or exc}") from None
+        except OSError as exc:  # a folder in its place, a file we may not read: set aside too
+            return Loaded(Progress(), self._set_aside(f"cannot read it: {exc.strerror or exc}"))
         try:
-            data = json.loads(raw.decode("utf-8"))
-            if not isinstance(data, dict):
-                raise ValueError("not a JSON object")
-            if data.get("format", FORMAT) != FORMAT:
-                raise ValueError(f"format {data.get('format')!r} is not {FORMAT}")
-            return Loaded(Progress.model_validate(data))
-        except (UnicodeDecodeError, ValueError, ValidationError) as exc:
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            return Loaded(Progress(), self._set_aside(reason))
+            return Loaded(parse_progress(raw))
+        except ValueError as exc:
+            return Loaded(Progress(), self._set_aside(str(exc)))
 
     def _set_aside(self, reason: str) -> str:
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")

@@ -5,6 +5,7 @@ Exit codes: 2 for bad input (a file, an answer), 3 for the backend or a run that
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -135,6 +136,64 @@ def test_a_template_that_slips_past_validation_is_one_line_not_a_hang(monkeypatc
         "Error: a template of the lesson cannot be filled: {task:>999999}: a width or precision"
         " of 999999 is too large (at most 200)"
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# Progress files that cannot be read
+
+
+BAD_PROGRESS = {
+    "nested 100,000 deep": '{"lessons": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    "a 400-digit score": '{"lessons": {"queue": {"best_score": %s, "best_total": 3}}}'
+    % ("9" * 400),
+    "a 5,000-digit count": '{"lessons": {"queue": {"quizzes": %s}}}' % ("9" * 5000),
+    "a score above its total": '{"lessons": {"queue": {"best_score": 4, "best_total": 3}}}',
+    "true as a step": '{"lessons": {"queue": {"steps_seen": [true]}}}',
+    "a string as a count": '{"lessons": {"queue": {"quizzes": "3"}}}',
+    "a huge list": json.dumps({"lessons": {"queue": {"missed": ["q"] * 20_000}}}),
+    "a lone surrogate": '{"lessons": {"\\ud800": {}}}',
+    "lessons as a list": '{"lessons": []}',
+}
+
+
+@pytest.mark.parametrize("command", ["step", "quiz", "progress", "course"])
+@pytest.mark.parametrize("content", BAD_PROGRESS.values(), ids=BAD_PROGRESS.keys())
+def test_an_unreadable_progress_file_is_set_aside_and_the_command_goes_on(
+    data_folder: Path, command: str, content: str
+):
+    data_folder.mkdir()
+    (data_folder / "progress.json").write_text(content)
+    args = {
+        "step": ["step", "queue", "--plain"],
+        "quiz": ["quiz", "queue", "--count", "1", "--seed", "1", "--plain"],
+        "progress": ["progress", "--plain"],
+        "course": [],
+    }[command]
+    result = run(*args, input="a\n")
+    assert result.exit_code == 0, result.output[-2000:]
+    warning = one_line(result.stderr)
+    assert warning.startswith("Warning: your progress file was unreadable (")
+    (aside,) = data_folder.glob("progress.corrupt-*.json")
+    assert aside.read_text() == content  # kept as it was, never lost
+    assert warning.endswith(f"it was kept as {aside} and a fresh one started")
+    if command in ("step", "quiz"):  # the fresh progress was saved and reads back cleanly
+        again = run("progress", "--plain")
+        assert again.exit_code == 0 and again.stderr == ""
+
+
+def test_progress_bounds_its_numbers():
+    from pydantic import ValidationError
+
+    from redisqueue_tutor.progress import LessonProgress, parse_progress
+
+    with pytest.raises(ValidationError):
+        LessonProgress(best_score=10**400, best_total=3)
+    with pytest.raises(ValueError, match=r"^lessons\.queue\.quizzes: Input should be less than"):
+        parse_progress(b'{"lessons": {"queue": {"quizzes": 10000000000}}}')
+    with pytest.raises(ValueError, match=r"^not JSON \(Expecting"):
+        parse_progress(b"{oops")
+    good = parse_progress(b'{"format": 1, "lessons": {"queue": {"steps_seen": [1, 2]}}}')
+    assert good.lesson("queue").steps_seen == (1, 2)
 
 
 # --------------------------------------------------------------------------------------------------

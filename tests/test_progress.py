@@ -151,3 +151,27 @@ def test_two_tutors_saving_at_once_lose_nothing(data_folder: Path):
     assert progress.lesson("queue").quizzes == workers * rounds
     for w in range(workers):
         assert progress.lesson(f"lesson-{w}").steps_seen == tuple(range(1, rounds + 1))
+
+
+def test_a_folder_in_place_of_the_file_is_set_aside_too(data_folder: Path):
+    (data_folder / "progress.json").mkdir(parents=True)
+    loaded = ProgressStore().update(lambda p: with_steps_seen(p, "queue", [1], 7))
+    assert loaded.warning and "(cannot read it: Is a directory)" in loaded.warning
+    assert [p.is_dir() for p in data_folder.glob("progress.corrupt-*.json")] == [True]
+    assert ProgressStore().load().progress.lesson("queue").steps_seen == (1,)
+
+
+@pytest.mark.parametrize(
+    ("entry", "reason"),
+    [
+        ({"best_score": 4, "best_total": 3}, "lessons.queue: best score 4/3 is above the total"),
+        ({"best_score": 1}, "lessons.queue: best_score and best_total go together"),
+        ({"quizzes": 1.0}, "lessons.queue.quizzes: Input should be a valid integer"),
+        ({"steps_seen": [10_001]}, "lessons.queue.steps_seen.0: Input should be less than"),
+    ],
+)
+def test_the_reason_a_file_was_set_aside_names_the_field(data_folder: Path, entry, reason):
+    data_folder.mkdir()
+    (data_folder / "progress.json").write_text(json.dumps({"lessons": {"queue": entry}}))
+    loaded = ProgressStore().load()
+    assert loaded.warning and f"unreadable ({reason}" in loaded.warning

@@ -33,13 +33,16 @@ def course_standings(lessons_dir: LessonsDir) -> tuple[list[tuple[LessonSummary,
     course = load_course(lessons_dir or ())
     ordered = course.ordered(list(sources))
     summaries = summarize_all([sources[i].path for i in ordered])
+    err = make_console(stderr=True)
     try:
-        progress = ProgressStore().load().progress
+        loaded = ProgressStore().load()
+        progress = loaded.progress
+        if loaded.warning:
+            err.print(f"Warning: {loaded.warning}", markup=False, soft_wrap=True)
     except ProgressError:
         progress = None
     lessons: list[tuple[LessonSummary, bool]] = []
     standings: list[Standing] = []
-    err = make_console(stderr=True)
     for lesson_id, summary in zip(ordered, summaries, strict=True):
         if isinstance(summary, LessonError):
             print_error(err, str(summary))

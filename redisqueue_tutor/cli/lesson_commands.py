@@ -196,7 +196,9 @@ def step(
 
         warning = save_steps_seen(found.id, seen, len(found.steps))
         if warning:
-            make_console(stderr=True, plain=plain).print(f"Warning: {warning}", markup=False)
+            make_console(stderr=True, plain=plain).print(
+                f"Warning: {warning}", markup=False, soft_wrap=True
+            )
 
 
 def lesson_opening(lesson: Lesson, look: Look, lessons_dir: list[Path] | None) -> Opening:

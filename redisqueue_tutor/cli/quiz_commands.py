@@ -35,7 +35,9 @@ class Difficulty(enum.StrEnum):
 
 def _warn(plain: bool, message: str | None) -> None:
     if message:
-        make_console(stderr=True, plain=plain).print(f"Warning: {message}", markup=False)
+        make_console(stderr=True, plain=plain).print(
+            f"Warning: {message}", markup=False, soft_wrap=True
+        )
 
 
 @command(LEARN)
