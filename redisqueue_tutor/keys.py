@@ -6,6 +6,8 @@ the next key. Here the terminal is put in cbreak mode (no echo, no line bufferin
 raises KeyboardInterrupt) for as long as a screen is interactive, `select` waits for a key, the
 timeout or SIGWINCH, and bytes that arrive together are handed out one key at a time, keeping an
 escape sequence (an arrow, Page Down) whole.
+
+Piped, answers and commands come a line at a time: `read_line` bounds a line's length.
 """
 
 from __future__ import annotations
@@ -167,3 +169,37 @@ def terminal_keys() -> Iterator[ReadKey]:
         yield keys
     finally:
         keys.restore()
+
+
+# --------------------------------------------------------------------------------------------------
+# Lines from a pipe
+
+MAX_LINE = 1_000  # characters in one answer or command: a longer line is not typed by a person
+_DRAIN = 64 * 1024
+
+
+class LineTooLong(ValueError):
+    """A line longer than MAX_LINE; the rest of it has been read and dropped."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"a line of more than {limit:,} characters")
+        self.limit = limit
+
+
+def read_line(stream: IO[str], limit: int = MAX_LINE) -> str | None:
+    """The next line without its line end, or None at the end of input.
+
+    A line longer than `limit` raises LineTooLong after the rest of it is read in chunks and
+    dropped, never held whole: one 50 MB line costs a read, not a minute of parsing and drawing.
+    """
+    line = stream.readline(limit + 2)  # room for "\r\n"
+    if not line:
+        return None
+    text = line.rstrip("\r\n")
+    if len(text) <= limit and (line.endswith("\n") or len(line) <= limit + 1):
+        return text
+    while not line.endswith("\n"):
+        line = stream.readline(_DRAIN)
+        if not line:
+            break
+    raise LineTooLong(limit)

@@ -18,7 +18,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from redisqueue_tutor.keys import RESIZE, TIMEOUT
+from redisqueue_tutor.keys import RESIZE, TIMEOUT, LineTooLong, read_line
 from redisqueue_tutor.lesson_model import Lesson
 from redisqueue_tutor.questions import LETTERS
 from redisqueue_tutor.quiz import (
@@ -281,17 +281,25 @@ class LineAnswers:
         self.console, self.stream, self.look = console, stream, look
 
     def _line(self) -> str:
-        line = self.stream.readline()
-        if not line:
+        line = read_line(self.stream)
+        if line is None:
             raise Ended
-        return line.rstrip("\r\n")
+        return line
 
     def ask(self, view: QuestionView) -> Parsed:
         self.console.print(question_panel(view, self.look))
         count = len(view.item.options)
         hinted = False
         while True:
-            text = self._line()
+            try:
+                text = self._line()
+            except LineTooLong as exc:
+                self.console.print(
+                    f"{str(exc).capitalize()} is not an answer: type {letters_help(count)} "
+                    "(h for a hint, q to quit).",
+                    markup=False,
+                )
+                continue
             self.console.print(f"Your answer: {text}", markup=False, highlight=False)
             parsed = parse_answer(text, count)
             if parsed.reply is Reply.HINT:

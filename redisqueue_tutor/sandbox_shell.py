@@ -14,6 +14,7 @@ from typing import IO, Any
 from rich.console import Console
 from rich.text import Text
 
+from redisqueue_tutor.keys import LineTooLong, read_line
 from redisqueue_tutor.render import Look, error_line
 from redisqueue_tutor.render_sandbox import help_text, history_text, sandbox_screen
 from redisqueue_tutor.sandbox import COMMANDS, SHELL_WORDS, Cancelled, Refused, Sandbox, spec_for
@@ -79,10 +80,14 @@ class LineReader:
             except EOFError:
                 self.console.print()
                 return None
-        line = self.stream.readline()
-        if not line:
+        while True:
+            try:
+                line = read_line(self.stream)
+                break
+            except LineTooLong as exc:
+                self.console.print(f"{PROMPT}({exc}, skipped)", markup=False, highlight=False)
+        if line is None:
             return None
-        line = line.rstrip("\r\n")
         self.console.print(PROMPT + line, markup=False, highlight=False)
         return line
 

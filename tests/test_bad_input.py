@@ -5,6 +5,7 @@ Exit codes: 2 for bad input (a file, an answer), 3 for the backend or a run that
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -194,6 +195,58 @@ def test_progress_bounds_its_numbers():
         parse_progress(b"{oops")
     good = parse_progress(b'{"format": 1, "lessons": {"queue": {"steps_seen": [1, 2]}}}')
     assert good.lesson("queue").steps_seen == (1, 2)
+
+
+# --------------------------------------------------------------------------------------------------
+# Long answer lines, piped
+
+
+def test_a_50_mb_answer_line_is_re_asked_in_one_line_without_being_held():
+    from redisqueue_tutor.keys import LineTooLong, read_line
+
+    class Counting(io.StringIO):
+        largest = 0
+
+        def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
+            line = super().readline(size)
+            self.largest = max(self.largest, len(line))
+            return line
+
+    stream = Counting("x" * 50_000_000 + "\nb\r\n" + "y" * 1000 + "\n" + "z" * 1001)
+    with pytest.raises(LineTooLong, match="more than 1,000 characters"):
+        read_line(stream)
+    assert stream.largest <= 64 * 1024  # read in chunks, never the whole line at once
+    assert read_line(stream) == "b"
+    assert read_line(stream) == "y" * 1000  # the limit itself is still a line
+    with pytest.raises(LineTooLong):
+        read_line(stream)
+    assert read_line(stream) is None
+
+
+def test_a_piped_quiz_re_asks_after_a_huge_line_and_goes_on():
+    result = run(
+        "quiz", "queue", "--count", "1", "--seed", "1", "--plain", input="x" * 5_000_000 + "\nq\n"
+    )
+    assert result.exit_code == 0, result.output[-2000:]
+    assert "A line of more than 1,000 characters is not an answer: type A, B" in result.stdout
+    assert "xxxxxxxxxx" not in result.stdout
+    assert "Your answer: q" in result.stdout
+    assert result.stdout.rstrip().endswith("Score: 0/0")
+
+
+def test_a_piped_prediction_re_asks_after_a_huge_line():
+    result = run("step", "queue", "--predict", "--plain", input="x" * 2_000_000 + "\n")
+    assert result.exit_code == 0, result.output[-2000:]
+    assert result.stdout.count("A line of more than 1,000 characters is not an answer") == 1
+    assert "xxxxxxxxxx" not in result.stdout
+
+
+def test_a_piped_sandbox_skips_a_huge_line():
+    result = run("sandbox", "--plain", input="x" * 2_000_000 + "\nLPUSH queue a\nquit\n")
+    assert result.exit_code == 0, result.output[-2000:]
+    assert "sandbox> (a line of more than 1,000 characters, skipped)" in result.stdout
+    assert "sandbox> LPUSH queue a" in result.stdout
+    assert "xxxxxxxxxx" not in result.output
 
 
 # --------------------------------------------------------------------------------------------------
