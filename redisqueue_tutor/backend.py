@@ -39,7 +39,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import redis
 from redis.backoff import NoBackoff
@@ -267,6 +267,39 @@ def redact(url: str) -> str:
         return "<the URL given>"
 
 
+# TLS files a URL may name (?ssl_ca_certs=...): redis-py only finds one missing when it connects,
+# and the error it raises then reads like a server that does not answer TLS.
+_TLS_FILES = {
+    "ssl_ca_certs": "CA certificate file",
+    "ssl_certfile": "client certificate file",
+    "ssl_keyfile": "client key file",
+    "ssl_ca_path": "CA certificates folder",
+}
+
+
+def refuse_unclear_url(url: str, parsed: dict[str, Any]) -> None:
+    """Refuse, before connecting, what redis-py would read silently as something else.
+
+    redis-py takes the digits it finds in the path as the db: `redis://host/abc` is db 0 and
+    `redis://host/1/2` db 12. A db is a whole number; its range is the server's to judge.
+    """
+    shown = redact(url)
+    if not url.startswith("unix://"):
+        path = unquote(urlsplit(url).path).strip("/")
+        if path and not re.fullmatch(r"[0-9]+", path):
+            raise BackendError(
+                f"{shown}: the database {path[:40]!r} is not a database number; use"
+                " redis://host:6379/0 (databases are numbered from 0)"
+            )
+    for option, what in _TLS_FILES.items():
+        name = parsed.get(option)
+        if name is None:
+            continue
+        exists = os.path.isdir(name) if option == "ssl_ca_path" else os.path.isfile(name)
+        if not exists:
+            raise BackendError(f"{shown}: the {what} {name} ({option}) does not exist")
+
+
 class RedisBackend(Backend):
     """A real Redis server named by a redis://, rediss:// or unix:// URL."""
 
@@ -284,6 +317,7 @@ class RedisBackend(Backend):
                 f"{shown} is not a Redis URL ({exc}); use redis://host:port/db"
             ) from None
         parsed.pop("connection_class", None)
+        refuse_unclear_url(url, parsed)
         self._url_kwargs = parsed
         self._heartbeat: threading.Thread | None = None
         self._stop_heartbeat = threading.Event()

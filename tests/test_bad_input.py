@@ -267,3 +267,47 @@ def test_an_engine_error_is_one_line_and_exit_3(monkeypatch: pytest.MonkeyPatch)
             "Error: the lesson could not go on: a published message did not reach its listeners"
             " within 5.0 s"
         )
+
+
+# --------------------------------------------------------------------------------------------------
+# Redis URLs
+
+
+@pytest.mark.parametrize("path", ["abc", "1/2", "-1", "1x", "%20"])
+def test_a_database_that_is_not_a_number_is_refused_before_connecting(path: str):
+    url = f"redis://127.0.0.1:1/{path}"  # nothing listens on port 1: refused before that matters
+    result = run("step", "queue", "--backend", url)
+    assert result.exit_code == 3
+    shown = {"%20": " "}.get(path, path)
+    assert one_line(result.stderr) == (
+        f"Error: {url}: the database {shown!r} is not a database number; use"
+        " redis://host:6379/0 (databases are numbered from 0)"
+    )
+
+
+@pytest.mark.parametrize("path", ["", "/", "/0", "/12", "/%31"])
+def test_a_numbered_or_absent_database_is_accepted(path: str):
+    from redisqueue_tutor.backend import RedisBackend
+
+    assert RedisBackend(f"redis://127.0.0.1:1{path}").address == "127.0.0.1:1"
+
+
+def test_a_missing_tls_file_is_named(tmp_path: Path):
+    url = f"rediss://127.0.0.1:1/0?ssl_ca_certs={tmp_path}/nope.pem"
+    result = run("step", "queue", "--backend", url)
+    assert result.exit_code == 3
+    assert one_line(result.stderr) == (
+        f"Error: {url}: the CA certificate file {tmp_path}/nope.pem (ssl_ca_certs) does not exist"
+    )
+    (tmp_path / "ca.pem").write_text("")
+    from redisqueue_tutor.backend import RedisBackend
+
+    RedisBackend(f"rediss://127.0.0.1:1/0?ssl_ca_certs={tmp_path}/ca.pem")  # present: accepted
+
+
+def test_the_url_in_those_lines_hides_its_password():
+    result = run("step", "queue", "--backend", "redis://:s3cret@127.0.0.1:1/abc")
+    assert result.exit_code == 3
+    line = one_line(result.stderr)
+    assert line.startswith("Error: redis://:***@127.0.0.1:1/abc: the database 'abc'")
+    assert "s3cret" not in result.output
