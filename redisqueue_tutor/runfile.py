@@ -36,13 +36,17 @@ are not UTF-8. Key and channel names are the program's own (never the namespace 
 from __future__ import annotations
 
 import json
+import reprlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redisqueue_tutor.keyspace import name_positions
 from redisqueue_tutor.records import CommandRecord, ListValue, StepRecord, Value, python_text
+
+if TYPE_CHECKING:
+    from redisqueue_tutor.runfile_model import RunFile
 
 LIST_COMMANDS = frozenset(
     [
@@ -102,7 +106,7 @@ def decode_value(value: Any) -> Value:
         if isinstance(value.get("hex"), str):
             return bytes.fromhex(value["hex"])
         raise RunFileError(
-            f"a value {value!r} is neither JSON, {{'bytes': ...}} nor {{'hex': ...}}"
+            f"a value {reprlib.repr(value)} is neither JSON, {{'bytes': ...}} nor {{'hex': ...}}"
         )
     if isinstance(value, list):
         return ListValue(decode_value(v) for v in value)  # a JSON array: a list in Python
@@ -316,79 +320,102 @@ def write_run(run: Run, path: Path) -> None:
     path.write_text(json.dumps(to_json(run), indent=1, ensure_ascii=False) + "\n", "utf-8")
 
 
+# A run file holds every value whole (tracing three 10 MB values makes tens of MB); beyond this it is
+# not a file `tutor trace` wrote, and parsing it would hold the learner for minutes.
+MAX_FILE_BYTES = 100_000_000
+# Arrays and objects inside each other: the file's own structure takes 5, Redis replies a few
+# more (XREAD's are 5 deep). Deeper values could not be drawn without exhausting Python's stack.
+MAX_DEPTH = 64
+
+
 def read_run(path: Path) -> Run:
+    """The run a file holds; RunFileError, in one line naming the file, for every way it cannot."""
+    from redisqueue_tutor.jsonfile import JsonFileError, load_json
+
     try:
-        data = json.loads(path.read_text("utf-8"))
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise RunFileError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RunFileError(f"{path}: cannot read it ({exc})") from None
-    except json.JSONDecodeError as exc:
-        raise RunFileError(f"{path}:{exc.lineno}: not JSON ({exc.msg})") from None
+    except OSError as exc:
+        raise RunFileError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     try:
+        data = load_json(raw, max_bytes=MAX_FILE_BYTES, max_depth=MAX_DEPTH)
         return from_json(data)
+    except JsonFileError as exc:
+        where = f"{path}:{exc.line}" if exc.line else str(path)
+        raise RunFileError(f"{where}: {exc}") from None
     except RunFileError as exc:
         raise RunFileError(f"{path}: {exc}") from None
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise RunFileError(f"{path}: not a run file of version {VERSION} ({exc!r})") from None
 
 
 def from_json(data: Any) -> Run:
+    """The run in a run file's JSON data; RunFileError in one line when it is not one."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise RunFileError(f'not a run file (no "format": "{FORMAT}")')
     if data.get("version") != VERSION:
         raise RunFileError(
-            f"run file version {data.get('version')!r}; this tutor reads version {VERSION}"
+            f"run file version {reprlib.repr(data.get('version'))}; this tutor reads version {VERSION}"
         )
+    from pydantic import ValidationError
+
+    from redisqueue_tutor.runfile_model import RunFile
+
+    try:
+        return _run(RunFile.model_validate(data))
+    except ValidationError as exc:
+        from redisqueue_tutor.lessons import format_loc
+
+        error = exc.errors(include_url=False)[0]
+        where = format_loc(error["loc"])
+        where = where if len(where) <= 60 else where[:60] + "..."
+        raise RunFileError(f"{where}: {error['msg']}" if where else error["msg"]) from None
+    except ValueError as exc:  # a {"hex": ...} value that is not hexadecimal
+        raise RunFileError(f"a value is not what it says: {exc}") from None
+
+
+def _run(file: RunFile) -> Run:
     steps = []
-    for entry in data["steps"]:
+    for entry in file.steps:
         commands = tuple(
             CommandRecord(
-                client=str(c["client"]),
-                args=tuple(str(a) for a in c["args"]),
-                reply=decode_value(c.get("reply")),
-                error=c.get("error"),
+                client=c.client, args=tuple(c.args), reply=decode_value(c.reply), error=c.error
             )
-            for c in entry["commands"]
+            for c in entry.commands
         )
         record = StepRecord(
-            number=int(entry["number"]),
-            actor=str(entry["actor"]),
-            action=str(entry["action"]),
+            number=entry.number,
+            actor=entry.actor,
+            action=entry.action,
             commands=commands,
-            output=str(entry.get("output", "")),
-            state=tuple((str(k), decode_value(v)) for k, v in entry["state"]),
+            output=entry.output,
+            state=tuple((k, decode_value(v)) for k, v in entry.state),
             variables=(),
         )
-        steps.append((record, str(entry.get("thread", entry["actor"]))))
-    lists = tuple(str(n) for n in data.get("lists", ()))
+        steps.append((record, entry.thread if entry.thread is not None else entry.actor))
     run = Run(
-        title=str(data.get("title", "A traced run")),
-        source=str(data.get("source", "")),
-        backend=str(data.get("backend", "")),
-        lanes=tuple(str(n) for n in data.get("lanes", ())),
-        names=tuple(str(n) for n in data.get("names", ())),
-        lists=lists,
+        title=file.title,
+        source=file.source,
+        backend=file.backend,
+        lanes=tuple(file.lanes),
+        names=tuple(file.names),
+        lists=tuple(file.lists),
         traced=(),
     )
     marked = with_changes([r for r, _t in steps], run.start)
-    outcome = data.get("outcome") or {}
     return replace(
         run,
         traced=tuple(
             TracedStep(record, thread) for record, (_r, thread) in zip(marked, steps, strict=True)
         ),
-        keys=tuple(
-            KeyAtEnd(str(k["key"]), str(k["type"]), decode_value(k.get("value")))
-            for k in data.get("keys", ())
+        keys=tuple(KeyAtEnd(k.key, k.type, decode_value(k.value)) for k in file.keys),
+        outcome=(
+            Outcome(file.outcome.status, file.outcome.message, float(file.outcome.seconds))
+            if file.outcome
+            else Outcome("finished")
         ),
-        outcome=Outcome(
-            str(outcome.get("status", "finished")),
-            str(outcome.get("message", "")),
-            float(outcome.get("seconds", 0.0)),
-        ),
-        stdout=str(data.get("stdout", "")),
-        stderr=str(data.get("stderr", "")),
+        stdout=file.stdout,
+        stderr=file.stderr,
     )
 
 

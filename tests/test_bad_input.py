@@ -311,3 +311,93 @@ def test_the_url_in_those_lines_hides_its_password():
     line = one_line(result.stderr)
     assert line.startswith("Error: redis://:***@127.0.0.1:1/abc: the database 'abc'")
     assert "s3cret" not in result.output
+
+
+# --------------------------------------------------------------------------------------------------
+# Run files
+
+
+def good_run() -> dict:
+    return {
+        "format": "tutor-run",
+        "version": 1,
+        "steps": [
+            {
+                "number": 1,
+                "actor": "r",
+                "action": "line 1: r.lpush('q', 'a')",
+                "commands": [{"client": "r", "args": ["LPUSH", "q", "a"], "reply": 1}],
+                "state": [["q", ["a"]]],
+            }
+        ],
+    }
+
+
+def broken_run(change) -> str:
+    data = good_run()
+    change(data)
+    return json.dumps(data)
+
+
+BAD_RUNS = {
+    "bad JSON": ('{"format": "tutor-run",\n oops}', ":2: not JSON (Expecting property name"),
+    "nested 100,000 deep": (
+        '{"format": "tutor-run", "version": 1, "steps": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        ": arrays or objects nested too deeply",
+    ),
+    "a value nested 70 deep": (
+        broken_run(
+            lambda d: d["steps"][0]["commands"][0].update(reply=json.loads("[" * 70 + "]" * 70))
+        ),
+        ": arrays or objects nested more than 64 deep",
+    ),
+    "a number as an argument": (
+        broken_run(lambda d: d["steps"][0]["commands"][0].update(args=["LPUSH", 1])),
+        ": steps[1].commands[1].args[2]: Input should be a valid string",
+    ),
+    "steps as an object": (
+        broken_run(lambda d: d.update(steps={})),
+        ": steps: Input should be a valid list",
+    ),
+    "a missing action": (
+        broken_run(lambda d: d["steps"][0].pop("action")),
+        ": steps[1].action: Field required",
+    ),
+    "bad hex": (
+        broken_run(lambda d: d["steps"][0]["commands"][0].update(reply={"hex": "zz"})),
+        ": a value is not what it says: non-hexadecimal number",
+    ),
+    "a lone surrogate": (
+        broken_run(lambda d: d["steps"][0].update(action="\ud800")),
+        ": a string holds a lone surrogate",
+    ),
+    "a 5,000-digit number": (
+        '{"format": "tutor-run", "version": 1, "steps": [], "title": %s}' % ("9" * 5000),
+        ": not JSON the tutor reads (a number of thousands of digits)",
+    ),
+    "not UTF-8": (b"\xff\xfe{}", ": not UTF-8 text"),
+}
+
+
+@pytest.mark.parametrize(("content", "message"), BAD_RUNS.values(), ids=BAD_RUNS.keys())
+def test_a_malformed_run_file_is_one_line_naming_it(tmp_path: Path, content, message: str):
+    path = tmp_path / "run.json"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    result = run("step", "--from", str(path))
+    assert result.exit_code == 2
+    assert one_line(result.stderr).startswith(f"Error: {path}{message}")
+
+
+def test_a_run_file_too_big_is_refused_unparsed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from redisqueue_tutor import runfile
+
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(good_run()))
+    assert run("step", "--from", str(path)).exit_code == 0
+    monkeypatch.setattr(runfile, "MAX_FILE_BYTES", 100)
+    result = run("step", "--from", str(path))
+    assert result.exit_code == 2
+    assert one_line(result.stderr) == f"Error: {path}: larger than 0 MB, the most the tutor reads"
