@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from redisqueue_tutor.keys import key_reader, split_keys  # noqa: F401  (the key API)
+from redisqueue_tutor.wording import printable
 
 
 def make_console(
@@ -117,7 +118,7 @@ def glossary_table(terms: Sequence[Any], look: Look) -> Table:
 
 
 def error_line(console: Console, message: str) -> None:
-    console.print(Text.assemble(("Error: ", "bold red"), message), soft_wrap=True)
+    console.print(Text.assemble(("Error: ", "bold red"), printable(message)), soft_wrap=True)
 
 
 def stdin_is_interactive() -> bool:

@@ -7,6 +7,7 @@ lesson import this module; `tutor list` reads summaries with tomllib alone (less
 from __future__ import annotations
 
 import re
+import reprlib
 import shlex
 import string
 from collections.abc import Sequence
@@ -262,7 +263,8 @@ class Lesson(_Strict):
                 for name in step.expect.variables:
                     if name not in self.variables:
                         raise _RefError(
-                            ("steps", index, "expect"), f"variable {name!r} is not declared"
+                            ("steps", index, "expect"),
+                            f"variable {reprlib.repr(name)} is not declared",
                         )
         for index, moment in enumerate(self.moments):
             for number in moment.steps:

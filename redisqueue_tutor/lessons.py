@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import os
 import re
+import reprlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
+
+from redisqueue_tutor.wording import printable
 
 FORMAT_VERSION = 1
 ENV_LESSONS_DIR = "TUTOR_LESSONS_DIR"
@@ -41,7 +44,8 @@ class LessonError(Exception):
         self.line = line
         self.message = message
         where = str(path) + (f":{line}" if line else "")
-        super().__init__(f"{where}: {field + ': ' if field else ''}{message}")
+        # A field name or value quoted from the file may hold a line break or an escape sequence.
+        super().__init__(printable(f"{where}: {field + ': ' if field else ''}{message}"))
 
 
 class UnknownLesson(LookupError):
@@ -150,7 +154,8 @@ def _check_version(data: dict[str, Any], text: str, path: Path | str) -> None:
     if version != FORMAT_VERSION:
         raise LessonError(
             path,
-            f"format {version!r} is not supported (this tutor reads format {FORMAT_VERSION})"
+            f"format {reprlib.repr(version)} is not supported (this tutor reads format"
+            f" {FORMAT_VERSION})"
             if version is not None
             else f"missing; add `format = {FORMAT_VERSION}` at the top",
             field="format",
@@ -326,7 +331,7 @@ def _lesson_error(path: Path | str, text: str, exc: ValidationError) -> LessonEr
     elif error["type"] == "missing":
         message = "required field is missing"
     elif error["type"] == "literal_error":
-        message = f"got {error['input']!r}; {message[0].lower()}{message[1:]}"
+        message = f"got {reprlib.repr(error['input'])}; {message[0].lower()}{message[1:]}"
     return LessonError(path, message, field=format_loc(loc), line=locate(text, loc))
 
 

@@ -24,6 +24,7 @@ from typing import Annotated, BinaryIO
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from redisqueue_tutor.jsonfile import load_json
+from redisqueue_tutor.wording import printable
 
 ENV_DATA_DIR = "TUTOR_DATA_DIR"
 APP_NAME = "redisqueue-tutor"
@@ -165,7 +166,7 @@ def parse_progress(raw: bytes) -> Progress:
         return Progress.model_validate(data)
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
-        where = ".".join(str(part) for part in error["loc"])
+        where = printable(".".join(str(part) for part in error["loc"]))
         where = where if len(where) <= 60 else where[:60] + "..."
         message = error["msg"].removeprefix("Value error, ")
         raise ValueError(f"{where}: {message}" if where else message) from None

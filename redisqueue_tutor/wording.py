@@ -24,3 +24,11 @@ def joined(items: Iterable[object], last: str = "and") -> str:
     if len(words) <= 1:
         return "".join(words)
     return f"{', '.join(words[:-1])} {last} {words[-1]}"
+
+
+def printable(text: str) -> str:
+    """`text` fit for one line of a terminal: line breaks, escape sequences and other invisible
+    characters written as Python escapes ('\\n', '\\x1b'), as a message quoting a file must."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)

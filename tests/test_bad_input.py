@@ -401,3 +401,12 @@ def test_a_run_file_too_big_is_refused_unparsed(tmp_path: Path, monkeypatch: pyt
     result = run("step", "--from", str(path))
     assert result.exit_code == 2
     assert one_line(result.stderr) == f"Error: {path}: larger than 0 MB, the most the tutor reads"
+
+
+def test_an_error_line_never_breaks_or_colours_the_terminal():
+    result = run("step", "qu\neue\x1b[2J")
+    assert result.exit_code == 2
+    assert one_line(result.stderr) == (
+        "Error: unknown lesson 'qu\\neue\\x1b[2J'. Did you mean 'queue'? `tutor list` shows"
+        " the lessons."
+    )

@@ -211,3 +211,18 @@ def test_fill_template_refuses_a_huge_width_on_its_own():
         fill_template("{a:>200000000}", {"a": "xy"})
     with pytest.raises(TemplateError, match=r"of 999999999999\.\.\. is too large"):
         fill_template("{a:.%s}" % ("9" * 5000), {"a": "xy"})
+
+
+def test_what_a_message_quotes_from_the_file_stays_on_one_line(tmp_path: Path):
+    path = tmp_path / "mini.toml"
+    path.write_text(broken('title = "Mini"', 'title = "Mini"\n"a\\nb\\u001b[31m" = 1'))
+    with pytest.raises(LessonError) as caught:
+        load_lesson(path)
+    assert str(caught.value) == (
+        f"{path}: a\\nb\\x1b[31m: unknown field (check its spelling, or the lesson format in the"
+        " README)"
+    )
+    path.write_text(broken("format = 1", "format = " + "9" * 300))
+    with pytest.raises(LessonError) as caught:
+        load_lesson(path)
+    assert len(str(caught.value)) < len(str(path)) + 120  # the number is shortened, not quoted
