@@ -14,6 +14,7 @@ import typer.core
 
 from redisqueue_tutor import __version__
 from redisqueue_tutor.console import make_console
+from redisqueue_tutor.gate import Refused
 from redisqueue_tutor.lessons import ENV_LESSONS_DIR, LessonError, UnknownLesson
 
 EXIT_OK = 0
@@ -151,10 +152,16 @@ def friendly(func: F) -> F:
         except (LessonError, UnknownLesson) as exc:
             print_error(err, str(exc).strip("'\""))
             raise typer.Exit(EXIT_BAD_INPUT) from None
+        except Refused as exc:  # the gate: a command the tutor will not send
+            print_error(err, str(exc))
+            raise typer.Exit(EXIT_BAD_INPUT) from None
         except KeyboardInterrupt:
             err.print("Interrupted.")
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except Exception as exc:  # a backend failure, explained
+            if _is_step_refused(exc):
+                print_error(err, str(exc))
+                raise typer.Exit(EXIT_BAD_INPUT) from None
             message = _backend_message(exc)
             if message is None:
                 raise
@@ -168,6 +175,11 @@ def print_error(console: Any, message: str) -> None:
     from redisqueue_tutor.console import error_line
 
     error_line(console, message)
+
+
+def _is_step_refused(exc: Exception) -> bool:
+    engine = sys.modules.get("redisqueue_tutor.engine")
+    return engine is not None and isinstance(exc, engine.StepRefused)
 
 
 def _backend_message(exc: Exception) -> str | None:
