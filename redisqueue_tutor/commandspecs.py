@@ -216,7 +216,10 @@ def specs_from_server(client: Any) -> dict[str, Any]:
     def text(value: Any) -> str:
         return value.decode() if isinstance(value, bytes) else str(value)
 
-    def pairs(items: list[Any]) -> dict[str, Any]:
+    def pairs(items: Any) -> dict[str, Any]:
+        # A map on RESP3, a flat list of fields and values on RESP2.
+        if isinstance(items, dict):
+            return {text(k): v for k, v in items.items()}
         return {text(items[i]): items[i + 1] for i in range(0, len(items), 2)}
 
     def key_spec(raw: list[Any]) -> dict[str, Any]:

@@ -337,8 +337,11 @@ class Tracer:
         with self.cond:
             for index in positions:
                 short = words[index]
+                if name.split()[0] == "PUBSUB":  # asks about channels or a pattern: touches nothing
+                    out[index] = self.backend.namespace.key(short)
+                    continue
                 self.touched.setdefault(short, None)
-                if name in ("PUBLISH", "SPUBLISH", "SUBSCRIBE", "PSUBSCRIBE", "PUBSUB"):
+                if name in ("PUBLISH", "SPUBLISH", "SUBSCRIBE", "PSUBSCRIBE"):
                     self.channels.add(short)
                 out[index] = self.backend.namespace.key(short)
         return tuple(out)
