@@ -11,17 +11,12 @@ A real server may be somebody else's, so a run on it is careful:
   a cluster node, a Sentinel, a server older than 6.2.
 - Everything the run writes lives under its own namespace, ``tutor:{8 hex}:``; on exit only that
   namespace is removed (SCAN MATCH + UNLINK). Never FLUSHDB, FLUSHALL, KEYS, MONITOR or CONFIG SET.
-- Runs that died without cleaning up (SIGKILL, power cut, server timeout) are found again through a
-  registry ON THE SERVER: the set ``tutor:{registry}:runs`` lists live run ids and each run holds a lease key
-  ``tutor:{id}:~owner`` (host, pid; expires unless renewed by a heartbeat thread). A new run reaps a
-  registered namespace when its lease has expired, or when its owner ran on this machine and that
-  pid is gone. We keep the registry on the server rather than in a local state file because the
-  evidence then lives with the data: any tutor on any laptop of a class can reap a dead run, no
-  URL (with its password) is ever written to disk, a run on a server that was later switched off
-  leaves nothing behind locally, and no new dependency is needed. The cost is two small keys per
-  live run, both under ``tutor:*`` (so the README's ACL user covers them). Only ids that follow the
-  registry's own format are ever reaped, and only under ``tutor:{id}:``: a foreign key is never
-  touched, even one that looks like ours.
+- Every command of the run passes one gate (gate.py): keys and channels must be the run's own,
+  and nothing that reaches the whole server is sent.
+- Every key a run creates carries an expiry (KEY_TTL) that a heartbeat thread refreshes while the
+  run lives. A run that dies without cleaning up (SIGKILL, a power cut, a stalled server) leaves
+  nothing for long: its keys expire by themselves. No tutor ever deletes another run's keys, so
+  nobody can make one delete keys by naming them, and nothing needs to be trusted on the server.
 """
 
 from __future__ import annotations
@@ -34,7 +29,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -54,16 +49,15 @@ from redisqueue_tutor.connections import (
     blocking_seconds,
 )
 from redisqueue_tutor.faults import ENV_REDIS_URL, BackendError, connect_failure, explain
+from redisqueue_tutor.gate import Gate
 from redisqueue_tutor.recorder import CommandLog
 
 DEFAULT_BACKEND = "fake"
 
 MIN_VERSION = (6, 2)  # HELLO needs 6.0; LMOVE, which the reliable-queue lessons use, 6.2
 CONNECT_TIMEOUT = 2.0  # seconds for TCP connect AND the TLS handshake
-REGISTRY_KEY = "tutor:{registry}:runs"  # not a run id: never reaped
-LEASE_SECONDS = 600  # a run whose lease is this old is dead, wherever it ran
+KEY_TTL = 900  # seconds every key of a run lives unless the run, still alive, refreshes it
 HEARTBEAT_SECONDS = 60
-_RUN_ID = re.compile(r"^[0-9a-f]{8}$")
 
 
 @dataclass(frozen=True)
@@ -131,6 +125,8 @@ class Backend:
 
     def __init__(self, namespace: Namespace | None = None) -> None:
         self.namespace = namespace or Namespace.new()
+        self.gate = Gate(self.namespace.prefix)
+        self.internal_gate = Gate(self.namespace.prefix, internal=True)
         self.log = CommandLog(shorten=self.namespace.short)
         self.server: Any = None
         self.info: ServerInfo | None = None
@@ -164,6 +160,7 @@ class Backend:
         self, lane: str, *, decode_responses: bool = True, record: bool = True
     ) -> redis.ConnectionPool:
         kwargs = self._pool_kwargs()
+        kwargs["gate"] = self.gate if record else self.internal_gate
         if record:
             kwargs.update(command_log=self.log, lane=lane)
         pool = redis.ConnectionPool(
@@ -188,6 +185,10 @@ class Backend:
                 connection_pool=self.connection_pool("observer", record=False)
             )
         return self._observer
+
+    def keep_alive(self, names: Iterable[str]) -> None:
+        """Give these keys of the run (full names) the run's expiry again; nothing on a private
+        fakeredis, whose keys end with the process."""
 
     def cleanup(self) -> int:
         """Remove every key of this run's namespace; returns how many were removed."""
@@ -321,9 +322,8 @@ class RedisBackend(Backend):
         self._url_kwargs = parsed
         self._heartbeat: threading.Thread | None = None
         self._stop_heartbeat = threading.Event()
-        self.reaped: list[str] = []
         try:  # an unknown ?option= or a bad value fails here, not in the middle of a lesson
-            self._connection_class(False)(**self._pool_kwargs())
+            self._connection_class(False)(gate=self.internal_gate, **self._pool_kwargs())
         except (TypeError, ValueError, redis.RedisError) as exc:
             raise BackendError(
                 f"{shown} has an option redis-py does not understand ({exc}); "
@@ -389,14 +389,11 @@ class RedisBackend(Backend):
     def start(self) -> ServerInfo:
         info = self.connect()
         try:
-            self.reaped = self.reap_dead_runs()
-            self._register()
+            self._lease()
         except redis.RedisError as exc:
             raise BackendError(connect_failure(exc, self)) from None
         self.started = True
-        self._heartbeat = threading.Thread(
-            target=self._renew_lease, name="tutor-lease", daemon=True
-        )
+        self._heartbeat = threading.Thread(target=self._renew, name="tutor-heartbeat", daemon=True)
         self._heartbeat.start()
         return info
 
@@ -404,47 +401,31 @@ class RedisBackend(Backend):
         where = str(self.info) if self.info else f"{self.scheme}://{self.address}"
         return f"{where}, keys in {self.namespace.prefix}"
 
-    # -- the registry of live runs -----------------------------------------------------------
+    # -- the run's keys expire unless the run lives ----------------------------------------
     def _owner(self) -> str:
         return json.dumps(
             {"host": machine_identity(), "pid": os.getpid(), "since": int(time.time())},
             sort_keys=True,
         )
 
-    def _register(self) -> None:
-        # The lease first, then the registry entry: whoever sees the id also finds its lease.
-        observer = self.observer
-        observer.set(self.namespace.owner_key, self._owner(), ex=LEASE_SECONDS)
-        with suppress(redis.ResponseError):  # somebody's own key of another type: leave it be
-            observer.sadd(REGISTRY_KEY, self.namespace.run_id)
+    def _lease(self) -> None:
+        # Who holds this namespace, for a person looking at the server; it expires like the rest.
+        self.observer.set(self.namespace.owner_key, self._owner(), ex=KEY_TTL)
 
-    def _renew_lease(self) -> None:
+    def keep_alive(self, names: Iterable[str]) -> None:
+        owned = [name for name in names if self.gate.owns(name)]
+        if not owned:
+            return
+        with self.observer.pipeline(transaction=False) as pipe:
+            for name in owned:
+                pipe.expire(name, KEY_TTL)
+            pipe.execute()
+
+    def _renew(self) -> None:
         while not self._stop_heartbeat.wait(HEARTBEAT_SECONDS):
             with suppress(redis.RedisError, AttributeError):
-                self._register()
-
-    def reap_dead_runs(self) -> list[str]:
-        """Remove the namespaces of registered runs that are dead; returns their ids."""
-        observer = self.observer
-        dead = []
-        try:
-            registered = observer.smembers(REGISTRY_KEY)
-        except redis.ResponseError:  # not our set (WRONGTYPE): no registry on this server
-            return []
-        for run_id in sorted(_word(member) for member in registered):
-            if not _RUN_ID.match(run_id) or run_id == self.namespace.run_id:
-                continue
-            owner = observer.get(Namespace.for_run(run_id).owner_key)
-            if owner_is_dead(None if owner is None else _word(owner)):
-                dead.append(run_id)
-        if not dead:
-            return []
-        prefixes = tuple(Namespace.for_run(run_id).prefix for run_id in dead)
-        # One pass over the keyspace for all of them, matching only tutor:{…}: names.
-        _unlink_matching(observer, "tutor:{*}:*", lambda name: name.startswith(prefixes))
-        with suppress(redis.ResponseError):
-            observer.srem(REGISTRY_KEY, *dead)
-        return dead
+                self._lease()
+                self.keep_alive(self.observer.scan_iter(match=self.namespace.pattern, count=500))
 
     def close(self, *, clean: bool = True) -> None:
         self._stop_heartbeat.set()
@@ -453,8 +434,6 @@ class RedisBackend(Backend):
         try:
             if clean and self.started:
                 self.cleanup()  # the lease key lives in the namespace, so it goes too
-                with suppress(redis.ResponseError):
-                    self.observer.srem(REGISTRY_KEY, self.namespace.run_id)
         finally:
             super().close(clean=False)
 
@@ -511,28 +490,6 @@ def machine_identity() -> str:
     return f"{socket.gethostname()}/{machine}"
 
 
-def owner_is_dead(owner: str | None) -> bool:
-    """True when a run's lease says its process is gone. Unsure means alive: never reap a live run."""
-    if owner is None:
-        return True  # no lease: it expired (LEASE_SECONDS without a heartbeat)
-    try:
-        record = json.loads(owner)
-        host, pid = record["host"], int(record["pid"])
-    except (ValueError, KeyError, TypeError):
-        return False
-    if host != machine_identity() or os.name != "posix":
-        return False  # another machine: only its lease can tell
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False  # exists, but belongs to somebody else
-    return False
-
-
 # --------------------------------------------------------------------------------------------------
 # Opening a backend for one run
 
@@ -587,8 +544,8 @@ def running(spec: str | None) -> Iterator[Backend]:
     """Open a backend, check it, and always clean up what the run created.
 
     Before yielding it connects and checks the server (so a bad URL, a replica or a wrong password
-    fail before the first step) and, on a real server, reaps runs that died. On exit (normal, error,
-    Ctrl-C, SIGTERM, SIGHUP) it removes the run's keys.
+    fail before the first step). On exit (normal, error, Ctrl-C, SIGTERM, SIGHUP) it removes the
+    run's keys.
     """
     backend = open_backend(spec)
     failure: BaseException | None = None
@@ -600,8 +557,8 @@ def running(spec: str | None) -> Iterator[Backend]:
             failure = exc
             raise
         finally:
-            # After a timeout the server is unlikely to answer the cleanup either: the next run
-            # reaps this one through the registry instead of making the learner wait again.
+            # After a timeout the server is unlikely to answer the cleanup either: the run's keys
+            # expire by themselves (KEY_TTL) instead of making the learner wait again.
             clean = not isinstance(failure, redis.TimeoutError | BackendError)
             hold_signals()
             with suppress(redis.RedisError):

@@ -58,7 +58,7 @@ def compare(
             continue
         actual = {
             "state": state_text(record.state),
-            "reply": step_reply(record),
+            "reply": step_reply(record, lesson_only=True),
             "output": record.output,
         }
         for field in ("state", "reply", "output"):
@@ -84,7 +84,7 @@ def compare(
 
 def check_paths(paths: list[Path], backend_spec: str | None) -> Iterator[CheckResult]:
     from redisqueue_tutor.backend import running
-    from redisqueue_tutor.engine import run_lesson
+    from redisqueue_tutor.engine import StepRefused, run_lesson
 
     for path in paths:
         try:
@@ -92,8 +92,12 @@ def check_paths(paths: list[Path], backend_spec: str | None) -> Iterator[CheckRe
         except LessonError as exc:
             yield CheckResult(path, path.stem, error=str(exc))
             continue
-        with running(backend_spec) as backend:
-            _start, records = run_lesson(lesson, backend)
+        try:
+            with running(backend_spec) as backend:
+                _start, records = run_lesson(lesson, backend)
+        except StepRefused as exc:
+            yield CheckResult(path, lesson.id, error=f"{path}: {exc}")
+            continue
 
         def run_variant(variant: Lesson) -> list[StepRecord]:
             with running(backend_spec) as fresh:  # a new namespace: the variant starts clean

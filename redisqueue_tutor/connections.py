@@ -12,10 +12,40 @@ from typing import Any
 
 import redis
 
+from redisqueue_tutor.gate import Gate
 from redisqueue_tutor.keyspace import BLOCKING, _word, blocking_seconds
 from redisqueue_tutor.recorder import RecordingMixin
 
 COMMAND_TIMEOUT = 10.0  # seconds for an answer to a non-blocking command
+
+
+class GateMixin:
+    """Mix into a connection class, outermost: every command passes the run's gate (gate.py)
+    before it is recorded or sent. Pass `gate=` as a connection kwarg. The connection handshake
+    (HELLO, AUTH, CLIENT SETINFO) is redis-py's own, not a command of the run: it passes."""
+
+    def __init__(self, *args: Any, gate: Gate, **kwargs: Any) -> None:
+        self._gate = gate
+        self._gate_handshake = False
+        super().__init__(*args, **kwargs)
+
+    def on_connect_check_health(self, *args: Any, **kwargs: Any) -> None:
+        self._gate_handshake = True
+        try:
+            super().on_connect_check_health(*args, **kwargs)  # type: ignore[misc]
+        finally:
+            self._gate_handshake = False
+
+    def send_command(self, *args: Any, **kwargs: Any) -> None:
+        if not self._gate_handshake:
+            self._gate.check(args)
+        super().send_command(*args, **kwargs)  # type: ignore[misc]
+
+    def pack_commands(self, commands: Any) -> Any:
+        if not self._gate_handshake:
+            for command in commands:
+                self._gate.check(command)
+        return super().pack_commands(commands)  # type: ignore[misc]
 
 
 class FakeRedisCompat:
@@ -61,10 +91,13 @@ def _fake_connection_classes() -> tuple[type, type]:
     class CompatFake(FakeRedisCompat, FakeRedisConnection):
         pass
 
-    class RecordingFake(RecordingMixin, CompatFake):
+    class GatedFake(GateMixin, CompatFake):
         pass
 
-    return CompatFake, RecordingFake
+    class RecordingFake(GateMixin, RecordingMixin, CompatFake):
+        pass
+
+    return GatedFake, RecordingFake
 
 
 # --------------------------------------------------------------------------------------------------
@@ -135,20 +168,33 @@ class TimedUnixConnection(CommandTimeouts, redis.UnixDomainSocketConnection):
     pass
 
 
-class RecordingConnection(RecordingMixin, TimedConnection):
+class GatedConnection(GateMixin, TimedConnection):
     pass
 
 
-class RecordingSSLConnection(RecordingMixin, TimedSSLConnection):
+class GatedSSLConnection(GateMixin, TimedSSLConnection):
     pass
 
 
-class RecordingUnixConnection(RecordingMixin, TimedUnixConnection):
+class GatedUnixConnection(GateMixin, TimedUnixConnection):
     pass
 
 
+class RecordingConnection(GateMixin, RecordingMixin, TimedConnection):
+    pass
+
+
+class RecordingSSLConnection(GateMixin, RecordingMixin, TimedSSLConnection):
+    pass
+
+
+class RecordingUnixConnection(GateMixin, RecordingMixin, TimedUnixConnection):
+    pass
+
+
+# Every connection of a run passes the gate; the recording ones also record.
 _CONNECTION_CLASSES: dict[str, tuple[type, type]] = {
-    "redis": (TimedConnection, RecordingConnection),
-    "rediss": (TimedSSLConnection, RecordingSSLConnection),
-    "unix": (TimedUnixConnection, RecordingUnixConnection),
+    "redis": (GatedConnection, RecordingConnection),
+    "rediss": (GatedSSLConnection, RecordingSSLConnection),
+    "unix": (GatedUnixConnection, RecordingUnixConnection),
 }

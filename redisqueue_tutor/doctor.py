@@ -110,9 +110,7 @@ def _checks(backend: Backend) -> Iterator[Check]:
     except BackendError as exc:
         yield Check("server", False, str(exc))
         return
-    reaped = len(real.reaped) if real else 0
-    others = f"; removed {counted(reaped, 'dead run')} left by killed tutors" if reaped else ""
-    yield Check("server", True, f"{info} ({info.mode}, {info.role}){others}")
+    yield Check("server", True, f"{info} ({info.mode}, {info.role})")
 
     # namespace: write, read and remove a key of our own
     namespace = backend.namespace

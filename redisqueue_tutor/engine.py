@@ -17,6 +17,7 @@ from typing import Any
 import redis
 
 from redisqueue_tutor.backend import Backend, blocking_seconds
+from redisqueue_tutor.gate import Refused
 from redisqueue_tutor.lesson_model import Client, Lesson, Step, fill_template
 from redisqueue_tutor.recorder import send_unrecorded
 from redisqueue_tutor.records import (
@@ -35,6 +36,10 @@ UNSUBSCRIBE = frozenset({"UNSUBSCRIBE", "PUNSUBSCRIBE"})
 
 class EngineError(Exception):
     """The scenario could not go on (a message that never arrived, a listener that hung)."""
+
+
+class StepRefused(Exception):
+    """The run's gate refused a step's command as it was about to be sent (templates filled)."""
 
 
 class LessonRun:
@@ -62,6 +67,7 @@ class LessonRun:
         self._joined: list[str] = []
         self._seen = backend.log.mark()
         self._done = 0
+        self._outside = 0  # receivers of this step's PUBLISH outside the run
         self._arrived = threading.Condition()
         self.start = StepRecord(
             number=0,
@@ -101,7 +107,11 @@ class LessonRun:
         step = self.lesson.steps[self._done]
         number = self._done + 1
         heard = {name: len(lst.printed) for name, lst in self._listeners.items()}
-        output = self._execute(step)
+        self._outside = 0
+        try:
+            output = self._execute(step)
+        except Refused as exc:
+            raise StepRefused(f"step {number} ({step.action}): {exc}") from None
         printed = [
             line
             for name, listener in self._listeners.items()
@@ -118,6 +128,7 @@ class LessonRun:
             state=self._observe(),
             variables=self._snapshot(),
             crashed=(step.actor,) if step.crash else (),
+            outside=self._outside,
         )
         record = _with_changes(record, self._previous)
         self._previous = record
@@ -179,8 +190,13 @@ class LessonRun:
                     reply = None
                     if step.output is None:
                         return f"ResponseError: {exc}"
-                if name == "PUBLISH" and isinstance(reply, int) and reply > 0:
-                    self._wait_for_delivery(delivered + reply)
+                if name == "PUBLISH" and isinstance(reply, int):
+                    # Redis counts every receiver on the server; the run waits for its own. A
+                    # client outside the lesson (RedisInsight's PSUBSCRIBE *, say) is named.
+                    own = self._receivers(self.backend.namespace.short(words[1]))
+                    self._wait_for_delivery(delivered + min(own, reply))
+                    if reply > own:
+                        self._outside = reply - own
             if step.assign:
                 with self._lock:
                     self._variables[step.assign] = self._program_value(reply)
@@ -243,6 +259,21 @@ class LessonRun:
         listener = self._listeners.pop(client.name)
         return listener.stop()
 
+    def _receivers(self, channel: str) -> int:
+        """How many of the run's own subscriptions receive a message on `channel` (short name):
+        a channel subscription for its name, a pattern for each matching pattern."""
+        short = self.backend.namespace.short
+        count = 0
+        for listener in self._listeners.values():
+            if not listener.confirmed:
+                continue
+            for name in listener.names:
+                if listener.command == "PSUBSCRIBE":
+                    count += fnmatch.fnmatchcase(channel, short(name))
+                else:
+                    count += short(name) == channel
+        return count
+
     def _delivered(self) -> int:
         return sum(len(listener.received) for listener in self._listeners.values())
 
@@ -290,6 +321,9 @@ class LessonRun:
 
     def _observe(self) -> tuple[tuple[str, Value], ...]:
         observer = self.backend.observer
+        # The run's keys expire unless the run lives (backend.KEY_TTL): renew them, as a step may
+        # have created one or cleared its expiry.
+        self.backend.keep_alive(self.backend.namespace.key(name) for name in self._names)
         state: list[tuple[str, Value]] = []
         for key in self.lesson.state:
             name = self.backend.namespace.key(key.key)

@@ -21,14 +21,12 @@ from pydantic import (
     model_validator,
 )
 
-from redisqueue_tutor.keyspace import REFUSED_ALWAYS, blocking_seconds
+from redisqueue_tutor.keyspace import blocking_seconds
 from redisqueue_tutor.questions import Question
 
 MAX_FOREGROUND_WAIT = 10.0  # seconds a blocking step may keep the learner waiting
 MAX_STEPS = 1_000  # steps, moments or questions in one lesson (progress.py counts on it)
 
-# Commands a lesson may never send: the tutor's one list of what it never sends on anyone's behalf.
-FORBIDDEN_COMMANDS = REFUSED_ALWAYS
 
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 ChannelName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.:*?-]*$", max_length=40)]
@@ -115,8 +113,6 @@ class Step(_Strict):
             raise ValueError(f"cannot be split into words: {exc}") from None
         if not words:
             raise ValueError("is empty; leave it out for a step without Redis")
-        if words[0].upper() in FORBIDDEN_COMMANDS:
-            raise ValueError(f"{words[0].upper()} is not allowed in a lesson")
         return command
 
     @model_validator(mode="after")
@@ -259,6 +255,10 @@ class Lesson(_Strict):
                             ("steps", index, field),
                             f"{{{name}}} is not a declared variable",
                         )
+            if step.command is not None:
+                problem = command_problem(step.command, self.key_names, self.channels)
+                if problem:
+                    raise _RefError(("steps", index, "command"), problem)
             if step.expect:
                 for name in step.expect.variables:
                     if name not in self.variables:
@@ -299,6 +299,44 @@ class Lesson(_Strict):
         from redisqueue_tutor.program import step_code
 
         return step_code(self, self.steps[step_number - 1])
+
+
+_PROBE = "tutor:{00000000}:"  # a namespace for asking the gate about a command before a run
+
+
+def command_problem(command: str, names: Sequence[str], channels: Sequence[str]) -> str:
+    """Why a step's command could not be sent, before the lesson runs; "" when it can.
+
+    The command's name and every key and channel it names must be written out (not a template)
+    and declared by the lesson ([[state]] keys, channels); then the run's gate must let it through
+    with those names in a run's namespace. The gate asks again at the moment the command is sent,
+    after its templates are filled.
+    """
+    from redisqueue_tutor.commandspecs import UnknownKeys, channel_positions, key_positions
+    from redisqueue_tutor.gate import Gate
+
+    words = shlex.split(command)
+    if "{" in words[0]:
+        return "the command's name must be written out, not a template"
+    declared = set(names)
+    try:
+        keys = key_positions(words)
+    except UnknownKeys:
+        keys = []  # the gate below says why
+    channel_at, pattern_at = channel_positions(words)
+    for index in [*keys, *channel_at, *pattern_at]:
+        word = words[index]
+        what = "key" if index in keys else "channel" if index in channel_at else "pattern"
+        if "{" in word:
+            return f"the {what} at word {index + 1} ({word}) must be written out, not a template"
+        if word not in declared:
+            where = "channels" if what != "key" else "[[state]]"
+            return f"{words[0].upper()} names the {what} {word!r}, which the lesson does not declare (add it to {where})"
+    gate = Gate(_PROBE)
+    probe = [
+        _PROBE + w if i in (*keys, *channel_at, *pattern_at) else w for i, w in enumerate(words)
+    ]
+    return gate.problem(probe, shown=lambda name: name.removeprefix(_PROBE))
 
 
 class _RefError(ValueError):

@@ -392,7 +392,6 @@ def __getattr__(name: str) -> Any:
         "Concept",
         "fill_template",
         "template_names",
-        "FORBIDDEN_COMMANDS",
     }:
         from redisqueue_tutor import lesson_model
 

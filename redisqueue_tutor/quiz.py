@@ -234,7 +234,7 @@ def run_value(answer_from: AnswerFrom, records: Sequence[StepRecord]) -> str:
     if answer_from.field == "output":
         return record.output
     if answer_from.field == "reply":
-        return step_reply(record)
+        return step_reply(record, lesson_only=True)
     values = record.variable_map
     name = answer_from.variable or ""
     if name not in values:

@@ -90,6 +90,9 @@ class StepRecord:
     variables: tuple[tuple[str, Value], ...]
     changed: frozenset[str] = field(default_factory=frozenset)
     crashed: tuple[str, ...] = ()  # clients that died at this step
+    # How many receivers Redis counted for this step's PUBLISH beyond the run's own subscribers:
+    # another client of the server (a monitoring tool's PSUBSCRIBE *, say).
+    outside: int = 0
 
     @property
     def state_map(self) -> Mapping[str, Value]:

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from redisqueue_tutor.keyspace import name_positions
+from redisqueue_tutor.commandspecs import UnknownKeys, name_positions
 from redisqueue_tutor.records import CommandRecord, ListValue, StepRecord, Value, python_text
 
 if TYPE_CHECKING:
@@ -454,7 +454,11 @@ class RunBuilder:
         for command in event["commands"]:
             args = [str(a) for a in command["args"]]
             if args and args[0].upper() in LIST_COMMANDS:
-                for index in name_positions(args, strict=False):
+                try:
+                    positions = name_positions(args)
+                except UnknownKeys:
+                    positions = []
+                for index in positions:
                     if args[index] not in self.lists:
                         self.lists.append(args[index])
         if snapshot:

@@ -19,6 +19,7 @@ No printing here: render_sandbox.py draws, sandbox_shell.py reads lines.
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import shlex
 import threading
 from collections.abc import Callable, Iterator
@@ -36,8 +37,8 @@ from redisqueue_tutor.backend import (
     open_backend,
     signals_as_exit,
 )
+from redisqueue_tutor.commandspecs import UnknownKeys, channel_positions, key_positions, lookup
 from redisqueue_tutor.engine import DELIVERY_TIMEOUT, StreamEntries, Subscribers, observe_key
-from redisqueue_tutor.keyspace import KEY_POSITIONS
 from redisqueue_tutor.lesson_model import Client, Concept, Lesson, StateKey, Step
 from redisqueue_tutor.records import CommandRecord, StepRecord, Value, freeze, python_text
 from redisqueue_tutor.wording import counted, joined, noun
@@ -59,7 +60,7 @@ class Cancelled(Exception):
 class CommandSpec:
     """One command the sandbox can send: its syntax, what it does, and where its keys are.
 
-    Where its keys and channels are comes from keyspace.KEY_POSITIONS, shared with `tutor trace`.
+    Where its keys and channels are comes from Redis's own key specifications (commandspecs.py).
     timeout: where a blocking command's timeout is.
     """
 
@@ -629,21 +630,23 @@ class Session:
                 count = _number(args[at], "numkeys")
                 if count < 1 or count != int(count):
                     raise Refused("numkeys must be a whole number of keys, 1 or more")
-        # Where the names are: the same table `tutor trace` uses (keyspace.py).
-        positions = [i - 1 for i in KEY_POSITIONS[spec.name]([spec.name, *args])]
-        kind = (
-            "pattern"
-            if spec.name in ("PSUBSCRIBE", "PUNSUBSCRIBE")
-            else "channel"
-            if spec.name in ("PUBLISH", "SUBSCRIBE", "UNSUBSCRIBE")
-            else "key"
-        )
-        sent = list(args)
+        # Where the names are: Redis's own key specifications (commandspecs.py), as for
+        # `tutor trace`; the run's gate checks the result again as it is sent.
+        words = [spec.name, *args]
+        try:
+            keys = key_positions(words) if (found := lookup(words)) and found.keys else []
+        except UnknownKeys as exc:
+            raise Refused(
+                f"{spec.name} {exc}" if not str(exc).startswith(spec.name) else str(exc)
+            ) from None
+        channels, patterns = channel_positions(words)
+        sent = list(words)
         touched = []
-        for index in positions:
-            sent[index] = key(args[index])
-            touched.append((kind, args[index]))
-        return [spec.name, *sent], touched
+        for index in sorted({*keys, *channels, *patterns}):
+            kind = "pattern" if index in patterns else "channel" if index in channels else "key"
+            sent[index] = key(words[index])
+            touched.append((kind, words[index]))
+        return sent, touched
 
     def _pubsub_args(self, args: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
         sub = args[0].upper() if args else ""
@@ -679,7 +682,16 @@ class Session:
             ) from None
         output = python_text(self._short(freeze(reply)))
         if name == "PUBLISH" and isinstance(reply, int) and reply > 0:
-            self._wait_for_delivery(sum(heard.values()) + reply)
+            # Redis counts every receiver on the server; wait for the sandbox's own lanes only.
+            channel = self.ns.short(sent[1])
+            own = sum(
+                fnmatch.fnmatchcase(channel, n) if lane.kind == "PSUBSCRIBE" else n == channel
+                for lane in self.lanes.values()
+                for n in lane.names
+            )
+            self._wait_for_delivery(sum(heard.values()) + min(own, reply))
+            if reply > own:
+                output += f"\n(Redis also counted {reply - own} outside this sandbox: another client of this server)"
             for lane in self.lanes.values():
                 for channel, data in lane.received[heard.get(lane.name, 0) :]:
                     output += f"\n{lane.name} got {python_text(data)} on {channel}"

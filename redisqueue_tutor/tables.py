@@ -7,7 +7,7 @@ they are. Nothing here is typed by hand; every cell is a record's value in text 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from redisqueue_tutor.records import (
     CommandRecord,
@@ -55,9 +55,20 @@ def reply_cell(command: CommandRecord) -> str:
     return WAITING if command.waiting else reply_text(command.reply, command.error)
 
 
-def step_reply(record: StepRecord) -> str:
-    """What Redis answered the step's own command(s): not what listeners received meanwhile."""
+def step_reply(record: StepRecord, *, lesson_only: bool = False) -> str:
+    """What Redis answered the step's own command(s): not what listeners received meanwhile.
+
+    `lesson_only` (what `tutor check` compares with a lesson's claims): a PUBLISH's count without
+    the receivers outside the run (another client of a shared server), which no lesson can know.
+    """
     own = [c for c in record.commands if c.client == record.actor and c.args]
+    if lesson_only and record.outside:
+        own = [
+            replace(c, reply=c.reply - record.outside)
+            if c.name == "PUBLISH" and isinstance(c.reply, int)
+            else c
+            for c in own
+        ]
     return "\n".join(reply_cell(c) for c in own)
 
 
@@ -83,9 +94,16 @@ def execution_row(record: StepRecord, keys: frozenset[str]) -> ExecutionRow:
         reply = "\n".join(line.reply for line in lines)
     else:
         command, reply = NO_COMMAND, ""
+    action = record.action
+    if record.outside:
+        who = "receiver" if record.outside == 1 else "receivers"
+        action += (
+            f"\n(Redis also counted {record.outside} {who} outside this lesson:"
+            " another client of this server)"
+        )
     return ExecutionRow(
         step=str(record.number),
-        action=record.action,
+        action=action,
         command=command,
         reply=reply,
         state=state_text(record.state),

@@ -45,7 +45,9 @@ from typing import IO, Any
 import redis
 
 from redisqueue_tutor.backend import Backend, FakeBackend, Namespace, RedisBackend
-from redisqueue_tutor.keyspace import BLOCKS_ON, SUBSCRIBING, Refused, name_positions
+from redisqueue_tutor.commandspecs import UnknownKeys, name_positions, split_words
+from redisqueue_tutor.gate import Refused
+from redisqueue_tutor.keyspace import BLOCKS_ON, SUBSCRIBING
 from redisqueue_tutor.recorder import CommandLog
 from redisqueue_tutor.records import CommandRecord, freeze
 from redisqueue_tutor.runfile import encode_value
@@ -322,16 +324,24 @@ class Tracer:
         words = [_word(a) for a in args]
         if not words:
             return args
-        positions = name_positions(words, strict=self.strict)
+        try:
+            positions = name_positions(split_words(words))
+        except UnknownKeys as exc:
+            raise Refused(f"{words[0].upper()} is refused: {exc}") from None
         if not positions:
             return args
+        if " " in words[0]:  # redis-py sends "XGROUP CREATE" as one word: keep its shape
+            positions = [index - 1 for index in positions]
         out = list(args)
         name = words[0].upper()
         with self.cond:
             for index in positions:
                 short = words[index]
+                if name.split()[0] == "PUBSUB":  # asks about channels or a pattern: touches nothing
+                    out[index] = self.backend.namespace.key(short)
+                    continue
                 self.touched.setdefault(short, None)
-                if name in ("PUBLISH", "SPUBLISH", "SUBSCRIBE", "PSUBSCRIBE", "PUBSUB"):
+                if name in ("PUBLISH", "SPUBLISH", "SUBSCRIBE", "PSUBSCRIBE"):
                     self.channels.add(short)
                 out[index] = self.backend.namespace.key(short)
         return tuple(out)
@@ -516,7 +526,9 @@ class TraceMixin:
 
     def _checked(self, tracer: Tracer, args: tuple[Any, ...]) -> tuple[Any, ...]:
         try:
-            return tracer.prefix(args)
+            prefixed = tracer.prefix(args)
+            tracer.backend.gate.check(prefixed)  # the connection checks again as it sends
+            return prefixed
         except Refused as exc:
             tracer.events.send(type="refused", message=str(exc), action=program_line(tracer.script))
             raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import fakeredis
 import pytest
 
 from redisqueue_tutor.backend import running
@@ -65,11 +66,12 @@ def test_handshake_and_observer_are_not_recorded(mini):
 def test_cleanup_removes_only_the_runs_keys():
     with running("fake") as backend:
         lesson = load_lesson(MINI)
-        observer = backend.observer
-        observer.set("jobs", "foreign")
+        # Somebody else's client on the same server (the run's own clients could not write it).
+        other = fakeredis.FakeRedis(server=backend.server, decode_responses=True)
+        other.set("jobs", "foreign")
         run_lesson(lesson, backend)
-        assert observer.exists(backend.namespace.key("done"))
+        assert other.exists(backend.namespace.key("done"))
         removed = backend.cleanup()
         assert removed == 2
-        assert observer.get("jobs") == "foreign"
-        assert list(observer.scan_iter(match=backend.namespace.pattern)) == []
+        assert other.get("jobs") == "foreign"
+        assert list(other.scan_iter(match=backend.namespace.pattern)) == []

@@ -15,6 +15,7 @@ import redis
 from typer.testing import CliRunner
 
 from redisqueue_tutor.backend import (
+    KEY_TTL,
     BackendError,
     blocking_seconds,
     explain,
@@ -25,7 +26,7 @@ from redisqueue_tutor.backend import (
 from redisqueue_tutor.cli import app
 from redisqueue_tutor.engine import LessonRun
 from redisqueue_tutor.lessons import find_lesson
-from tests.conftest import ROOT, _free_port
+from tests.conftest import ROOT, _free_port, all_keys
 from tests.test_safety import wait_for_run_keys
 
 EXIT_BACKEND = 3
@@ -116,6 +117,10 @@ def test_server_frozen_in_the_middle_of_a_lesson(start_server):
         finally:
             server.resume()
     assert "did not answer in time" in explain(caught.value)
+    # The run left without cleaning up (the server did not answer), and its keys expire by
+    # themselves: none is left without an expiry.
+    left = all_keys(server.client(), b.namespace.pattern)
+    assert left and all(0 < server.client().ttl(name) <= KEY_TTL for name in left)
 
 
 @pytest.mark.real

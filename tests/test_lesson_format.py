@@ -42,7 +42,7 @@ CASES = [
     ),
     (
         broken('command = "SET jobs x"', 'command = "FLUSHALL"'),
-        "mini.toml:46: steps[4].command: FLUSHALL is not allowed in a lesson",
+        "mini.toml:46: steps[4].command: FLUSHALL is refused: it erases every key of every database on the server",
     ),
     (
         broken("steps = [2]", "steps = [9]"),

@@ -8,7 +8,6 @@ the middle (Ctrl-C, SIGTERM, SIGHUP, SIGKILL), and the foreign keys must be byte
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -17,13 +16,7 @@ import time
 
 import pytest
 
-from redisqueue_tutor.backend import (
-    REGISTRY_KEY,
-    Namespace,
-    RedisBackend,
-    machine_identity,
-    running,
-)
+from redisqueue_tutor.backend import KEY_TTL, Namespace, running
 from redisqueue_tutor.engine import LessonRun, run_lesson
 from redisqueue_tutor.lessons import discover, find_lesson
 from tests.conftest import ROOT, RedisServer, all_keys, redis_server_binary
@@ -68,10 +61,8 @@ def snapshot(server: RedisServer) -> dict[bytes, tuple[bytes, int]]:
 
 
 def tutor_keys(server: RedisServer) -> set[bytes]:
-    """Keys of the tutor's own making: a namespace or the registry, minus the foreign look-alikes."""
-    return (all_keys(server.client(), "tutor:*") - set(LOOKALIKES)) | (
-        {REGISTRY_KEY.encode()} & all_keys(server.client(), REGISTRY_KEY)
-    )
+    """Keys of the tutor's own making (a run's namespace), minus the foreign look-alikes."""
+    return all_keys(server.client(), "tutor:*") - set(LOOKALIKES)
 
 
 def test_the_crowded_server_is_crowded(crowded):
@@ -138,7 +129,7 @@ def test_a_stopped_tutor_removes_its_keys(crowded, sig, code):
     before = snapshot(crowded)
     process = tutor_process(crowded.url, "--auto", "--delay", "30")
     keys = wait_for_run_keys(crowded, process)
-    assert any(k.endswith(b":~owner") for k in keys) and REGISTRY_KEY.encode() in keys
+    assert any(k.endswith(b":~owner") for k in keys)
     process.send_signal(sig)
     _out, err = process.communicate(timeout=20)
     assert process.returncode == code, err
@@ -147,58 +138,49 @@ def test_a_stopped_tutor_removes_its_keys(crowded, sig, code):
     assert snapshot(crowded) == before
 
 
-def test_a_killed_tutor_is_cleaned_up_when_the_tutor_starts_again(crowded):
+def test_a_killed_tutor_leaves_only_keys_that_expire_by_themselves(crowded):
     before = snapshot(crowded)
     process = tutor_process(crowded.url, "--auto", "--delay", "30")
     keys = wait_for_run_keys(crowded, process)
     process.kill()  # SIGKILL: no chance to clean up
     process.wait(timeout=10)
-    assert tutor_keys(crowded) == keys  # left behind, as expected
+    assert tutor_keys(crowded) == keys  # left behind, as expected...
+    client = crowded.client()
+    ttls = {name: client.ttl(name) for name in keys}
+    assert all(0 < ttl <= KEY_TTL for ttl in ttls.values()), ttls  # ...but every one expires
 
+    # Another tutor never deletes them: nothing on the server can make it delete a key.
     with running(crowded.url) as backend:
-        # Reaped before the first step, while this run's own lease is in place.
-        assert tutor_keys(crowded) == {backend.namespace.owner_key.encode(), REGISTRY_KEY.encode()}
-    assert tutor_keys(crowded) == set()
+        assert keys <= tutor_keys(crowded)
+        assert backend.namespace.owner_key.encode() in tutor_keys(crowded)
+    assert tutor_keys(crowded) == keys
+    client.delete(*keys)  # what their expiry will do, without waiting for it
     assert snapshot(crowded) == before
 
 
-def register(server: RedisServer, run_id: str, owner: dict[str, object] | None) -> bytes:
-    """A registry entry as another tutor would have left it, with one key in its namespace."""
-    client = server.client()
-    namespace = Namespace.for_run(run_id)
-    if owner is not None:
-        client.set(namespace.owner_key, json.dumps(owner), ex=600)
-    client.rpush(namespace.key("queue"), "task1")
-    client.sadd(REGISTRY_KEY, run_id)
-    return namespace.key("queue").encode()
-
-
-def test_only_dead_runs_are_reaped(crowded):
-    here = machine_identity()
-    dead_here = register(crowded, "0000dead", {"host": here, "pid": _dead_pid()})
-    expired = register(crowded, "0000e0e0", None)  # its lease ran out, wherever it ran
-    alive_here = register(crowded, "000a11fe", {"host": here, "pid": os.getppid()})
-    elsewhere = register(crowded, "0e15e0e0", {"host": "other-laptop/1234", "pid": 1})
-
-    with running(crowded.url):
-        keys = tutor_keys(crowded)
-    assert dead_here not in keys and expired not in keys
-    assert alive_here in keys and elsewhere in keys
-    members = crowded.client().smembers(REGISTRY_KEY)
-    assert members == {b"000a11fe", b"0e15e0e0"}
-
-    # Tidy up as those two tutors would on their own exit, through the tutor's own cleanup.
-    for run_id in ("000a11fe", "0e15e0e0"):
-        backend = RedisBackend(crowded.url, Namespace.for_run(run_id))
-        backend.started = True
-        backend.close()
+def test_keys_of_a_live_run_are_refreshed_and_a_step_that_clears_an_expiry_is_undone(crowded):
+    lesson = find_lesson("queue")
+    with running(crowded.url) as backend, LessonRun(lesson, backend) as run:
+        run.next_step()
+        queue = backend.namespace.key("queue")
+        client = crowded.client()
+        assert 0 < client.ttl(queue) <= KEY_TTL
+        client.persist(queue)  # as a lesson's SET would, without KEEPTTL
+        run.next_step()
+        assert 0 < client.ttl(queue) <= KEY_TTL
     assert tutor_keys(crowded) == set()
 
 
-def _dead_pid() -> int:
-    process = subprocess.Popen([sys.executable, "-c", "pass"])
-    process.wait()
-    return process.pid
+def test_a_registry_entry_written_by_anybody_deletes_nothing(crowded):
+    """Names in a set that looks like an old tutor registry are somebody's data, not orders."""
+    client = crowded.client()
+    victim = Namespace.for_run("0000dead").key("queue")
+    client.rpush(victim, "somebody's task")
+    client.sadd("tutor:{registry}:runs", "0000dead")
+    with running(crowded.url):
+        pass
+    assert client.lrange(victim, 0, -1) == [b"somebody's task"]
+    client.delete(victim, "tutor:{registry}:runs")
 
 
 def test_two_tutors_at_once_do_not_see_each_others_keys_or_messages(crowded):

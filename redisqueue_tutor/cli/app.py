@@ -14,6 +14,7 @@ import typer.core
 
 from redisqueue_tutor import __version__
 from redisqueue_tutor.console import make_console
+from redisqueue_tutor.gate import Refused
 from redisqueue_tutor.lessons import ENV_LESSONS_DIR, LessonError, UnknownLesson
 
 EXIT_OK = 0
@@ -151,6 +152,9 @@ def friendly(func: F) -> F:
         except (LessonError, UnknownLesson) as exc:
             print_error(err, str(exc).strip("'\""))
             raise typer.Exit(EXIT_BAD_INPUT) from None
+        except Refused as exc:  # the gate: a command the tutor will not send
+            print_error(err, str(exc))
+            raise typer.Exit(EXIT_BAD_INPUT) from None
         except KeyboardInterrupt:
             err.print("Interrupted.")
             raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -171,6 +175,8 @@ def _failure(exc: Exception) -> tuple[int, str | None]:
     their errors, and `tutor --help` stays quick.
     """
     engine = sys.modules.get("redisqueue_tutor.engine")
+    if engine is not None and isinstance(exc, engine.StepRefused):  # the gate, at a step
+        return EXIT_BAD_INPUT, str(exc)
     if engine is not None and isinstance(exc, engine.EngineError):
         return EXIT_BACKEND, f"the lesson could not go on: {exc}"
     model = sys.modules.get("redisqueue_tutor.lesson_model")
