@@ -712,6 +712,7 @@ def install() -> None:
     redis.utils.from_url = redis.from_url  # type: ignore[attr-defined]
 
     tracer = _tracer()
+    refuse_asyncio(tracer)
 
     def sleep(seconds: float) -> None:
         with tracer.waiting_here():
@@ -728,6 +729,45 @@ def install() -> None:
     time.sleep = sleep  # type: ignore[assignment]
     threading.Condition.wait = cond_wait  # type: ignore[method-assign]
     threading.Thread.join = join  # type: ignore[method-assign]
+
+
+def refuse_asyncio(tracer: Tracer) -> None:
+    """Stop the program when it opens a redis.asyncio client, before it can send anything.
+
+    Its connections are not redis-py's sync classes, so nothing above would route or record
+    them: the client would reach the host the program names (another program's keys on a real
+    server), even when tracing on the embedded fakeredis. Refused at construction (a client, a
+    pool or a connection), since none of them connects until its first command, and the process
+    ends right there: a program that catches every exception cannot go on past it.
+    """
+    import redis.asyncio.client
+    import redis.asyncio.cluster
+    import redis.asyncio.connection
+    import redis.asyncio.sentinel
+
+    def refuse(cls: type) -> None:
+        def init(self: Any, *args: Any, **kwargs: Any) -> None:
+            name = f"redis.asyncio.{type(self).__name__}"
+            message = (
+                f"the program opened {name}; `tutor trace` does not record asyncio clients yet,"
+                " so nothing was sent (use redis.Redis to trace it)"
+            )
+            tracer.events.send(type="refused", message=message, action=program_line(tracer.script))
+            with suppress(Exception):
+                sys.stdout.flush()
+                sys.stderr.flush()
+            os._exit(2)
+
+        cls.__init__ = init  # type: ignore[misc]
+
+    for cls in (
+        redis.asyncio.client.Redis,
+        redis.asyncio.connection.ConnectionPool,
+        redis.asyncio.connection.AbstractConnection,
+        redis.asyncio.cluster.RedisCluster,
+        redis.asyncio.sentinel.Sentinel,
+    ):
+        refuse(cls)
 
 
 # --------------------------------------------------------------------------------------------------
