@@ -104,12 +104,157 @@ class StepRecord:
 
 
 # --------------------------------------------------------------------------------------------------
+# Long values, folded for the screen: a bounded preview that says the full size
+
+FOLD_FROM = 200  # a str or bytes longer than this is shown as its beginning and its size
+PREVIEW = 32  # characters (or bytes) of a folded value that are shown
+FOLD_ITEMS = 20  # a list, tuple, dict or set with more items shows SHOWN_ITEMS at each end
+SHOWN_ITEMS = 5
+FOLD_LINES = 20  # a printed text with more lines shows its first SHOWN_LINES lines
+SHOWN_LINES = 10
+LINE_FROM = 2000  # a line of the program's own output longer than this is folded
+LINE_PREVIEW = 200
+
+
+class FoldedStr(str):
+    """The beginning of a long str, with the whole value's size: 'xxxx…' (10 MB). For the screen
+    only: a str subclass so that code reading a command's words still works, but equal only to a
+    folded value of the same beginning and size (two values that differ further on may match)."""
+
+    size: int  # bytes of the whole value in UTF-8
+
+    def __new__(cls, preview: str, size: int) -> FoldedStr:
+        folded = super().__new__(cls, preview)
+        folded.size = size
+        return folded
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FoldedStr) and str.__eq__(self, other) and self.size == other.size
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = str.__hash__
+
+
+class FoldedBytes(bytes):
+    """The beginning of a long bytes value, with the whole value's size: b'xxxx…' (10 MB)."""
+
+    size: int
+
+    def __new__(cls, preview: bytes, size: int) -> FoldedBytes:
+        folded = super().__new__(cls, preview)
+        folded.size = size
+        return folded
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, FoldedBytes) and bytes.__eq__(self, other) and self.size == other.size
+        )
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = bytes.__hash__
+
+
+@dataclass(frozen=True)
+class Shortened:
+    """A long list, tuple, dict or set: the items at each end (a queue's head and tail) and how
+    many it has: ['job99', 'job98', …, 'job1', 'job0'] (100 items)."""
+
+    head: Value  # of the container's own kind
+    tail: Value
+    length: int
+
+
+def size_text(size: int) -> str:
+    """10 MB, 1.5 kB, 250 bytes: decimal units, as `ls -h --si` says them."""
+    if size < 1000:
+        return f"{size} bytes"
+    for unit, scale in (("kB", 1e3), ("MB", 1e6), ("GB", 1e9)):
+        value = round(size / scale, 1)
+        if value < 1000 or unit == "GB":
+            return f"{value:g} {unit}"
+    raise AssertionError("unreachable")
+
+
+def _utf8_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def fold(value: Value) -> Value:
+    """The value as a screen shows it: each long str or bytes folded to a preview with its size,
+    each long container to the items at its ends and its length. Linear in the value's size (a
+    10 MB value costs a copy of its beginning), and a folded value folds to itself."""
+    if isinstance(value, FoldedStr | FoldedBytes | Shortened):
+        return value
+    if isinstance(value, str):
+        return value if len(value) <= FOLD_FROM else FoldedStr(value[:PREVIEW], _utf8_size(value))
+    if isinstance(value, bytes):
+        return value if len(value) <= FOLD_FROM else FoldedBytes(value[:PREVIEW], len(value))
+    if type(value) in (ListValue, DictValue, SetValue, tuple):
+        kind = type(value)
+        if len(value) > FOLD_ITEMS:
+            head = kind(fold(v) for v in value[:SHOWN_ITEMS])
+            return Shortened(head, kind(fold(v) for v in value[-SHOWN_ITEMS:]), len(value))
+        return kind(fold(v) for v in value)
+    return value
+
+
+def _folded_line(line: str, longest: int = FOLD_FROM, preview: int = PREVIEW) -> str:
+    if len(line) <= longest:
+        return line
+    return f"{line[:preview]}… ({size_text(_utf8_size(line))})"
+
+
+def fold_lines(text: str) -> str:
+    """A program's output, every line of it, but each line too long for any screen (LINE_FROM)
+    folded to its beginning and its size."""
+    if len(text) <= LINE_FROM:
+        return text
+    return "\n".join(_folded_line(line, LINE_FROM, LINE_PREVIEW) for line in text.split("\n"))
+
+
+def fold_text(text: str) -> str:
+    """Printed text as a table cell shows it: long lines folded (fold_lines), and past FOLD_LINES
+    lines, the first few and how many there are."""
+    if len(text) <= FOLD_FROM and text.count("\n") < FOLD_LINES:
+        return text
+    lines = text.split("\n")
+    shown = lines if len(lines) <= FOLD_LINES else lines[:SHOWN_LINES]
+    out = [_folded_line(line) for line in shown]
+    if len(shown) < len(lines):
+        out.append(f"… ({len(lines):,} lines)")
+    return "\n".join(out)
+
+
+def _folded_text(value: FoldedStr | FoldedBytes, quote: str = "") -> str:
+    """'xxxx…' (10 MB), or with `quote` as redis-cli quotes: "xxxx…" (10 MB)."""
+    if quote:
+        text = reply_text(bytes(value) if isinstance(value, bytes) else str(value))
+        body = text[:-1] if text.endswith(quote) else text
+        return f"{body}…{quote} ({size_text(value.size)})"
+    shown = repr(bytes(value) if isinstance(value, bytes) else str(value))
+    return f"{shown[:-1]}…{shown[-1]} ({size_text(value.size)})"
+
+
+def _shortened_text(value: Shortened, head: str, tail: str) -> str:
+    """[1, 2, …, 99, 100] (100 items): the texts of both ends, joined where the middle is."""
+    return f"{head[:-1]}, …, {tail[1:]} ({value.length:,} items)"
+
+
+# --------------------------------------------------------------------------------------------------
 # Plain-text forms, shared by the renderer and the checker (which compares them with a lesson's claims)
 
 
 def python_text(value: Value) -> str:
     """How the value reads in Python, as repr shows it: 'task1', None, ['task2', 'task1'],
-    ('queue', 'task1'), {'task': 'resize'}, b'x'."""
+    ('queue', 'task1'), {'task': 'resize'}, b'x'. A folded value (see fold) says its size."""
+    if isinstance(value, FoldedStr | FoldedBytes):
+        return _folded_text(value)
+    if isinstance(value, Shortened):
+        return _shortened_text(value, python_text(value.head), python_text(value.tail))
     if isinstance(value, ListValue):
         return "[" + ", ".join(python_text(v) for v in value) + "]"
     if isinstance(value, DictValue):
@@ -129,6 +274,14 @@ def reply_text(reply: Value, error: str | None = None) -> str:
         return f"(error) {error}"
     if reply is None:
         return "(nil)"
+    if isinstance(reply, FoldedStr | FoldedBytes):
+        return _folded_text(reply, quote='"')
+    if isinstance(reply, Shortened):
+        last = reply.length - len(reply.tail) + 1  # the number of the tail's first item
+        lines = [f"{n}) {_nested(item)}" for n, item in enumerate(reply.head, start=1)]
+        lines.append(f"… ({last - 1 - len(reply.head):,} more)")
+        lines += [f"{n}) {_nested(item)}" for n, item in enumerate(reply.tail, start=last)]
+        return "  ".join(lines)
     if isinstance(reply, bool):
         return f"(integer) {int(reply)}"
     if isinstance(reply, int):
@@ -149,6 +302,8 @@ def reply_text(reply: Value, error: str | None = None) -> str:
 
 
 def _nested(reply: Value) -> str:
+    if isinstance(reply, Shortened):
+        return _shortened_text(reply, _nested(reply.head), _nested(reply.tail))
     if isinstance(reply, tuple):
         return "[" + ", ".join(_nested(item) for item in reply) + "]"
     return reply_text(reply)
@@ -180,15 +335,29 @@ def _payload(name: str, index: int) -> bool:
 
 
 def command_text(args: tuple[str, ...], keys: frozenset[str] = frozenset()) -> str:
-    """A command as a lesson writes it: LPUSH queue 'task1', XADD events 1-1 task 'resize'."""
+    """A command as a lesson writes it: LPUSH queue 'task1', XADD events 1-1 task 'resize'.
+
+    Past FOLD_ITEMS arguments, the first and last few and how many are between (a push of 1,000
+    tasks); a folded argument (see fold) says its size."""
     if not args:
         return ""
+    words = _command_words(args)
+    if len(args) > FOLD_ITEMS + 1:
+        middle = len(args) - 1 - 2 * SHOWN_ITEMS
+        words = [*words[: 1 + SHOWN_ITEMS], f"… ({middle:,} more)", *words[-SHOWN_ITEMS:]]
+    return " ".join(words)
+
+
+def _command_words(args: tuple[str, ...]) -> list[str]:
     name = args[0].upper()
     words = [name]
     for index, arg in enumerate(args[1:], start=1):
+        if isinstance(arg, FoldedStr):
+            words.append(_folded_text(arg))
+            continue
         bare = arg and not any(c.isspace() or c in "'\"" for c in arg)
         words.append(repr(arg) if _payload(name, index) or not bare else arg)
-    return " ".join(words)
+    return words
 
 
 def state_text(state: tuple[tuple[str, Value], ...]) -> str:

@@ -24,7 +24,7 @@ from redisqueue_tutor.console import (  # noqa: F401  (re-exported: render is th
     make_console,
     stdin_is_interactive,
 )
-from redisqueue_tutor.records import StepRecord, python_text
+from redisqueue_tutor.records import StepRecord, fold, python_text
 from redisqueue_tutor.tables import EXECUTION_HEADERS, ExecutionRow, execution_row, tracker
 from redisqueue_tutor.wording import joined, noun
 
@@ -288,7 +288,7 @@ def tracker_line(start: StepRecord, records: Sequence[StepRecord], look: Look) -
             text.append(dot, style="dim")
         changed = f"state:{name}" in last.changed or f"var:{name}" in last.changed
         text.append(f"{name} = ")
-        text.append(python_text(value), style=CHANGED if changed else "")
+        text.append(python_text(fold(value)), style=CHANGED if changed else "")
     return text
 
 

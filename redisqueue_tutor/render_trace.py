@@ -11,7 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from redisqueue_tutor.records import python_text
+from redisqueue_tutor.records import fold, fold_lines, fold_text, python_text
 from redisqueue_tutor.render import Look, StepView, step_screen
 from redisqueue_tutor.runfile import Run
 
@@ -37,7 +37,7 @@ def listeners_table(run: Run, look: Look) -> Table | None:
         for command in messages:
             reply = command.reply
             channel, data = _text(reply[-2]), reply[-1]
-            table.add_row(lane, channel, python_text(data))
+            table.add_row(lane, fold_text(channel), python_text(fold(data)))
     return table
 
 
@@ -56,17 +56,18 @@ def keys_table(run: Run, look: Look) -> Table | None:
         if key.type == "none":
             table.add_row(key.key, "-", Text("(gone: removed or emptied)", style="dim"))
         else:
-            table.add_row(key.key, key.type, python_text(key.value))
+            table.add_row(key.key, key.type, python_text(fold(key.value)))
     return table
 
 
 def output_panel(run: Run, look: Look) -> Panel | None:
-    """The program's own output, apart from the table: stdout, then stderr."""
+    """The program's own output, apart from the table: stdout, then stderr, every line of it;
+    a line too long for a screen is folded to its beginning and its size (--output keeps it)."""
     parts: list[RenderableType] = []
     if run.stdout:
-        parts.append(Text(run.stdout.rstrip("\n")))
+        parts.append(Text(fold_lines(run.stdout.rstrip("\n"))))
     if run.stderr:
-        parts.append(Text(run.stderr.rstrip("\n"), style="red"))
+        parts.append(Text(fold_lines(run.stderr.rstrip("\n")), style="red"))
     if not parts:
         return None
     return Panel(Group(*parts), title="The program's output", title_align="left", box=look.box)

@@ -40,7 +40,7 @@ from redisqueue_tutor.backend import (
 from redisqueue_tutor.commandspecs import UnknownKeys, channel_positions, key_positions, lookup
 from redisqueue_tutor.engine import DELIVERY_TIMEOUT, StreamEntries, Subscribers, observe_key
 from redisqueue_tutor.lesson_model import Client, Concept, Lesson, StateKey, Step
-from redisqueue_tutor.records import CommandRecord, StepRecord, Value, freeze, python_text
+from redisqueue_tutor.records import CommandRecord, StepRecord, Value, fold, freeze, python_text
 from redisqueue_tutor.wording import counted, joined, noun
 
 YOU = "you"
@@ -494,7 +494,7 @@ class Session:
             if kind == "none":
                 rows.append(Live(key, kind, "(no such key)"))
                 continue
-            text = python_text(self._value(name))
+            text = python_text(fold(self._value(name)))
             if kind == "stream":
                 text = "\n".join([text, *self._groups(name)])
             rows.append(Live(key, kind, text))
@@ -680,7 +680,7 @@ class Session:
                 " was cancelled with Ctrl-C and is not in the table (Ctrl-C at the prompt ends"
                 " the sandbox)"
             ) from None
-        output = python_text(self._short(freeze(reply)))
+        output = python_text(fold(self._short(freeze(reply))))
         if name == "PUBLISH" and isinstance(reply, int) and reply > 0:
             # Redis counts every receiver on the server; wait for the sandbox's own lanes only.
             channel = self.ns.short(sent[1])
@@ -694,7 +694,7 @@ class Session:
                 output += f"\n(Redis also counted {reply - own} outside this sandbox: another client of this server)"
             for lane in self.lanes.values():
                 for channel, data in lane.received[heard.get(lane.name, 0) :]:
-                    output += f"\n{lane.name} got {python_text(data)} on {channel}"
+                    output += f"\n{lane.name} got {python_text(fold(data))} on {channel}"
         return output
 
     def _subscribe(self, command: str, names: list[str], sent: list[str]) -> tuple[str, str]:

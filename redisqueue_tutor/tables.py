@@ -1,7 +1,9 @@
 """The cells of the execution table and the variable tracker, as plain text, from step records.
 
 Pure functions: the renderer dresses these cells with Rich, the checker and the tests read them as
-they are. Nothing here is typed by hand; every cell is a record's value in text form.
+they are. Nothing here is typed by hand; every cell is a record's value in text form. A long value
+is folded to its beginning and its size (records.fold): a traced program that stores 10 MB shows
+`'xxxx…' (10 MB)`, and its run file keeps the whole value.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from redisqueue_tutor.records import (
     CommandRecord,
     StepRecord,
     command_text,
+    fold,
+    fold_text,
     python_text,
     reply_text,
     state_text,
@@ -50,9 +54,14 @@ class ExecutionRow:
         return (self.step, self.action, self.command, self.reply, self.state, self.output)
 
 
-def reply_cell(command: CommandRecord) -> str:
-    """The Reply cell of one command: Redis's answer, or that it is still waiting."""
-    return WAITING if command.waiting else reply_text(command.reply, command.error)
+def reply_cell(command: CommandRecord, *, folded: bool = True) -> str:
+    """The Reply cell of one command: Redis's answer (a long one folded, unless `folded` is
+    False), or that it is still waiting."""
+    if command.waiting:
+        return WAITING
+    if not folded:
+        return reply_text(command.reply, command.error)
+    return reply_text(fold(command.reply), fold_text(command.error) if command.error else None)
 
 
 def step_reply(record: StepRecord, *, lesson_only: bool = False) -> str:
@@ -69,7 +78,7 @@ def step_reply(record: StepRecord, *, lesson_only: bool = False) -> str:
             else c
             for c in own
         ]
-    return "\n".join(reply_cell(c) for c in own)
+    return "\n".join(reply_cell(c, folded=not lesson_only) for c in own)
 
 
 def command_lines(record: StepRecord, keys: frozenset[str]) -> tuple[CommandLine, ...]:
@@ -80,7 +89,7 @@ def command_lines(record: StepRecord, keys: frozenset[str]) -> tuple[CommandLine
         if not command.args:  # a message Redis pushed to a subscriber: no command was sent
             text = f"{command.client} receives"
         else:
-            text = command_text(command.args, keys)
+            text = command_text(tuple(fold(a) for a in command.args), keys)
             if several:
                 text = f"{command.client}: {text}"
         lines.append(CommandLine(command.client, text, reply_cell(command)))
@@ -94,7 +103,7 @@ def execution_row(record: StepRecord, keys: frozenset[str]) -> ExecutionRow:
         reply = "\n".join(line.reply for line in lines)
     else:
         command, reply = NO_COMMAND, ""
-    action = record.action
+    action = fold_text(record.action)
     if record.outside:
         who = "receiver" if record.outside == 1 else "receivers"
         action += (
@@ -106,8 +115,8 @@ def execution_row(record: StepRecord, keys: frozenset[str]) -> ExecutionRow:
         action=action,
         command=command,
         reply=reply,
-        state=state_text(record.state),
-        output=record.output,
+        state=state_text(tuple((k, fold(v)) for k, v in record.state)),
+        output=fold_text(record.output),
         lines=lines,
     )
 
@@ -144,7 +153,7 @@ def tracker(
         flags = []
         for _title, record in columns:
             values = {**record.state_map, **record.variable_map}
-            cells.append(python_text(values[name]))
+            cells.append(python_text(fold(values[name])))
             flags.append(f"state:{name}" in record.changed or f"var:{name}" in record.changed)
         rows.append((name, tuple(cells)))
         changed_rows.append(tuple(flags))

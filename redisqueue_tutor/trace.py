@@ -26,13 +26,16 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from redisqueue_tutor.backend import Backend
-from redisqueue_tutor.runfile import Outcome, Run, RunBuilder
+from redisqueue_tutor.records import FoldedBytes, FoldedStr, Shortened
+from redisqueue_tutor.runfile import Outcome, Run, RunBuilder, decode_value
 from redisqueue_tutor.tracer import ENV
 
 DEFAULT_TIMEOUT = 5.0
 KILL_GRACE = 1.0  # seconds between SIGTERM and SIGKILL for the program's process group
+READ_SIZE = 1 << 20  # bytes read from a pipe at once
 
 
 class ScriptError(Exception):
@@ -64,6 +67,9 @@ class TraceOptions:
     timeout: float = DEFAULT_TIMEOUT
     fast: bool = False
     args: tuple[str, ...] = ()
+    # Keep long values whole, for a run file (--output); otherwise the program's process folds
+    # them (records.fold) before they reach the tutor, which shows them folded anyway.
+    whole: bool = False
 
 
 def trace_program(script: Path, backend: Backend, options: TraceOptions) -> Run:
@@ -78,6 +84,7 @@ def trace_program(script: Path, backend: Backend, options: TraceOptions) -> Run:
         "url": getattr(backend, "url", ""),
         "prefix": backend.namespace.prefix,
         "fast": options.fast,
+        "whole": options.whole,
     }
     env = {**os.environ, ENV: json.dumps(settings), "PYTHONUNBUFFERED": "1"}
     env.pop("PYTHONSTARTUP", None)
@@ -96,8 +103,9 @@ def trace_program(script: Path, backend: Backend, options: TraceOptions) -> Run:
         os.close(write_fd)
     raw = {"stdout": bytearray(), "stderr": bytearray()}
     end: dict[str, str] = {}
+    events = Events(builder, end)
     try:
-        timed_out = _collect(child, read_fd, raw, builder, end, started + options.timeout)
+        timed_out = _collect(child, read_fd, raw, events, started + options.timeout)
     finally:
         _stop(child)
         os.close(read_fd)
@@ -120,8 +128,7 @@ def _collect(
     child: subprocess.Popen[bytes],
     read_fd: int,
     raw: dict[str, bytearray],
-    builder: RunBuilder,
-    end: dict[str, str],
+    events: Events,
     deadline: float,
 ) -> bool:
     """Read events and output until the child has exited and closed them; True on timeout."""
@@ -139,18 +146,23 @@ def _collect(
                 return True
             for key, _mask in selector.select(timeout=min(left, 0.2)):
                 fd = key.fd if key.data == "events" else key.fileobj.fileno()  # type: ignore[union-attr]
-                chunk = os.read(fd, 65536)
+                chunk = os.read(fd, READ_SIZE)
                 if not chunk:
                     selector.unregister(key.fileobj)
                     open_streams -= 1
                     continue
                 if key.data == "events":
-                    pending += chunk
-                    *lines, rest = pending.split(b"\n")
-                    pending = bytearray(rest)
-                    for line in lines:
-                        _event(bytes(line), builder, end)
-                    if end.get("status") == "refused":
+                    # Split only when a line ends: an event of 10 MB comes in many reads, and
+                    # splitting the whole buffer at each one made reading it quadratic.
+                    cut = chunk.rfind(b"\n")
+                    if cut < 0:
+                        pending += chunk
+                        continue
+                    pending += chunk[:cut]
+                    for line in pending.split(b"\n"):
+                        events.read(bytes(line))
+                    pending = bytearray(chunk[cut + 1 :])
+                    if events.end.get("status") == "refused":
                         return False  # stop the program now, whichever thread was refused
                 else:
                     raw[key.data] += chunk
@@ -162,26 +174,68 @@ def _collect(
         selector.close()
 
 
-def _event(line: bytes, builder: RunBuilder, end: dict[str, str]) -> None:
-    try:
-        event = json.loads(line)
-    except ValueError:
-        return  # a line cut short when the program was killed
-    kind = event.get("type")
-    if kind == "step":
-        builder.add_step(event)
-    elif kind == "output":
-        stream = "stderr" if event.get("stream") == "stderr" else "stdout"
-        text = str(event.get("text", ""))
-        (builder.stderr if stream == "stderr" else builder.stdout).append(text)
-        if stream == "stdout":
-            builder.add_output(str(event.get("thread", "main")), text)
-    elif kind == "end":
-        end.setdefault("status", str(event.get("status", "finished")))
-        end.setdefault("message", str(event.get("message", "")))
-    elif kind == "refused":
-        end["status"] = "refused"
-        end["message"] = f"{event.get('message', '')} ({event.get('action', '')})"
+class Events:
+    """The tracer's events, read into the run as they come (see tracer.py for what it sends)."""
+
+    def __init__(self, builder: RunBuilder, end: dict[str, str]) -> None:
+        self.builder = builder
+        self.end = end
+        self.keys: dict[str, Any] = {}  # each key's value as last sent
+
+    def read(self, line: bytes) -> None:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            return  # a line cut short when the program was killed
+        kind = event.get("type")
+        builder, end = self.builder, self.end
+        if kind == "step":
+            builder.add_step(self._values(event))
+        elif kind == "output":
+            stream = "stderr" if event.get("stream") == "stderr" else "stdout"
+            text = str(event.get("text", ""))
+            (builder.stderr if stream == "stderr" else builder.stdout).append(text)
+            if stream == "stdout":
+                builder.add_output(str(event.get("thread", "main")), text)
+        elif kind == "end":
+            end.setdefault("status", str(event.get("status", "finished")))
+            end.setdefault("message", str(event.get("message", "")))
+        elif kind == "refused":
+            end["status"] = "refused"
+            end["message"] = f"{event.get('message', '')} ({event.get('action', '')})"
+
+    def _values(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The step with its folded values read, and each key the tracer did not send again
+        (unchanged since the last step) given its last value."""
+        for command in event.get("commands", ()):
+            command["args"] = [unwire(a) for a in command.get("args", ())]
+            command["reply"] = unwire(command.get("reply"))
+        keys = []
+        for entry in event.get("keys", ()):
+            name, kind = entry[0], entry[1]
+            if len(entry) > 2:
+                self.keys[name] = unwire(entry[2])
+            keys.append([name, kind, self.keys.get(name)])
+        event["keys"] = keys
+        return event
+
+
+def unwire(value: Any) -> Any:
+    """A value from the tracer's pipe (tracer.wire): folded values become records.FoldedStr,
+    FoldedBytes and Shortened; the rest stays as a run file writes it, for runfile.decode_value."""
+    if isinstance(value, dict):
+        if "folded" in value:
+            preview, size = value["folded"], int(value.get("size", 0))
+            if isinstance(preview, str):
+                return FoldedStr(preview, size)
+            return FoldedBytes(bytes(decode_value(preview)), size)
+        if "shortened" in value:
+            head, tail = (decode_value(unwire(v)) for v in value["shortened"])
+            return Shortened(head, tail, int(value.get("length", 0)))
+        return value
+    if isinstance(value, list):
+        return [unwire(v) for v in value]
+    return value
 
 
 def _stop(child: subprocess.Popen[bytes]) -> None:

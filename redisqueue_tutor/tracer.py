@@ -49,7 +49,15 @@ from redisqueue_tutor.commandspecs import UnknownKeys, name_positions, split_wor
 from redisqueue_tutor.gate import Refused
 from redisqueue_tutor.keyspace import BLOCKS_ON, SUBSCRIBING
 from redisqueue_tutor.recorder import CommandLog
-from redisqueue_tutor.records import CommandRecord, freeze
+from redisqueue_tutor.records import (
+    CommandRecord,
+    FoldedBytes,
+    FoldedStr,
+    Shortened,
+    fold,
+    fold_lines,
+    freeze,
+)
 from redisqueue_tutor.runfile import encode_value
 
 ENV = "TUTOR_TRACE"
@@ -127,6 +135,8 @@ class ThreadOutput:
         return len(text)
 
     def _send(self, text: str) -> None:
+        if TRACER is not None and not TRACER.whole:
+            text = fold_lines(text)
         self.events.send(type="output", stream=self.name, thread=thread_label(), text=text)
 
     def flush(self) -> None:
@@ -210,11 +220,17 @@ def program_line(script: str) -> str:
 class Tracer:
     """The shared state of one traced run inside the program's process."""
 
-    def __init__(self, backend: Backend, events: Events, script: str, fast: bool) -> None:
+    def __init__(
+        self, backend: Backend, events: Events, script: str, fast: bool, whole: bool = False
+    ) -> None:
         self.backend = backend
         self.events = events
         self.script = script
         self.fast = fast
+        # Whole values only for a run file (--output); the screen shows long ones folded, so
+        # without one they are folded here and a 10 MB value never crosses the pipe.
+        self.whole = whole
+        self.sent_keys: dict[str, tuple[str, Any]] = {}  # what the tutor last got for each key
         self.strict = backend.kind != "fake"
         self.lock = threading.RLock()  # one command recorded, and the keys read, at a time
         self.cond = threading.Condition(threading.Lock())  # guards the fields below
@@ -377,15 +393,23 @@ class Tracer:
         for name, kind in zip(full, kinds, strict=True):
             _read_command(pipe, name, _word(kind))
         values = pipe.execute(raise_on_error=False)
-        out = []
+        out: list[list[Any]] = []
         for short, kind, value in zip(names, kinds, values, strict=True):
             kind = _word(kind)
             if kind == "none":
                 value = None
             elif isinstance(value, Exception):
                 value = f"<{kind}>"
-            out.append([short, kind, encode_value(freeze(value))])
+            value = freeze(value)
+            if self.sent_keys.get(short) == (kind, value):
+                out.append([short, kind])  # unchanged since the last step: the tutor has it
+            else:
+                self.sent_keys[short] = (kind, value)
+                out.append([short, kind, wire(self.value(value))])
         return out
+
+    def value(self, value: Any) -> Any:
+        return value if self.whole else fold(value)
 
     def step(
         self, actor: str, thread: str, action: str, records: tuple[CommandRecord, ...]
@@ -402,8 +426,8 @@ class Tracer:
             commands=[
                 {
                     "client": r.client,
-                    "args": list(r.args),
-                    "reply": encode_value(r.reply),
+                    "args": [wire(self.value(a)) for a in r.args],
+                    "reply": wire(self.value(r.reply)),
                     "error": r.error,
                 }
                 for r in records
@@ -415,6 +439,20 @@ class Tracer:
             with self.cond:
                 self.delivered += messages
                 self.cond.notify_all()
+
+
+def wire(value: Any) -> Any:
+    """A value as JSON for the pipe to the tutor: a run file's encoding (runfile.encode_value),
+    plus the folded values that only travel on this pipe (trace.unwire reads them)."""
+    if isinstance(value, FoldedStr):
+        return {"folded": str(value), "size": value.size}
+    if isinstance(value, FoldedBytes):
+        return {"folded": encode_value(bytes(value)), "size": value.size}
+    if isinstance(value, Shortened):
+        return {"shortened": [wire(value.head), wire(value.tail)], "length": value.length}
+    if isinstance(value, tuple | list):
+        return [wire(v) for v in value]
+    return encode_value(value)
 
 
 def _is_message(reply: Any) -> bool:
@@ -810,7 +848,9 @@ def main(argv: list[str]) -> int:
     events = Events(stream)
     global TRACER
     backend = _backend(settings)
-    TRACER = Tracer(backend, events, script, bool(settings["fast"]))
+    TRACER = Tracer(
+        backend, events, script, bool(settings["fast"]), bool(settings.get("whole", False))
+    )
     install()
     sys.stdout = ThreadOutput(events, "stdout")  # type: ignore[assignment]
     sys.stderr = ThreadOutput(events, "stderr")  # type: ignore[assignment]

@@ -77,7 +77,10 @@ def trace(
     from redisqueue_tutor.backend import running
     from redisqueue_tutor.trace import TraceOptions, trace_program
 
-    options = TraceOptions(timeout=timeout, fast=fast, args=tuple(ctx.args))
+    # Long values are folded on the screen; a run file keeps them whole.
+    options = TraceOptions(
+        timeout=timeout, fast=fast, args=tuple(ctx.args), whole=output is not None
+    )
     with running(backend) as chosen:
         run = trace_program(script, chosen, options)
     if output is not None:
