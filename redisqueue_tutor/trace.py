@@ -4,7 +4,8 @@ The program runs in a child process (`python -m redisqueue_tutor.tracer`), not i
 
 - a `for message in pubsub.listen()` loop never returns, and a thread cannot be stopped from
   outside; a process can, together with every thread it started, so --timeout always works and
-  nothing is left behind (the child gets its own process group, killed whole);
+  nothing is left behind (the child gets its own process group, killed whole, and on Linux every
+  process it starts is found and stopped even when it leaves the group: processes.py);
 - the program's `print`, `sys.exit`, signal handlers and `if __name__ == "__main__"` behave as
   they do when the learner runs it, and its output can never mix with the tutor's table.
 
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from redisqueue_tutor.backend import Backend
+from redisqueue_tutor.processes import ProgramProcesses
 from redisqueue_tutor.records import FoldedBytes, FoldedStr, Shortened
 from redisqueue_tutor.runfile import Outcome, Run, RunBuilder, decode_value
 from redisqueue_tutor.tracer import ENV
@@ -36,6 +38,7 @@ from redisqueue_tutor.tracer import ENV
 DEFAULT_TIMEOUT = 5.0
 KILL_GRACE = 1.0  # seconds between SIGTERM and SIGKILL for the program's process group
 READ_SIZE = 1 << 20  # bytes read from a pipe at once
+DRAIN = 0.2  # seconds to read what is left in the pipes once the program's process has ended
 
 
 class ScriptError(Exception):
@@ -89,26 +92,32 @@ def trace_program(script: Path, backend: Backend, options: TraceOptions) -> Run:
     env = {**os.environ, ENV: json.dumps(settings), "PYTHONUNBUFFERED": "1"}
     env.pop("PYTHONSTARTUP", None)
     started = time.monotonic()
-    try:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "redisqueue_tutor.tracer", str(script), *options.args],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            pass_fds=(write_fd,),
-            env=env,
-            start_new_session=True,  # its own process group: Ctrl-C reaches the tutor, which stops it
-        )
-    finally:
-        os.close(write_fd)
     raw = {"stdout": bytearray(), "stderr": bytearray()}
     end: dict[str, str] = {}
     events = Events(builder, end)
-    try:
-        timed_out = _collect(child, read_fd, raw, events, started + options.timeout)
-    finally:
-        _stop(child)
-        os.close(read_fd)
+    with ProgramProcesses() as processes:
+        try:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "redisqueue_tutor.tracer", str(script), *options.args],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=(write_fd,),
+                env=env,
+                start_new_session=True,  # its own group: Ctrl-C reaches the tutor, which stops it
+            )
+        except BaseException:
+            os.close(read_fd)
+            raise
+        finally:
+            os.close(write_fd)
+        processes.started(child.pid)
+        try:
+            timed_out = _collect(child, read_fd, raw, events, started + options.timeout)
+        finally:
+            # Before the caller removes the run's namespace: nothing may write into it after.
+            _stop(child, processes)
+            os.close(read_fd)
     seconds = time.monotonic() - started
     if timed_out:
         outcome = Outcome("timeout", f"stopped after {options.timeout:g} s", seconds)
@@ -131,7 +140,10 @@ def _collect(
     events: Events,
     deadline: float,
 ) -> bool:
-    """Read events and output until the child has exited and closed them; True on timeout."""
+    """Read events and output until the child has exited and closed them; True on timeout.
+
+    Once the child has exited, DRAIN seconds at most: a process it left running may hold its
+    output open, and it is stopped next (_stop)."""
     assert child.stdout is not None and child.stderr is not None
     selector = selectors.DefaultSelector()
     selector.register(read_fd, selectors.EVENT_READ, "events")
@@ -139,12 +151,18 @@ def _collect(
     selector.register(child.stderr, selectors.EVENT_READ, "stderr")
     pending = bytearray()
     open_streams = 3
+    exited: float | None = None
     try:
         while open_streams:
-            left = deadline - time.monotonic()
+            now = time.monotonic()
+            if exited is None and child.poll() is not None:
+                exited = now
+            if exited is not None and now - exited > DRAIN:
+                return False  # it ended, and a process it left running still holds its output
+            left = deadline - now
             if left <= 0:
                 return True
-            for key, _mask in selector.select(timeout=min(left, 0.2)):
+            for key, _mask in selector.select(timeout=min(left, 0.2 if exited is None else 0.02)):
                 fd = key.fd if key.data == "events" else key.fileobj.fileno()  # type: ignore[union-attr]
                 chunk = os.read(fd, READ_SIZE)
                 if not chunk:
@@ -238,21 +256,17 @@ def unwire(value: Any) -> Any:
     return value
 
 
-def _stop(child: subprocess.Popen[bytes]) -> None:
-    """Stop the program and everything it started: its whole process group."""
+def _stop(child: subprocess.Popen[bytes], processes: ProgramProcesses) -> None:
+    """Stop the program and every process it started, escaped from its group or not."""
     if child.poll() is None:
-        _signal_group(child, signal.SIGTERM)
+        processes.signal(child.pid, signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(KILL_GRACE)
-    # Even after a normal exit the program may have left processes of its own in its group.
-    _signal_group(child, signal.SIGKILL)
+    # Even after a normal exit the program may have left processes of its own running.
+    processes.stop(child.pid)
     if child.poll() is None:
         child.wait()
+    processes.stop(child.pid)  # what its process started in the last moment, now an orphan
     for stream in (child.stdout, child.stderr):
         if stream is not None:
             stream.close()
-
-
-def _signal_group(child: subprocess.Popen[bytes], sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(child.pid, sig)
