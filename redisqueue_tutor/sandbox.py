@@ -40,6 +40,7 @@ from redisqueue_tutor.backend import (
 from redisqueue_tutor.commandspecs import UnknownKeys, channel_positions, key_positions, lookup
 from redisqueue_tutor.engine import DELIVERY_TIMEOUT, StreamEntries, Subscribers, observe_key
 from redisqueue_tutor.lesson_model import Client, Concept, Lesson, StateKey, Step
+from redisqueue_tutor.passwords import masked_command, masked_line
 from redisqueue_tutor.records import CommandRecord, StepRecord, Value, fold, freeze, python_text
 from redisqueue_tutor.wording import counted, joined, noun
 
@@ -743,8 +744,12 @@ class Session:
         self, commands: tuple[CommandRecord, ...], actor: str
     ) -> tuple[CommandRecord, ...]:
         # Listeners read concurrently with the publisher: the sender first, then lanes in order.
+        # A password a command carries is masked in the row (passwords.py).
         rank = {name: i for i, name in enumerate((YOU, *self.lane_names))}
-        return tuple(sorted(commands, key=lambda c: (c.client != actor, rank.get(c.client, 99))))
+        ordered = sorted(commands, key=lambda c: (c.client != actor, rank.get(c.client, 99)))
+        return tuple(
+            replace(c, args=masked_command(c.args), sent=masked_command(c.sent)) for c in ordered
+        )
 
     def _short(self, value: Value) -> Value:
         if isinstance(value, str):
@@ -801,7 +806,7 @@ class Sandbox:
     def __init__(self, spec: str | None, *, opener: Callable[[str | None], Any] = _generation):
         self.spec = spec
         self._open = opener
-        self.history: list[str] = []
+        self.lines: list[str] = []  # as typed, for undo's replay; `history` masks passwords
         self._context: Any = None
         self.session: Session
         self._signals: Any = None
@@ -833,17 +838,23 @@ class Sandbox:
         words = parse(line)
         if not words:
             raise Refused("type a Redis command, or help")
-        if len(self.history) >= MAX_HISTORY:
+        if len(self.lines) >= MAX_HISTORY:
             raise Refused(f"the sandbox keeps {MAX_HISTORY} commands; undo some or start again")
         record = self.session.run(words)
-        self.history.append(line.strip())
+        self.lines.append(line.strip())
         return record
 
+    @property
+    def history(self) -> list[str]:
+        """The commands so far, as they may be shown: a password masked as ***."""
+        return [masked_line(line) for line in self.lines]
+
     def undo(self) -> str:
-        """Replay every command but the last on a fresh namespace; returns the command undone."""
-        if not self.history:
+        """Replay every command but the last on a fresh namespace (as typed, passwords and all);
+        returns the command undone, as it may be shown."""
+        if not self.lines:
             raise Refused("nothing to undo yet")
-        keep = self.history[:-1]
+        keep = self.lines[:-1]
         fresh = self._open(self.spec)
         session = fresh.__enter__()
         try:
@@ -854,4 +865,4 @@ class Sandbox:
             raise
         old, self._context, self.session = self._context, fresh, session
         old.__exit__(None, None, None)  # removes the old namespace
-        return self.history.pop()
+        return masked_line(self.lines.pop())

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.text import Text
 
 from redisqueue_tutor.keys import LineTooLong, read_line
+from redisqueue_tutor.passwords import masked_line
 from redisqueue_tutor.render import Look, error_line
 from redisqueue_tutor.render_sandbox import help_text, history_text, sandbox_screen
 from redisqueue_tutor.sandbox import COMMANDS, SHELL_WORDS, Cancelled, Refused, Sandbox, spec_for
@@ -88,8 +89,21 @@ class LineReader:
                 self.console.print(f"{PROMPT}({exc}, skipped)", markup=False, highlight=False)
         if line is None:
             return None
-        self.console.print(PROMPT + line, markup=False, highlight=False)
+        self.console.print(PROMPT + masked_line(line), markup=False, highlight=False)
         return line
+
+    def forget_password(self, line: str) -> None:
+        """Keep a line that carries a password out of ↑ (readline's history), as redis-cli
+        does; it is still run as typed."""
+        if not self.interactive or masked_line(line) == line:
+            return
+        try:
+            import readline
+        except ImportError:
+            return
+        last = readline.get_current_history_length()
+        if last and readline.get_history_item(last) == line:
+            readline.remove_history_item(last - 1)
 
 
 def run_shell(
@@ -117,6 +131,8 @@ def run_shell(
         line = reader.read()
         if line is None:
             return Ended.EOF, refused
+        if isinstance(reader, LineReader):
+            reader.forget_password(line)
         words = line.split()
         if not words:
             continue

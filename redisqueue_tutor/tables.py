@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from redisqueue_tutor.passwords import masked_command
 from redisqueue_tutor.records import (
     CommandRecord,
     StepRecord,
@@ -89,7 +90,8 @@ def command_lines(record: StepRecord, keys: frozenset[str]) -> tuple[CommandLine
         if not command.args:  # a message Redis pushed to a subscriber: no command was sent
             text = f"{command.client} receives"
         else:
-            text = command_text(tuple(fold(a) for a in command.args), keys)
+            # A password (AUTH, HELLO ... AUTH) is never shown, whoever sent it (passwords.py).
+            text = command_text(tuple(fold(a) for a in masked_command(command.args)), keys)
             if several:
                 text = f"{command.client}: {text}"
         lines.append(CommandLine(command.client, text, reply_cell(command)))

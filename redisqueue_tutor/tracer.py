@@ -41,6 +41,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from typing import IO, Any
+from urllib.parse import unquote, urlsplit
 
 import redis
 
@@ -48,6 +49,7 @@ from redisqueue_tutor.backend import Backend, FakeBackend, Namespace, RedisBacke
 from redisqueue_tutor.commandspecs import UnknownKeys, name_positions, split_words
 from redisqueue_tutor.gate import Refused
 from redisqueue_tutor.keyspace import BLOCKS_ON, SUBSCRIBING
+from redisqueue_tutor.passwords import masked_command, masked_text, passwords_in
 from redisqueue_tutor.recorder import CommandLog
 from redisqueue_tutor.records import (
     CommandRecord,
@@ -231,6 +233,8 @@ class Tracer:
         # without one they are folded here and a 10 MB value never crosses the pipe.
         self.whole = whole
         self.sent_keys: dict[str, tuple[str, Any]] = {}  # what the tutor last got for each key
+        # Passwords the program used (its clients' own, AUTH, HELLO ... AUTH): never shown.
+        self.passwords: set[str] = set()
         self.strict = backend.kind != "fake"
         self.lock = threading.RLock()  # one command recorded, and the keys read, at a time
         self.cond = threading.Condition(threading.Lock())  # guards the fields below
@@ -411,6 +415,22 @@ class Tracer:
     def value(self, value: Any) -> Any:
         return value if self.whole else fold(value)
 
+    def masked(self, line: str) -> str:
+        """A program line as it may be shown: the passwords it names masked (passwords.py)."""
+        return masked_text(line, self.passwords)
+
+    def line(self) -> str:
+        """The program line running now, masked."""
+        return self.masked(program_line(self.script))
+
+    def client_password(self, password: Any, url: str = "") -> None:
+        """A password the program gave a client of its own (the tracer does not send it)."""
+        if url:
+            with suppress(ValueError):
+                password = password or urlsplit(url).password
+        if password:
+            self.passwords.add(unquote(str(password)) if url else str(password))
+
     def step(
         self, actor: str, thread: str, action: str, records: tuple[CommandRecord, ...]
     ) -> None:
@@ -418,15 +438,17 @@ class Tracer:
             return
         names = [a for r in records for a in r.args[1:] if a in self.touched]
         messages = sum(1 for r in records if not r.args and _is_message(r.reply))
+        for r in records:
+            self.passwords.update(passwords_in(r.args))
         self.events.send(
             type="step",
             actor=actor,
             thread=thread,
-            action=action,
+            action=self.masked(action),
             commands=[
                 {
                     "client": r.client,
-                    "args": [wire(self.value(a)) for a in r.args],
+                    "args": [wire(self.value(a)) for a in masked_command(r.args)],
                     "reply": wire(self.value(r.reply)),
                     "error": r.error,
                 }
@@ -568,7 +590,7 @@ class TraceMixin:
             tracer.backend.gate.check(prefixed)  # the connection checks again as it sends
             return prefixed
         except Refused as exc:
-            tracer.events.send(type="refused", message=str(exc), action=program_line(tracer.script))
+            tracer.events.send(type="refused", message=str(exc), action=tracer.line())
             raise
 
     # -- reading ----------------------------------------------------------------------------
@@ -729,7 +751,9 @@ def install() -> None:
     @functools.wraps(original_init)
     def init(self: redis.Redis, *args: Any, **kwargs: Any) -> None:
         pool = kwargs.get("connection_pool")
+        tracer.client_password(kwargs.get("password", args[3] if len(args) > 3 else None))
         if pool is not None:
+            tracer.client_password(pool.connection_kwargs.get("password"))
             decode = _truthy(pool.connection_kwargs.get("decode_responses", False))
         else:
             # decode_responses is Redis()'s 16th positional parameter; programs pass it by name.
@@ -738,6 +762,7 @@ def install() -> None:
         original_init(self, connection_pool=traced_pool(decode))
 
     def from_url(cls: type[redis.Redis], url: str, **kwargs: Any) -> redis.Redis:
+        tracer.client_password(kwargs.get("password"), str(url))
         decode = kwargs.get("decode_responses")
         if decode is None:
             found = re.search(r"[?&]decode_responses=([^&]*)", url)
@@ -790,7 +815,8 @@ def refuse_asyncio(tracer: Tracer) -> None:
                 f"the program opened {name}; `tutor trace` does not record asyncio clients yet,"
                 " so nothing was sent (use redis.Redis to trace it)"
             )
-            tracer.events.send(type="refused", message=message, action=program_line(tracer.script))
+            tracer.client_password(kwargs.get("password"))
+            tracer.events.send(type="refused", message=message, action=tracer.line())
             with suppress(Exception):
                 sys.stdout.flush()
                 sys.stderr.flush()

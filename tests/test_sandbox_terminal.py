@@ -149,3 +149,26 @@ def test_ctrl_c_cancels_a_blocking_wait_and_the_session_goes_on(sandbox_args):
     child.close()
     assert "Traceback" not in (child.before or "")
     assert child.exitstatus == 130
+
+
+def test_sandbox_keeps_a_typed_password_out_of_the_recalled_lines():
+    child = spawn("sandbox")
+    child.expect("sandbox> ")
+    child.send("LPUSH queue a\r")
+    child.expect(r"\(integer\) 1")
+    child.expect("sandbox> ")
+    child.send("AUTH hunter2-Secret\r")
+    child.expect("AUTH is refused in the sandbox")
+    child.expect("sandbox> ")
+    child.send("\x1b[A")  # ↑ recalls the line before the password, as redis-cli does
+    child.expect("LPUSH queue a")
+    assert "hunter2" not in child.before
+    child.send("\x15")  # Ctrl-U clears the recalled line
+    child.send("history\r")
+    child.expect("1  LPUSH queue a")
+    child.expect("sandbox> ")
+    assert "hunter2" not in child.before
+    child.send("quit\r")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
