@@ -84,7 +84,7 @@ def trace(
     with running(backend) as chosen:
         run = trace_program(script, chosen, options)
     if output is not None:
-        _write(run, output)
+        _write(run, output, plain)
     show_run(run, plain=plain, step=step)
     status = run.outcome.status
     if status == "timeout":
@@ -95,14 +95,24 @@ def trace(
         raise Exit(EXIT_FAILED, f"the program raised: {run.outcome.message}")
 
 
-def _write(run: object, path: Path) -> None:
-    from redisqueue_tutor.runfile import Run, write_run
+def _write(run: object, path: Path, plain: bool) -> None:
+    from redisqueue_tutor.records import size_text
+    from redisqueue_tutor.runfile import MAX_FILE_BYTES, Run, write_run
 
     assert isinstance(run, Run)
     try:
         write_run(run, path)
+        size = path.stat().st_size
     except OSError as exc:
         raise Exit(EXIT_BAD_INPUT, f"cannot write {path} ({exc.strerror or exc})") from None
+    if size > MAX_FILE_BYTES:
+        # The file keeps every value whole (and each step's lists), so long values add up.
+        make_console(stderr=True, plain=plain).print(
+            f"Warning: {path} is {size_text(size)}, more than the {size_text(MAX_FILE_BYTES)}"
+            " that `tutor step --from` reads; it keeps every value whole for your own tools",
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 def show_run(run: object, *, plain: bool, step: bool) -> None:
