@@ -47,6 +47,7 @@ import redis
 
 from redisqueue_tutor.backend import Backend, FakeBackend, Namespace, RedisBackend
 from redisqueue_tutor.commandspecs import UnknownKeys, name_positions, split_words
+from redisqueue_tutor.connections import GateMixin
 from redisqueue_tutor.gate import Refused
 from redisqueue_tutor.keyspace import BLOCKS_ON, SUBSCRIBING
 from redisqueue_tutor.passwords import masked_command, masked_text, passwords_in
@@ -776,6 +777,7 @@ def install() -> None:
 
     tracer = _tracer()
     refuse_asyncio(tracer)
+    refuse_own_connections(tracer)
 
     def sleep(seconds: float) -> None:
         with tracer.waiting_here():
@@ -800,8 +802,7 @@ def refuse_asyncio(tracer: Tracer) -> None:
     Its connections are not redis-py's sync classes, so nothing above would route or record
     them: the client would reach the host the program names (another program's keys on a real
     server), even when tracing on the embedded fakeredis. Refused at construction (a client, a
-    pool or a connection), since none of them connects until its first command, and the process
-    ends right there: a program that catches every exception cannot go on past it.
+    pool or a connection), since none of them connects until its first command.
     """
     import redis.asyncio.client
     import redis.asyncio.cluster
@@ -810,17 +811,12 @@ def refuse_asyncio(tracer: Tracer) -> None:
 
     def refuse(cls: type) -> None:
         def init(self: Any, *args: Any, **kwargs: Any) -> None:
-            name = f"redis.asyncio.{type(self).__name__}"
-            message = (
-                f"the program opened {name}; `tutor trace` does not record asyncio clients yet,"
-                " so nothing was sent (use redis.Redis to trace it)"
-            )
             tracer.client_password(kwargs.get("password"))
-            tracer.events.send(type="refused", message=message, action=tracer.line())
-            with suppress(Exception):
-                sys.stdout.flush()
-                sys.stderr.flush()
-            os._exit(2)
+            stop_refused(
+                tracer,
+                f"the program opened redis.asyncio.{type(self).__name__}; `tutor trace` does not"
+                " record asyncio clients yet, so nothing was sent (use redis.Redis to trace it)",
+            )
 
         cls.__init__ = init  # type: ignore[misc]
 
@@ -832,6 +828,40 @@ def refuse_asyncio(tracer: Tracer) -> None:
         redis.asyncio.sentinel.Sentinel,
     ):
         refuse(cls)
+
+
+def refuse_own_connections(tracer: Tracer) -> None:
+    """Stop the program when it builds a sync connection of its own (redis.Connection(...), a
+    ConnectionPool's get_connection()) instead of going through redis.Redis: such a connection
+    reaches the host the program names, past the tracer and the gate, like an asyncio one.
+
+    The tutor's own connections carry the gate (connections.GateMixin); a fakeredis connection
+    the program makes for itself stays in its process.
+    """
+    original = redis.connection.AbstractConnection.__init__
+
+    @functools.wraps(original)
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        if not isinstance(self, GateMixin) and not type(self).__module__.startswith("fakeredis"):
+            tracer.client_password(kwargs.get("password"))
+            stop_refused(
+                tracer,
+                f"the program opened a redis.{type(self).__name__} of its own, outside"
+                " redis.Redis; `tutor trace` cannot record it, so nothing was sent",
+            )
+        original(self, *args, **kwargs)
+
+    redis.connection.AbstractConnection.__init__ = init  # type: ignore[method-assign]
+
+
+def stop_refused(tracer: Tracer, message: str) -> None:
+    """Tell the tutor the program is refused, and end its process right here: a program that
+    catches every exception cannot go on past it."""
+    tracer.events.send(type="refused", message=message, action=tracer.line())
+    with suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(2)
 
 
 # --------------------------------------------------------------------------------------------------

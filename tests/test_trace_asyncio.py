@@ -1,9 +1,10 @@
-"""A traced program that opens a redis.asyncio client is stopped before it sends anything.
+"""A traced program that opens a client the tracer cannot route is stopped before it sends anything.
 
-The tracer routes and records redis-py's sync clients only; an asyncio client would connect to the
-host the program names, past the tracer (it deleted another program's keys on a real server while
-the trace ran on the embedded fakeredis). Until asyncio clients are recorded, opening one stops the
-program with one line, exit 2, as a refused command does.
+The tracer routes and records redis-py's sync clients (redis.Redis); an asyncio client, or a sync
+connection the program builds for itself, would connect to the host the program names, past the
+tracer (it deleted another program's keys on a real server while the trace ran on the embedded
+fakeredis). Until asyncio clients are recorded, opening one stops the program with one line,
+exit 2, as a refused command does.
 """
 
 from __future__ import annotations
@@ -127,3 +128,44 @@ def test_the_sync_client_still_works_beside_an_unused_import(tmp_path: Path):
     result = runner.invoke(app, ["trace", str(script), "--plain"])
     assert result.exit_code == 0, result.output
     assert "RPUSH q 'a'" in result.stdout and "b'a'" in result.stdout
+
+
+SYNC_CONNECTIONS = {
+    "Connection": "c = redis.Connection(host=HOST, port=PORT)",
+    "ConnectionPool": "c = redis.ConnectionPool(host=HOST, port=PORT).get_connection()",
+    "from_url pool": "c = redis.ConnectionPool.from_url(URL).get_connection()",
+}
+
+SYNC = """\
+import redis
+
+HOST, PORT, URL = {host!r}, {port}, {url!r}
+{opening}
+c.send_command("DEL", {key!r})
+print("deleted", c.read_response())
+"""
+
+
+@pytest.mark.parametrize("opening", list(SYNC_CONNECTIONS))
+def test_a_sync_connection_of_its_own_is_stopped(
+    opening: str, backend_spec: str, redis_server, tmp_path: Path
+):
+    foreign = redis_server.client()
+    key = f"foreign:sync:{opening}"
+    foreign.set(key, "precious")
+    script = tmp_path / "conn.py"
+    script.write_text(
+        SYNC.format(
+            host="127.0.0.1",
+            port=redis_server.port,
+            url=_url(redis_server.port),
+            opening=SYNC_CONNECTIONS[opening],
+            key=key,
+        )
+    )
+    result = runner.invoke(app, ["trace", str(script), "--plain", "--backend", backend_spec])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "of its own, outside redis.Redis" in lines[0]
+    assert "Traceback" not in result.output and "deleted" not in result.stdout
+    assert foreign.get(key) == b"precious"
