@@ -347,3 +347,9 @@ def test_a_traced_program_passes_the_same_gate(foreign, tmp_path: Path, name):
     assert "refused" in out and "Traceback" not in out, out
     assert "went on" not in out  # a refusal cannot be swallowed by `except Exception`
     assert foreign.digest() == before
+
+
+def test_doctor_names_a_client_that_hears_every_channel(foreign):
+    result = runner.invoke(app, ["doctor", "--backend", foreign.server.url, "--plain"])
+    assert result.exit_code == 0, result.stdout
+    assert "also hears every channel" in " ".join(result.stdout.split())
