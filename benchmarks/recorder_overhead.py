@@ -25,7 +25,7 @@ from contextlib import contextmanager
 
 import redis
 
-from redisqueue_tutor.backend import RedisBackend, running
+from redisqueue_tutor.run.backend import RedisBackend, running
 
 BUDGET = 1.10
 

@@ -202,7 +202,7 @@ def test_progress_bounds_its_numbers():
 
 
 def test_a_50_mb_answer_line_is_re_asked_in_one_line_without_being_held():
-    from redisqueue_tutor.keys import LineTooLong, read_line
+    from redisqueue_tutor.screens.keys import LineTooLong, read_line
 
     class Counting(io.StringIO):
         largest = 0
@@ -254,7 +254,7 @@ def test_a_piped_sandbox_skips_a_huge_line():
 
 
 def test_an_engine_error_is_one_line_and_exit_3(monkeypatch: pytest.MonkeyPatch):
-    from redisqueue_tutor.engine import EngineError, LessonRun
+    from redisqueue_tutor.lessons.engine import EngineError, LessonRun
 
     def stalls(self: LessonRun):
         raise EngineError("a published message did not reach its listeners within 5.0 s")
@@ -287,7 +287,7 @@ def test_a_database_that_is_not_a_number_is_refused_before_connecting(path: str)
 
 @pytest.mark.parametrize("path", ["", "/", "/0", "/12", "/%31"])
 def test_a_numbered_or_absent_database_is_accepted(path: str):
-    from redisqueue_tutor.backend import RedisBackend
+    from redisqueue_tutor.run.backend import RedisBackend
 
     assert RedisBackend(f"redis://127.0.0.1:1{path}").address == "127.0.0.1:1"
 
@@ -300,7 +300,7 @@ def test_a_missing_tls_file_is_named(tmp_path: Path):
         f"Error: {url}: the CA certificate file {tmp_path}/nope.pem (ssl_ca_certs) does not exist"
     )
     (tmp_path / "ca.pem").write_text("")
-    from redisqueue_tutor.backend import RedisBackend
+    from redisqueue_tutor.run.backend import RedisBackend
 
     RedisBackend(f"rediss://127.0.0.1:1/0?ssl_ca_certs={tmp_path}/ca.pem")  # present: accepted
 
@@ -392,7 +392,7 @@ def test_a_malformed_run_file_is_one_line_naming_it(tmp_path: Path, content, mes
 
 
 def test_a_run_file_too_big_is_refused_unparsed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from redisqueue_tutor import runfile
+    from redisqueue_tutor.run import runfile
 
     path = tmp_path / "run.json"
     path.write_text(json.dumps(good_run()))

@@ -13,7 +13,7 @@ import shlex
 
 import pytest
 
-from redisqueue_tutor.commandspecs import (
+from redisqueue_tutor.keyspace.specs import (
     UnknownKeys,
     channel_positions,
     key_positions,
@@ -24,7 +24,7 @@ from redisqueue_tutor.commandspecs import (
 from redisqueue_tutor.lessons import discover, find_lesson
 from tests.conftest import ROOT
 
-DATA = ROOT / "redisqueue_tutor" / "data" / "commands.json"
+DATA = ROOT / "redisqueue_tutor" / "keyspace" / "commands.json"
 
 # Commands of every kind of key specification: an index, a keyword, a range, a count of keys,
 # subcommands, several specifications in one command, blocking and movable keys.

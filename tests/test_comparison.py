@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from redisqueue_tutor.backend import running
-from redisqueue_tutor.comparison import channel_verdict, compare_transports, list_verdict
-from redisqueue_tutor.engine import run_lesson
 from redisqueue_tutor.lessons import find_lesson
-from redisqueue_tutor.records import CommandRecord, StepRecord
+from redisqueue_tutor.lessons.engine import run_lesson
+from redisqueue_tutor.run.backend import running
+from redisqueue_tutor.run.comparison import channel_verdict, compare_transports, list_verdict
+from redisqueue_tutor.run.records import CommandRecord, StepRecord
 
 
 def test_list_buffers_for_one_consumer_channel_fans_out_and_forgets(backend_spec):

@@ -7,12 +7,12 @@ import time
 
 import pytest
 
-from redisqueue_tutor.backend import running
-from redisqueue_tutor.comparison import compare_transports
-from redisqueue_tutor.engine import LessonRun, run_lesson
 from redisqueue_tutor.lessons import LessonError, find_lesson, parse_lesson
-from redisqueue_tutor.records import python_text
-from redisqueue_tutor.tables import execution_row, step_reply
+from redisqueue_tutor.lessons.engine import LessonRun, run_lesson
+from redisqueue_tutor.run.backend import running
+from redisqueue_tutor.run.comparison import compare_transports
+from redisqueue_tutor.run.records import python_text
+from redisqueue_tutor.run.tables import execution_row, step_reply
 from tests.conftest import ROOT
 
 

@@ -7,11 +7,11 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from redisqueue_tutor.backend import open_backend, running
 from redisqueue_tutor.cli import app
-from redisqueue_tutor.doctor import CHECKS, diagnose
-from redisqueue_tutor.engine import run_lesson
 from redisqueue_tutor.lessons import discover, load_lesson
+from redisqueue_tutor.lessons.engine import run_lesson
+from redisqueue_tutor.modes.doctor import CHECKS, diagnose
+from redisqueue_tutor.run.backend import open_backend, running
 from tests.conftest import ROOT, _free_port, all_keys
 
 

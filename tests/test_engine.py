@@ -7,10 +7,10 @@ import dataclasses
 import fakeredis
 import pytest
 
-from redisqueue_tutor.backend import running
-from redisqueue_tutor.engine import LessonRun, run_lesson
 from redisqueue_tutor.lessons import load_lesson
-from redisqueue_tutor.records import CommandRecord
+from redisqueue_tutor.lessons.engine import LessonRun, run_lesson
+from redisqueue_tutor.run.backend import running
+from redisqueue_tutor.run.records import CommandRecord
 from tests.conftest import ROOT
 
 MINI = ROOT / "tests" / "lessons" / "mini.toml"

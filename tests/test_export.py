@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from redisqueue_tutor.backend import running
 from redisqueue_tutor.cli import app
-from redisqueue_tutor.engine import run_lesson
-from redisqueue_tutor.export import Format, Handout, render_handout
 from redisqueue_tutor.lessons import discover, find_lesson
+from redisqueue_tutor.lessons.engine import run_lesson
+from redisqueue_tutor.run.backend import running
+from redisqueue_tutor.screens.handout import Format, Handout, render_handout
 from tests.conftest import missing
 
 runner = CliRunner()

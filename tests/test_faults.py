@@ -14,7 +14,10 @@ import pytest
 import redis
 from typer.testing import CliRunner
 
-from redisqueue_tutor.backend import (
+from redisqueue_tutor.cli import app
+from redisqueue_tutor.lessons import find_lesson
+from redisqueue_tutor.lessons.engine import LessonRun
+from redisqueue_tutor.run.backend import (
     KEY_TTL,
     BackendError,
     blocking_seconds,
@@ -23,9 +26,6 @@ from redisqueue_tutor.backend import (
     redact,
     running,
 )
-from redisqueue_tutor.cli import app
-from redisqueue_tutor.engine import LessonRun
-from redisqueue_tutor.lessons import find_lesson
 from tests.conftest import ROOT, _free_port, all_keys
 from tests.test_safety import wait_for_run_keys
 

@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 from redisqueue_tutor.cli import app
 from redisqueue_tutor.lessons import LessonError, load_lesson, summarize
 from redisqueue_tutor.progress import ProgressStore, with_quiz, with_steps_seen
-from redisqueue_tutor.runfile import RunFileError, read_run
+from redisqueue_tutor.run.runfile import RunFileError, read_run
 from tests.conftest import ROOT
 
 # Cases per strategy (each test asserts it ran at least this many). With them the whole file takes

@@ -12,10 +12,10 @@ import os
 import pytest
 from rich.console import Console
 
-from redisqueue_tutor.backend import running
-from redisqueue_tutor.engine import run_lesson
 from redisqueue_tutor.lessons import find_lesson
-from redisqueue_tutor.render import Look, StepView, concept_card, step_screen
+from redisqueue_tutor.lessons.engine import run_lesson
+from redisqueue_tutor.run.backend import running
+from redisqueue_tutor.screens.step import Look, StepView, concept_card, step_screen
 from tests.conftest import ROOT
 
 GOLDEN = ROOT / "tests" / "golden"

@@ -19,10 +19,10 @@ import pytest
 import redis
 from typer.testing import CliRunner
 
-from redisqueue_tutor.backend import running
 from redisqueue_tutor.cli import app
-from redisqueue_tutor.engine import run_lesson
 from redisqueue_tutor.lessons import find_lesson
+from redisqueue_tutor.lessons.engine import run_lesson
+from redisqueue_tutor.run.backend import running
 from tests.conftest import ROOT, RedisServer, all_keys, redis_server_binary
 
 pytestmark = pytest.mark.real
@@ -251,7 +251,7 @@ def test_pub_sub_lessons_pass_beside_a_client_subscribed_to_every_channel(foreig
         _start, records = run_lesson(find_lesson(lesson_id), backend)
     publishes = [r for r in records if any(c.name == "PUBLISH" for c in r.commands)]
     assert publishes and all(r.outside >= 1 for r in publishes)  # the foreign PSUBSCRIBE *
-    from redisqueue_tutor.tables import execution_row
+    from redisqueue_tutor.run.tables import execution_row
 
     row = execution_row(publishes[0], frozenset())
     assert "outside this lesson" in row.action
@@ -259,7 +259,7 @@ def test_pub_sub_lessons_pass_beside_a_client_subscribed_to_every_channel(foreig
 
 def test_the_gate_holds_at_the_moment_a_command_is_sent(foreign):
     """Below the lesson checks: whatever builds a command, the connection refuses it."""
-    from redisqueue_tutor.gate import Refused
+    from redisqueue_tutor.keyspace.gate import Refused
 
     before, heard = foreign.digest(), len(foreign.heard)
     with running(foreign.server.url) as backend:

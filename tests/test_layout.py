@@ -7,11 +7,11 @@ import io
 
 import pytest
 
-from redisqueue_tutor.backend import running
-from redisqueue_tutor.console import Look, make_console
-from redisqueue_tutor.engine import run_lesson
 from redisqueue_tutor.lessons import discover, find_lesson
-from redisqueue_tutor.render import StepView, step_screen
+from redisqueue_tutor.lessons.engine import run_lesson
+from redisqueue_tutor.run.backend import running
+from redisqueue_tutor.screens.console import Look, make_console
+from redisqueue_tutor.screens.step import StepView, step_screen
 
 WIDTHS = (60, 75, 76, 80, 109, 110, 140)
 

@@ -188,7 +188,7 @@ def test_a_cache_entry_of_the_wrong_shape_is_parsed_again(tmp_path: Path, monkey
 
 
 def test_course_fields_of_the_wrong_type_are_one_line(tmp_path: Path):
-    from redisqueue_tutor.course import check_course
+    from redisqueue_tutor.lessons.course import check_course
 
     path = tmp_path / "course.toml"
     for body, field in (
@@ -204,7 +204,7 @@ def test_course_fields_of_the_wrong_type_are_one_line(tmp_path: Path):
 
 
 def test_fill_template_refuses_a_huge_width_on_its_own():
-    from redisqueue_tutor.lesson_model import TemplateError, fill_template
+    from redisqueue_tutor.lessons.model import TemplateError, fill_template
 
     assert fill_template("{a:>5}|{a!r:.2}", {"a": "xy"}) == "   xy|'x"
     with pytest.raises(TemplateError, match=r"width or precision of 200000000 is too large"):

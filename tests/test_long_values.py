@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from redisqueue_tutor.backend import running
 from redisqueue_tutor.cli import app
-from redisqueue_tutor.records import (
+from redisqueue_tutor.modes.trace import TraceOptions, trace_program
+from redisqueue_tutor.run.backend import running
+from redisqueue_tutor.run.records import (
     DictValue,
     FoldedBytes,
     FoldedStr,
@@ -29,8 +30,7 @@ from redisqueue_tutor.records import (
     reply_text,
     size_text,
 )
-from redisqueue_tutor.tables import execution_row
-from redisqueue_tutor.trace import TraceOptions, trace_program
+from redisqueue_tutor.run.tables import execution_row
 
 runner = CliRunner()
 TEN_MB = 10_000_000

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from redisqueue_tutor.stepper import LEFT, RIGHT, Move, Navigator
+from redisqueue_tutor.modes.step import LEFT, RIGHT, Move, Navigator
 
 
 def test_forward_back_restart_jump_quit():
@@ -37,7 +37,7 @@ def test_edges_and_bad_jumps_explain_themselves():
 
 
 def test_keys_that_arrive_together_are_handed_out_one_by_one():
-    from redisqueue_tutor.console import key_reader, split_keys
+    from redisqueue_tutor.screens.console import key_reader, split_keys
 
     assert split_keys("18\r") == ["1", "8", "\r"]
     assert split_keys("\x1b[C\x1b[Dq") == ["\x1b[C", "\x1b[D", "q"]
@@ -50,12 +50,12 @@ def test_keys_that_arrive_together_are_handed_out_one_by_one():
 def test_a_long_lesson_is_trimmed_to_fit_a_short_terminal():
     import io
 
-    from redisqueue_tutor.backend import running
-    from redisqueue_tutor.console import Look, make_console
-    from redisqueue_tutor.engine import run_lesson
     from redisqueue_tutor.lessons import find_lesson
-    from redisqueue_tutor.render import StepView, step_screen
-    from redisqueue_tutor.stepper import fit_to_screen
+    from redisqueue_tutor.lessons.engine import run_lesson
+    from redisqueue_tutor.modes.step import fit_to_screen
+    from redisqueue_tutor.run.backend import running
+    from redisqueue_tutor.screens.console import Look, make_console
+    from redisqueue_tutor.screens.step import StepView, step_screen
 
     lesson = find_lesson("compare")
     with running("fake") as backend:

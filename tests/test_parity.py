@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from redisqueue_tutor.backend import running
-from redisqueue_tutor.engine import run_lesson
 from redisqueue_tutor.lessons import discover, find_lesson
-from redisqueue_tutor.records import StepRecord
+from redisqueue_tutor.lessons.engine import run_lesson
+from redisqueue_tutor.run.backend import running
+from redisqueue_tutor.run.records import StepRecord
 
 LESSON_IDS = sorted(discover())
 

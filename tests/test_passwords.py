@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from redisqueue_tutor import sandbox as sandbox_module
 from redisqueue_tutor.cli import app
-from redisqueue_tutor.passwords import masked_command, masked_line, masked_text, passwords_in
-from redisqueue_tutor.records import CommandRecord, StepRecord
-from redisqueue_tutor.sandbox import CommandSpec, Refused, Sandbox
-from redisqueue_tutor.tables import execution_row
+from redisqueue_tutor.modes import sandbox as sandbox_module
+from redisqueue_tutor.modes.sandbox import CommandSpec, Refused, Sandbox
+from redisqueue_tutor.run.passwords import masked_command, masked_line, masked_text, passwords_in
+from redisqueue_tutor.run.records import CommandRecord, StepRecord
+from redisqueue_tutor.run.tables import execution_row
 
 runner = CliRunner()
 SECRET = "hunter2-Secret"

@@ -6,13 +6,13 @@ import io
 import re
 from dataclasses import dataclass, field
 
-from redisqueue_tutor.backend import running
-from redisqueue_tutor.engine import LessonRun
 from redisqueue_tutor.lessons import find_lesson
-from redisqueue_tutor.quiz import Parsed, Reply
-from redisqueue_tutor.render import Look, make_console
-from redisqueue_tutor.render_quiz import KeyAnswers, LineAnswers, QuestionView
-from redisqueue_tutor.stepper import play_interactive, play_predict, play_through
+from redisqueue_tutor.lessons.engine import LessonRun
+from redisqueue_tutor.lessons.quiz import Parsed, Reply
+from redisqueue_tutor.modes.step import play_interactive, play_predict, play_through
+from redisqueue_tutor.run.backend import running
+from redisqueue_tutor.screens.quiz import KeyAnswers, LineAnswers, QuestionView
+from redisqueue_tutor.screens.step import Look, make_console
 
 LOOK = Look(plain=True)
 
@@ -115,7 +115,7 @@ def test_piped_right_guess_by_letter():
     console = make_console(io.StringIO(), plain=True, width=60, record=True)
     with running("fake") as backend:
         run = LessonRun(find_lesson("queue"), backend)
-        from redisqueue_tutor.quiz import predict_question, select
+        from redisqueue_tutor.lessons.quiz import predict_question, select
 
         first = run.next_step()
         (item,) = select([predict_question(run.lesson, run.start, [first])], seed=1 + 1)

@@ -8,11 +8,10 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from redisqueue_tutor.backend import running
 from redisqueue_tutor.cli import app
-from redisqueue_tutor.engine import LessonRun
 from redisqueue_tutor.lessons import discover, find_lesson
-from redisqueue_tutor.present import (
+from redisqueue_tutor.lessons.engine import LessonRun
+from redisqueue_tutor.modes.present import (
     Beat,
     Clicker,
     beats,
@@ -21,7 +20,8 @@ from redisqueue_tutor.present import (
     present_through,
     speaker_notes,
 )
-from redisqueue_tutor.render import Look, make_console
+from redisqueue_tutor.run.backend import running
+from redisqueue_tutor.screens.step import Look, make_console
 
 runner = CliRunner()
 LOOK = Look(plain=True)

@@ -15,7 +15,7 @@ import fakeredis
 import pytest
 
 from redisqueue_tutor.lessons import discover, find_lesson
-from redisqueue_tutor.program import step_code
+from redisqueue_tutor.lessons.program import step_code
 
 PROBE_TEXT = "probe-value"
 

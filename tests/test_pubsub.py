@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import threading
 
-from redisqueue_tutor.backend import running
-from redisqueue_tutor.engine import LessonRun, run_lesson
 from redisqueue_tutor.lessons import find_lesson
-from redisqueue_tutor.tables import execution_row
+from redisqueue_tutor.lessons.engine import LessonRun, run_lesson
+from redisqueue_tutor.run.backend import running
+from redisqueue_tutor.run.tables import execution_row
 
 
 def listener_threads() -> list[threading.Thread]:

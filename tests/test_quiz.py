@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from redisqueue_tutor.backend import running
-from redisqueue_tutor.checker import check_paths, compare
-from redisqueue_tutor.engine import run_lesson
 from redisqueue_tutor.lessons import LessonError, discover, find_lesson, parse_lesson
-from redisqueue_tutor.questions import LEVELS, AnswerFrom, Question
-from redisqueue_tutor.quiz import (
+from redisqueue_tutor.lessons.check import check_paths, compare
+from redisqueue_tutor.lessons.engine import run_lesson
+from redisqueue_tutor.lessons.questions import LEVELS, AnswerFrom, Question
+from redisqueue_tutor.lessons.quiz import (
     Outcome,
     QuizItem,
     Reply,
@@ -28,6 +27,7 @@ from redisqueue_tutor.quiz import (
     summarize,
     variant,
 )
+from redisqueue_tutor.run.backend import running
 from tests.conftest import LESSONS
 
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from redisqueue_tutor.backend import running
 from redisqueue_tutor.cli import app
-from redisqueue_tutor.engine import run_lesson
 from redisqueue_tutor.lessons import find_lesson
+from redisqueue_tutor.lessons.engine import run_lesson
+from redisqueue_tutor.lessons.quiz import quiz_pool, select
 from redisqueue_tutor.progress import ENV_DATA_DIR
-from redisqueue_tutor.quiz import quiz_pool, select
+from redisqueue_tutor.run.backend import running
 from tests.conftest import installed_tutor
 
 runner = CliRunner()

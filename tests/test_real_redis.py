@@ -10,11 +10,11 @@ import redis
 from redis.exceptions import NoPermissionError
 from typer.testing import CliRunner
 
-from redisqueue_tutor.backend import BackendError, explain, running
 from redisqueue_tutor.cli import app
-from redisqueue_tutor.engine import run_lesson
-from redisqueue_tutor.gate import Refused
+from redisqueue_tutor.keyspace.gate import Refused
 from redisqueue_tutor.lessons import discover, find_lesson
+from redisqueue_tutor.lessons.engine import run_lesson
+from redisqueue_tutor.run.backend import BackendError, explain, running
 from tests.conftest import all_keys
 
 pytestmark = pytest.mark.real

@@ -16,9 +16,9 @@ import time
 
 import pytest
 
-from redisqueue_tutor.backend import KEY_TTL, Namespace, running
-from redisqueue_tutor.engine import LessonRun, run_lesson
 from redisqueue_tutor.lessons import discover, find_lesson
+from redisqueue_tutor.lessons.engine import LessonRun, run_lesson
+from redisqueue_tutor.run.backend import KEY_TTL, Namespace, running
 from tests.conftest import ROOT, RedisServer, all_keys, redis_server_binary
 
 pytestmark = pytest.mark.real

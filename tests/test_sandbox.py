@@ -8,8 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from redisqueue_tutor.cli import app
-from redisqueue_tutor.sandbox import REFUSED, Refused, Sandbox
-from redisqueue_tutor.sandbox_shell import completions
+from redisqueue_tutor.modes.sandbox import REFUSED, Refused, Sandbox
+from redisqueue_tutor.modes.sandbox_shell import completions
 from tests.conftest import all_keys
 
 runner = CliRunner()
@@ -266,8 +266,8 @@ def test_tab_completion_of_command_names():
 
 
 def test_the_sandbox_refuses_at_least_what_the_gate_refuses():
-    from redisqueue_tutor.gate import REACHES_THE_SERVER
-    from redisqueue_tutor.sandbox import REFUSED
+    from redisqueue_tutor.keyspace.gate import REACHES_THE_SERVER
+    from redisqueue_tutor.modes.sandbox import REFUSED
 
     server_wide = {name.split("|")[0].upper() for name in REACHES_THE_SERVER}
     assert server_wide - {"PUBSUB", "WAIT", "WAITAOF"} <= set(REFUSED)

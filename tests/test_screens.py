@@ -140,7 +140,7 @@ def test_a_screen_too_small_says_how_big_it_must_be(terminal):
 
 @pytest.mark.parametrize("lesson_id", LESSONS)
 def test_every_presenter_screen_keeps_the_big_panel_at_80x24(terminal, lesson_id):
-    from redisqueue_tutor.present import beats
+    from redisqueue_tutor.modes.present import beats
 
     lesson = find_lesson(lesson_id)
     plan = beats(lesson)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from redisqueue_tutor.backend import running
-from redisqueue_tutor.engine import run_lesson
 from redisqueue_tutor.lessons import find_lesson
-from redisqueue_tutor.tables import execution_row, tracker
+from redisqueue_tutor.lessons.engine import run_lesson
+from redisqueue_tutor.run.backend import running
+from redisqueue_tutor.run.tables import execution_row, tracker
 
 # Transcribed from the seed document (Step, Action, Redis Command, Queue State, Output).
 SEED_TABLE = [

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from redisqueue_tutor.backend import running
 from redisqueue_tutor.cli import app
-from redisqueue_tutor.runfile import Run, read_run
-from redisqueue_tutor.tables import execution_row
-from redisqueue_tutor.trace import TraceOptions, trace_program
+from redisqueue_tutor.modes.trace import TraceOptions, trace_program
+from redisqueue_tutor.run.backend import running
+from redisqueue_tutor.run.runfile import Run, read_run
+from redisqueue_tutor.run.tables import execution_row
 from tests.conftest import ROOT, all_keys
 
 SCRIPTS = ROOT / "tests" / "scripts"

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from redisqueue_tutor.backend import running
 from redisqueue_tutor.cli import app
-from redisqueue_tutor.processes import ProgramProcesses
-from redisqueue_tutor.trace import TraceOptions, trace_program
+from redisqueue_tutor.modes.processes import ProgramProcesses
+from redisqueue_tutor.modes.trace import TraceOptions, trace_program
+from redisqueue_tutor.run.backend import running
 from tests.conftest import all_keys
 
 pytestmark = pytest.mark.skipif(

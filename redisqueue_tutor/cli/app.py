@@ -13,9 +13,9 @@ import typer
 import typer.core
 
 from redisqueue_tutor import __version__
-from redisqueue_tutor.console import make_console
-from redisqueue_tutor.gate import Refused
+from redisqueue_tutor.keyspace.gate import Refused
 from redisqueue_tutor.lessons import ENV_LESSONS_DIR, LessonError, UnknownLesson
+from redisqueue_tutor.screens.console import make_console
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -174,19 +174,19 @@ def _failure(exc: Exception) -> tuple[int, str | None]:
     The modules are looked up, not imported: a command that never loaded them cannot have raised
     their errors, and `tutor --help` stays quick.
     """
-    engine = sys.modules.get("redisqueue_tutor.engine")
+    engine = sys.modules.get("redisqueue_tutor.lessons.engine")
     if engine is not None and isinstance(exc, engine.StepRefused):  # the gate, at a step
         return EXIT_BAD_INPUT, str(exc)
     if engine is not None and isinstance(exc, engine.EngineError):
         return EXIT_BACKEND, f"the lesson could not go on: {exc}"
-    model = sys.modules.get("redisqueue_tutor.lesson_model")
+    model = sys.modules.get("redisqueue_tutor.lessons.model")
     if model is not None and isinstance(exc, model.TemplateError):
         return EXIT_BAD_INPUT, f"a template of the lesson cannot be filled: {exc}"
     return EXIT_BACKEND, _backend_message(exc)
 
 
 def print_error(console: Any, message: str) -> None:
-    from redisqueue_tutor.console import error_line
+    from redisqueue_tutor.screens.console import error_line
 
     error_line(console, message)
 
@@ -194,7 +194,7 @@ def print_error(console: Any, message: str) -> None:
 def _backend_message(exc: Exception) -> str | None:
     if "redis" not in sys.modules:
         return None
-    from redisqueue_tutor.backend import BackendError, explain
+    from redisqueue_tutor.run.backend import BackendError, explain
 
     if isinstance(exc, BackendError):
         return str(exc)

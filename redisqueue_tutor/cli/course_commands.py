@@ -20,13 +20,13 @@ from redisqueue_tutor.cli.app import (
     friendly,
     print_error,
 )
-from redisqueue_tutor.console import Look, make_console
 from redisqueue_tutor.lessons import LessonError, LessonSummary, discover, summarize_all
+from redisqueue_tutor.screens.console import Look, make_console
 
 
 def course_standings(lessons_dir: LessonsDir) -> tuple[list[tuple[LessonSummary, bool]], list]:
     """The lessons in teaching order with where the learner stands on each."""
-    from redisqueue_tutor.course import Standing, load_course
+    from redisqueue_tutor.lessons.course import Standing, load_course
     from redisqueue_tutor.progress import ProgressError, ProgressStore
 
     sources = discover(lessons_dir or ())
@@ -62,8 +62,8 @@ def course_standings(lessons_dir: LessonsDir) -> tuple[list[tuple[LessonSummary,
 
 
 def show_course(lessons_dir: LessonsDir = None, plain: bool = False) -> None:
-    from redisqueue_tutor.console import course_table
-    from redisqueue_tutor.course import next_command
+    from redisqueue_tutor.lessons.course import next_command
+    from redisqueue_tutor.screens.console import course_table
 
     console = make_console(plain=plain)
     lessons, standings = course_standings(lessons_dir)
@@ -82,7 +82,7 @@ def show_course(lessons_dir: LessonsDir = None, plain: bool = False) -> None:
 @friendly
 def next_(lessons_dir: LessonsDir = None, plain: PlainOpt = False) -> None:
     """Do the next thing in the course: step the next lesson, or take its quiz."""
-    from redisqueue_tutor.course import next_command
+    from redisqueue_tutor.lessons.course import next_command
 
     _lessons, standings = course_standings(lessons_dir)
     upcoming = next_command(standings)
@@ -112,8 +112,8 @@ def glossary(
     plain: PlainOpt = False,
 ) -> None:
     """The words the lessons use: head, tail, nil, ack, pending, fan-out, at-least-once, ..."""
-    from redisqueue_tutor.console import glossary_table
-    from redisqueue_tutor.course import load_course
+    from redisqueue_tutor.lessons.course import load_course
+    from redisqueue_tutor.screens.console import glossary_table
 
     terms = load_course(lessons_dir or ()).glossary
     if term is not None:

@@ -24,14 +24,14 @@ from redisqueue_tutor.cli.app import (
     command,
     friendly,
 )
-from redisqueue_tutor.console import Look, make_console
 from redisqueue_tutor.lessons import find_lesson
+from redisqueue_tutor.screens.console import Look, make_console
 from redisqueue_tutor.wording import counted
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
-    from redisqueue_tutor.export import Format
+    from redisqueue_tutor.screens.handout import Format
 
 
 @command(TEACH)
@@ -79,17 +79,17 @@ def present(
     """
     found = find_lesson(lesson, lessons_dir or ())
 
-    from redisqueue_tutor.backend import running
-    from redisqueue_tutor.console import stdin_is_interactive
-    from redisqueue_tutor.engine import LessonRun
-    from redisqueue_tutor.keys import terminal_keys
-    from redisqueue_tutor.present import (
+    from redisqueue_tutor.lessons.engine import LessonRun
+    from redisqueue_tutor.modes.present import (
         NotesFile,
         present_auto,
         present_interactive,
         present_through,
     )
-    from redisqueue_tutor.render import opening_card
+    from redisqueue_tutor.run.backend import running
+    from redisqueue_tutor.screens.console import stdin_is_interactive
+    from redisqueue_tutor.screens.keys import terminal_keys
+    from redisqueue_tutor.screens.step import opening_card
 
     console = make_console(plain=plain)
     look = Look(plain)
@@ -126,7 +126,7 @@ def present(
 
 
 def _format_for(output: Path | None, given: str | None) -> Format:
-    from redisqueue_tutor.export import SUFFIXES, Format
+    from redisqueue_tutor.screens.handout import SUFFIXES, Format
 
     if given is not None:
         try:
@@ -217,9 +217,9 @@ def export(
     found = find_lesson(lesson, lessons_dir or ())
     chosen_format = _format_for(output, fmt)
 
-    from redisqueue_tutor.backend import running
-    from redisqueue_tutor.engine import run_lesson
-    from redisqueue_tutor.export import Handout, render_handout
+    from redisqueue_tutor.lessons.engine import run_lesson
+    from redisqueue_tutor.run.backend import running
+    from redisqueue_tutor.screens.handout import Handout, render_handout
 
     with running(backend) as chosen:
         start, records = run_lesson(found, chosen)
@@ -256,9 +256,9 @@ def sandbox(
     (FLUSHALL, KEYS, CONFIG, ...) are refused. Piped, it reads one command a line and stops at the
     end of input.
     """
-    from redisqueue_tutor.console import stdin_is_interactive
-    from redisqueue_tutor.sandbox import Sandbox
-    from redisqueue_tutor.sandbox_shell import LineReader, run_shell
+    from redisqueue_tutor.modes.sandbox import Sandbox
+    from redisqueue_tutor.modes.sandbox_shell import LineReader, run_shell
+    from redisqueue_tutor.screens.console import stdin_is_interactive
 
     console = make_console(plain=plain)
     err = make_console(stderr=True, plain=plain)

@@ -26,7 +26,6 @@ from redisqueue_tutor.cli.app import (
     friendly,
     print_error,
 )
-from redisqueue_tutor.console import Look, key_reader, make_console
 from redisqueue_tutor.lessons import (
     COURSE_FILE,
     LESSON_SUFFIX,
@@ -37,6 +36,7 @@ from redisqueue_tutor.lessons import (
     lesson_dirs,
     summarize_all,
 )
+from redisqueue_tutor.screens.console import Look, key_reader, make_console
 from redisqueue_tutor.wording import counted, joined
 
 if TYPE_CHECKING:
@@ -44,15 +44,15 @@ if TYPE_CHECKING:
 
     from rich.console import Console, RenderableType
 
-    from redisqueue_tutor.lesson_model import Lesson
-    from redisqueue_tutor.stepper import Opening
+    from redisqueue_tutor.lessons.model import Lesson
+    from redisqueue_tutor.modes.step import Opening
 
 
 @command(AUTHOR, "list")
 @friendly
 def list_lessons(lessons_dir: LessonsDir = None, plain: PlainOpt = False) -> None:
     """List the lessons: id, title, level, number of steps and quiz questions."""
-    from redisqueue_tutor.console import LessonEntry, lesson_list
+    from redisqueue_tutor.screens.console import LessonEntry, lesson_list
 
     console = make_console(plain=plain)
     err = make_console(stderr=True, plain=plain)
@@ -87,7 +87,7 @@ def show(
     plain: PlainOpt = False,
 ) -> None:
     """Show a lesson's concept card: the flow, the summary and the key moments."""
-    from redisqueue_tutor.render import concept_card
+    from redisqueue_tutor.screens.step import concept_card
 
     found = find_lesson(lesson, lessons_dir or ())
     make_console(plain=plain).print(concept_card(found, Look(plain)))
@@ -137,11 +137,11 @@ def step(
         raise Exit(EXIT_BAD_INPUT, "which lesson? `tutor list` shows them (or use --from FILE)")
     found = find_lesson(lesson, lessons_dir or ())
 
-    from redisqueue_tutor.backend import running
-    from redisqueue_tutor.console import stdin_is_interactive
-    from redisqueue_tutor.engine import LessonRun
-    from redisqueue_tutor.keys import terminal_keys
-    from redisqueue_tutor.stepper import play_auto, play_interactive, play_through
+    from redisqueue_tutor.lessons.engine import LessonRun
+    from redisqueue_tutor.modes.step import play_auto, play_interactive, play_through
+    from redisqueue_tutor.run.backend import running
+    from redisqueue_tutor.screens.console import stdin_is_interactive
+    from redisqueue_tutor.screens.keys import terminal_keys
 
     console = make_console(plain=plain)
     look = Look(plain)
@@ -152,8 +152,8 @@ def step(
         with running(backend) as chosen, LessonRun(found, chosen) as run:
             where = chosen.describe()
             if predict:
-                from redisqueue_tutor.render_quiz import answers_for
-                from redisqueue_tutor.stepper import play_predict
+                from redisqueue_tutor.modes.step import play_predict
+                from redisqueue_tutor.screens.quiz import answers_for
 
                 answers = answers_for(
                     console,
@@ -203,9 +203,9 @@ def step(
 
 def lesson_opening(lesson: Lesson, look: Look, lessons_dir: list[Path] | None) -> Opening:
     """The concept card a lesson opens on, and the line it ends on (its quiz, the next lesson)."""
-    from redisqueue_tutor.course import load_course, what_next
-    from redisqueue_tutor.render import opening_card
-    from redisqueue_tutor.stepper import Opening
+    from redisqueue_tutor.lessons.course import load_course, what_next
+    from redisqueue_tutor.modes.step import Opening
+    from redisqueue_tutor.screens.step import opening_card
 
     try:
         course = load_course(lessons_dir or ())
@@ -219,7 +219,7 @@ def lesson_glossary(
     lesson_id: str, look: Look, lessons_dir: list[Path] | None
 ) -> Callable[[Console], RenderableType] | None:
     """The glossary screen of a lesson (g): the words it uses, as many as the terminal holds."""
-    from redisqueue_tutor.course import load_course
+    from redisqueue_tutor.lessons.course import load_course
 
     try:
         terms = load_course(lessons_dir or ()).glossary
@@ -232,8 +232,8 @@ def lesson_glossary(
         from rich.console import Group
         from rich.text import Text
 
-        from redisqueue_tutor.console import glossary_table
-        from redisqueue_tutor.stepper import fit_renderable
+        from redisqueue_tutor.modes.step import fit_renderable
+        from redisqueue_tutor.screens.console import glossary_table
 
         own = [t for t in terms if lesson_id in t.lessons]
         rest = [t for t in terms if lesson_id not in t.lessons]
@@ -250,7 +250,7 @@ def lesson_glossary(
 
 def _replay(path: Path, plain: bool) -> None:
     from redisqueue_tutor.cli.trace_commands import show_run
-    from redisqueue_tutor.runfile import RunFileError, read_run
+    from redisqueue_tutor.run.runfile import RunFileError, read_run
 
     try:
         run = read_run(path)
@@ -280,7 +280,7 @@ def check(
     else the lessons installed with the tutor, and says which folder it checked. Lessons in
     --lessons-dir folders replace those of the same id.
     """
-    from redisqueue_tutor.checker import check_paths
+    from redisqueue_tutor.lessons.check import check_paths
 
     console = make_console(plain=plain)
     files, where = _lesson_files(paths, lessons_dir or ())
@@ -292,7 +292,7 @@ def check(
     courses = [f for f in files if f.name == COURSE_FILE]
     files = [f for f in files if f.name != COURSE_FILE]
     for path in courses:
-        from redisqueue_tutor.course import check_course
+        from redisqueue_tutor.lessons.course import check_course
 
         known = [f.stem for f in files] + list(discover(lessons_dir or ()))
         try:

@@ -20,8 +20,8 @@ from redisqueue_tutor.cli.app import (
     command,
     friendly,
 )
-from redisqueue_tutor.console import Look, key_reader, make_console
 from redisqueue_tutor.lessons import LessonError, discover, find_lesson, load_lesson
+from redisqueue_tutor.screens.console import Look, key_reader, make_console
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -83,12 +83,12 @@ def quiz(
     """
     found = find_lesson(lesson, lessons_dir or ())
 
-    from redisqueue_tutor.backend import running
-    from redisqueue_tutor.console import stdin_is_interactive
-    from redisqueue_tutor.engine import run_lesson
+    from redisqueue_tutor.lessons.engine import run_lesson
+    from redisqueue_tutor.lessons.quiz import DEFAULT_COUNT, quiz_pool, select, summarize
     from redisqueue_tutor.progress import ProgressError, ProgressStore, with_quiz
-    from redisqueue_tutor.quiz import DEFAULT_COUNT, quiz_pool, select, summarize
-    from redisqueue_tutor.render_quiz import (
+    from redisqueue_tutor.run.backend import running
+    from redisqueue_tutor.screens.console import stdin_is_interactive
+    from redisqueue_tutor.screens.quiz import (
         answers_for,
         ended_line,
         summary_panel,
@@ -172,7 +172,7 @@ def quiz(
 def progress(lessons_dir: LessonsDir = None, plain: PlainOpt = False) -> None:
     """Show your progress: steps seen, best quiz score, missed questions, how far each lesson is done."""
     from redisqueue_tutor.progress import ProgressError, ProgressStore, data_dir
-    from redisqueue_tutor.render_quiz import ProgressRow, progress_table
+    from redisqueue_tutor.screens.quiz import ProgressRow, progress_table
 
     console = make_console(plain=plain)
     try:

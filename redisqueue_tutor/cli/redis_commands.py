@@ -11,7 +11,7 @@ from redisqueue_tutor.cli.app import (
     command,
     friendly,
 )
-from redisqueue_tutor.console import make_console
+from redisqueue_tutor.screens.console import make_console
 
 
 @command(SERVER)
@@ -26,7 +26,7 @@ def doctor(backend: BackendOpt = None, plain: PlainOpt = False) -> None:
     Exit status: 0 every check passed; 3 the backend is not ready (the first failed check says
     why, and the checks after it are skipped).
     """
-    from redisqueue_tutor.doctor import diagnose
+    from redisqueue_tutor.modes.doctor import diagnose
 
     console = make_console(plain=plain)
     diagnosis = diagnose(backend)

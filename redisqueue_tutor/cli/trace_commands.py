@@ -17,10 +17,10 @@ from redisqueue_tutor.cli.app import (
     command,
     friendly,
 )
-from redisqueue_tutor.console import Look, key_reader, make_console
+from redisqueue_tutor.screens.console import Look, key_reader, make_console
 
 if TYPE_CHECKING:
-    from redisqueue_tutor.engine import LessonRun
+    from redisqueue_tutor.lessons.engine import LessonRun
 
 EXIT_TIMEOUT = 124  # as coreutils' timeout: the program was stopped, not finished
 
@@ -67,15 +67,15 @@ def trace(
     the script are passed to it. Exit status: 0 it finished, 1 it raised, 124 --timeout stopped
     it, 2 it could not be run.
     """
-    from redisqueue_tutor.trace import ScriptError, check_script
+    from redisqueue_tutor.modes.trace import ScriptError, check_script
 
     try:
         check_script(script)
     except ScriptError as exc:
         raise Exit(EXIT_BAD_INPUT, str(exc)) from None
 
-    from redisqueue_tutor.backend import running
-    from redisqueue_tutor.trace import TraceOptions, trace_program
+    from redisqueue_tutor.modes.trace import TraceOptions, trace_program
+    from redisqueue_tutor.run.backend import running
 
     # Long values are folded on the screen; a run file keeps them whole.
     options = TraceOptions(
@@ -96,8 +96,8 @@ def trace(
 
 
 def _write(run: object, path: Path, plain: bool) -> None:
-    from redisqueue_tutor.records import size_text
-    from redisqueue_tutor.runfile import MAX_FILE_BYTES, Run, write_run
+    from redisqueue_tutor.run.records import size_text
+    from redisqueue_tutor.run.runfile import MAX_FILE_BYTES, Run, write_run
 
     assert isinstance(run, Run)
     try:
@@ -119,10 +119,10 @@ def show_run(run: object, *, plain: bool, step: bool) -> None:
     """The run's table (all at once, or a step at a time), then what follows it."""
     from typing import cast
 
-    from redisqueue_tutor.console import stdin_is_interactive
-    from redisqueue_tutor.render_trace import run_extras, run_screen
-    from redisqueue_tutor.runfile import Replay, Run
-    from redisqueue_tutor.stepper import play_interactive, play_through
+    from redisqueue_tutor.modes.step import play_interactive, play_through
+    from redisqueue_tutor.run.runfile import Replay, Run
+    from redisqueue_tutor.screens.console import stdin_is_interactive
+    from redisqueue_tutor.screens.trace import run_extras, run_screen
 
     assert isinstance(run, Run)
     console = make_console(plain=plain)

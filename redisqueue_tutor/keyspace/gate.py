@@ -1,0 +1,203 @@
+"""The one gate every command the tutor sends passes through, at the moment it is sent.
+
+Lessons, the sandbox and traced programs share it: it sits in the connection classes beneath the
+recorder (connections.py), so it sees the final words of a command after templates were filled,
+whoever built them. `tutor check` also asks it about every step before a lesson runs
+(lesson_model.py), so a dangerous lesson is refused with its file, step and line.
+
+A command passes when:
+
+- it is one the tutor teaches or needs: lists, streams, publish/subscribe, strings, hashes, sets,
+  sorted sets, transactions, the connection handshake; never a command Redis files under
+  @admin or @dangerous, nor one that reaches the whole server (SCAN, DBSIZE, SELECT, ...);
+- every key it names, found by Redis's own key specifications (commandspecs.py), is the run's own:
+  inside its namespace, ``tutor:{id}:...``; a name the lesson did not declare is not namespaced,
+  so a typo is refused instead of writing the server's real key;
+- every channel is the run's own, and every pattern starts with the run's namespace;
+- scripts (EVAL, FCALL) only where the run allows them: a script's body can reach keys nobody
+  declared.
+
+Anything else raises Refused with one line that names the command and why.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from redisqueue_tutor.keyspace.specs import (
+    UnknownKeys,
+    channel_positions,
+    key_positions,
+    lookup,
+    split_words,
+)
+
+
+class Refused(BaseException):
+    """A command the tutor will not send. A BaseException, so a traced program cannot swallow it
+    with `except Exception`."""
+
+
+# Commands without keys that a lesson, the sandbox or a program may send.
+KEYLESS = frozenset(
+    {
+        "ping",
+        "echo",
+        "time",
+        "multi",
+        "exec",
+        "discard",
+        "unwatch",
+        "quit",
+        "hello",
+        "auth",
+        "lolwut",
+        "client|id",
+        "client|getname",
+        "client|setname",
+        "client|info",
+        "client|setinfo",
+        "command",
+        "command|count",
+        "command|docs",
+        "command|getkeys",
+        "command|getkeysandflags",
+        "command|info",
+        "command|list",
+        "unsubscribe",  # with no channels: this connection's own subscriptions
+        "punsubscribe",
+        "sunsubscribe",
+    }
+)
+
+# Why a command is refused, where its ACL categories alone would not say.
+REACHES_THE_SERVER = {
+    "select": "it switches the connection to another database, where the run's keys are not",
+    "swapdb": "it swaps whole databases",
+    "move": "it moves a key to another database, out of the run's reach",
+    "scan": "it lists keys that are not the run's",
+    "keys": "it lists keys that are not the run's",
+    "randomkey": "it picks a key that may not be the run's",
+    "dbsize": "it counts every key of the database, not the run's",
+    "reset": "it resets the connection, leaving the tutor's settings",
+    "wait": "it waits on the server's replicas",
+    "waitaof": "it waits on the server's persistence",
+    "pubsub|numpat": "it counts every pattern subscription on the server",
+    "flushall": "it erases every key of every database on the server",
+    "flushdb": "it erases every key of the database",
+    "monitor": "it shows every other client's commands",
+    "config": "it changes or reads the server's settings",
+    "shutdown": "it stops the server",
+    "debug": "it reaches into the server itself",
+    "function": "it installs code on the server",
+    "script": "it manages the server's script cache",
+}
+SCRIPTS = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"})
+_GLOB = re.compile(r"[*?\[\]\\]")
+
+
+def display(spec_name: str) -> str:
+    return spec_name.upper().replace("|", " ")
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What one run may send. `prefix` is the run's namespace (``tutor:{id}:``)."""
+
+    prefix: str
+    scripts: bool = False
+    # The tutor's own connections (the observer, cleanup): they may also scan the namespace and
+    # wake a blocked command of the run's own.
+    internal: bool = False
+
+    def owns(self, name: str) -> bool:
+        return bool(self.prefix) and name.startswith(self.prefix) and len(name) > len(self.prefix)
+
+    def check(self, args: Sequence[Any]) -> None:
+        """Raise Refused when the command may not be sent; return when it may."""
+        words = split_words(list(args))
+        problem = self.problem(words)
+        if problem:
+            raise Refused(problem)
+
+    def problem(self, words: list[str], shown: Callable[[str], str] = lambda n: n) -> str:
+        """Why the command may not be sent, in one line; "" when it may. `shown` turns a name
+        back into what the learner wrote (the short name)."""
+        if not words:
+            return "an empty command"
+        spec = lookup(words)
+        if spec is None:
+            return f"{words[0].upper()} is not a Redis command the tutor knows"
+        name = spec.name
+        command = display(name)
+        if self.internal and name in ("scan", "client|unblock"):
+            return self._internal(words, name)
+        if name in REACHES_THE_SERVER:
+            return f"{command} is refused: {REACHES_THE_SERVER[name]}"
+        head = name.split("|", 1)[0]
+        if head in REACHES_THE_SERVER and head not in ("command",):
+            return f"{command} is refused: {REACHES_THE_SERVER[head]}"
+        if "@admin" in spec.categories or "@dangerous" in spec.categories:
+            return f"{command} is refused: Redis counts it among the dangerous or admin commands"
+        if head == "client" and name not in KEYLESS:
+            return f"{command} is refused: it reaches other clients of the server"
+        if name in SCRIPTS and not self.scripts:
+            return (
+                f"{command} is refused: a script can reach keys that are not the run's, "
+                "and the tutor cannot check them"
+            )
+        if name == "copy" and any(w.upper() == "DB" for w in words[3:]):
+            return f"{command} ... DB is refused: it copies into another database"
+        channels, patterns = channel_positions(words)
+        if spec.keys:
+            try:
+                positions = key_positions(words)
+            except UnknownKeys as exc:
+                return f"{command} is refused: {exc}"
+            for index in positions:
+                if not self.owns(words[index]):
+                    return (
+                        f"{command} names the key {shown(words[index])!r}, which is not one of "
+                        "this run's keys"
+                    )
+        elif not channels and not patterns and name not in KEYLESS:
+            if name.startswith("pubsub|"):
+                return (
+                    f"{command} is refused: without a pattern of the run's it lists every channel"
+                )
+            return f"{command} is refused: it reaches beyond the run's own keys"
+        for index in channels:
+            if not self.owns(words[index]):
+                return (
+                    f"{command} names the channel {shown(words[index])!r}, which is not one of "
+                    "this run's channels"
+                )
+        for index in patterns:
+            if not self._pattern_is_ours(words[index]):
+                return (
+                    f"{command} pattern {shown(words[index])!r} could match channels that are "
+                    "not this run's"
+                )
+        return ""
+
+    def _pattern_is_ours(self, pattern: str) -> bool:
+        # The namespace holds no glob character, so a pattern that starts with it matches only
+        # the run's own channels.
+        return self.owns(pattern) and not _GLOB.search(self.prefix)
+
+    def _internal(self, words: list[str], name: str) -> str:
+        if name == "client|unblock":
+            return ""  # the engine wakes its own blocked command; the id is its own connection's
+        upper = [w.upper() for w in words]
+        if "MATCH" in upper[2:]:
+            pattern = (
+                words[upper.index("MATCH", 2) + 1]
+                if upper.index("MATCH", 2) + 1 < len(words)
+                else ""
+            )
+            if pattern == self.prefix + "*" and not _GLOB.search(self.prefix):
+                return ""
+        return "SCAN is refused: only the run's own namespace may be scanned"

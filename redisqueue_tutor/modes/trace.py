@@ -1,0 +1,272 @@
+"""`tutor trace`: run a learner's own redis-py program and record what it did in Redis.
+
+The program runs in a child process (`python -m redisqueue_tutor.modes.tracer`), not in the tutor:
+
+- a `for message in pubsub.listen()` loop never returns, and a thread cannot be stopped from
+  outside; a process can, together with every thread it started, so --timeout always works and
+  nothing is left behind (the child gets its own process group, killed whole, and on Linux every
+  process it starts is found and stopped even when it leaves the group: processes.py);
+- the program's `print`, `sys.exit`, signal handlers and `if __name__ == "__main__"` behave as
+  they do when the learner runs it, and its output can never mix with the tutor's table.
+
+The child streams one JSON line per event on a pipe of its own (steps, output, the end); the
+tutor builds the run from them (runfile.RunBuilder) as they come, so a program that is stopped or
+that raises still gives its table so far. On a real server the tutor, not the child, owns the
+run's namespace (backend.running): its keys are removed on every exit, even after a kill.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from redisqueue_tutor.modes.processes import ProgramProcesses
+from redisqueue_tutor.modes.tracer import ENV
+from redisqueue_tutor.run.backend import Backend
+from redisqueue_tutor.run.records import FoldedBytes, FoldedStr, Shortened
+from redisqueue_tutor.run.runfile import Outcome, Run, RunBuilder, decode_value
+
+DEFAULT_TIMEOUT = 5.0
+KILL_GRACE = 1.0  # seconds between SIGTERM and SIGKILL for the program's process group
+READ_SIZE = 1 << 20  # bytes read from a pipe at once
+DRAIN = 0.2  # seconds to read what is left in the pipes once the program's process has ended
+
+
+class ScriptError(Exception):
+    """The program cannot be traced at all (missing, unreadable, a syntax error): one line."""
+
+
+def check_script(path: Path) -> str:
+    """Read and compile the program, so a typo is one line before anything runs."""
+    if not path.exists():
+        raise ScriptError(f"{path}: no such file")
+    if path.is_dir():
+        raise ScriptError(f"{path} is a folder; give the Python file to run")
+    try:
+        source = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScriptError(f"{path}: cannot read it ({exc})") from None
+    try:
+        compile(source, str(path), "exec")
+    except SyntaxError as exc:
+        where = f"{path}:{exc.lineno}" if exc.lineno else str(path)
+        raise ScriptError(f"{where}: {exc.msg} (a syntax error in the program)") from None
+    except ValueError as exc:
+        raise ScriptError(f"{path}: {exc}") from None
+    return source
+
+
+@dataclass(frozen=True)
+class TraceOptions:
+    timeout: float = DEFAULT_TIMEOUT
+    fast: bool = False
+    args: tuple[str, ...] = ()
+    # Keep long values whole, for a run file (--output); otherwise the program's process folds
+    # them (records.fold) before they reach the tutor, which shows them folded anyway.
+    whole: bool = False
+
+
+def trace_program(script: Path, backend: Backend, options: TraceOptions) -> Run:
+    """Run the program against `backend` and return everything it did, however it ended."""
+    builder = RunBuilder(
+        title=f"Trace of {script.name}", source=str(script), backend=backend.describe()
+    )
+    read_fd, write_fd = os.pipe()
+    settings = {
+        "fd": write_fd,
+        "kind": backend.kind,
+        "url": getattr(backend, "url", ""),
+        "prefix": backend.namespace.prefix,
+        "fast": options.fast,
+        "whole": options.whole,
+    }
+    env = {**os.environ, ENV: json.dumps(settings), "PYTHONUNBUFFERED": "1"}
+    env.pop("PYTHONSTARTUP", None)
+    started = time.monotonic()
+    raw = {"stdout": bytearray(), "stderr": bytearray()}
+    end: dict[str, str] = {}
+    events = Events(builder, end)
+    with ProgramProcesses() as processes:
+        try:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "redisqueue_tutor.modes.tracer", str(script), *options.args],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=(write_fd,),
+                env=env,
+                start_new_session=True,  # its own group: Ctrl-C reaches the tutor, which stops it
+            )
+        except BaseException:
+            os.close(read_fd)
+            raise
+        finally:
+            os.close(write_fd)
+        processes.started(child.pid)
+        try:
+            timed_out = _collect(child, read_fd, raw, events, started + options.timeout)
+        finally:
+            # Before the caller removes the run's namespace: nothing may write into it after.
+            _stop(child, processes)
+            os.close(read_fd)
+    seconds = time.monotonic() - started
+    if timed_out:
+        outcome = Outcome("timeout", f"stopped after {options.timeout:g} s", seconds)
+    elif "status" in end:
+        outcome = Outcome(end["status"], end.get("message", ""), seconds)
+    else:  # the child died before it could say how (killed, or the tracer itself failed)
+        detail = raw["stderr"].decode("utf-8", "replace").strip().splitlines()
+        message = detail[-1] if detail else f"the program's process ended ({child.returncode})"
+        outcome = Outcome("error", message, seconds)
+    # What the program wrote around Python's sys.stdout (os.write, a child process) comes last.
+    stdout = "".join(builder.stdout) + raw["stdout"].decode("utf-8", "replace")
+    stderr = "".join(builder.stderr) + raw["stderr"].decode("utf-8", "replace")
+    return builder.build(outcome, stdout, stderr)
+
+
+def _collect(
+    child: subprocess.Popen[bytes],
+    read_fd: int,
+    raw: dict[str, bytearray],
+    events: Events,
+    deadline: float,
+) -> bool:
+    """Read events and output until the child has exited and closed them; True on timeout.
+
+    Once the child has exited, DRAIN seconds at most: a process it left running may hold its
+    output open, and it is stopped next (_stop)."""
+    assert child.stdout is not None and child.stderr is not None
+    selector = selectors.DefaultSelector()
+    selector.register(read_fd, selectors.EVENT_READ, "events")
+    selector.register(child.stdout, selectors.EVENT_READ, "stdout")
+    selector.register(child.stderr, selectors.EVENT_READ, "stderr")
+    pending = bytearray()
+    open_streams = 3
+    exited: float | None = None
+    try:
+        while open_streams:
+            now = time.monotonic()
+            if exited is None and child.poll() is not None:
+                exited = now
+            if exited is not None and now - exited > DRAIN:
+                return False  # it ended, and a process it left running still holds its output
+            left = deadline - now
+            if left <= 0:
+                return True
+            for key, _mask in selector.select(timeout=min(left, 0.2 if exited is None else 0.02)):
+                fd = key.fd if key.data == "events" else key.fileobj.fileno()  # type: ignore[union-attr]
+                chunk = os.read(fd, READ_SIZE)
+                if not chunk:
+                    selector.unregister(key.fileobj)
+                    open_streams -= 1
+                    continue
+                if key.data == "events":
+                    # Split only when a line ends: an event of 10 MB comes in many reads, and
+                    # splitting the whole buffer at each one made reading it quadratic.
+                    cut = chunk.rfind(b"\n")
+                    if cut < 0:
+                        pending += chunk
+                        continue
+                    pending += chunk[:cut]
+                    for line in pending.split(b"\n"):
+                        events.read(bytes(line))
+                    pending = bytearray(chunk[cut + 1 :])
+                    if events.end.get("status") == "refused":
+                        return False  # stop the program now, whichever thread was refused
+                else:
+                    raw[key.data] += chunk
+        child.wait(max(0.0, deadline - time.monotonic()))
+        return False
+    except subprocess.TimeoutExpired:
+        return True
+    finally:
+        selector.close()
+
+
+class Events:
+    """The tracer's events, read into the run as they come (see tracer.py for what it sends)."""
+
+    def __init__(self, builder: RunBuilder, end: dict[str, str]) -> None:
+        self.builder = builder
+        self.end = end
+        self.keys: dict[str, Any] = {}  # each key's value as last sent
+
+    def read(self, line: bytes) -> None:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            return  # a line cut short when the program was killed
+        kind = event.get("type")
+        builder, end = self.builder, self.end
+        if kind == "step":
+            builder.add_step(self._values(event))
+        elif kind == "output":
+            stream = "stderr" if event.get("stream") == "stderr" else "stdout"
+            text = str(event.get("text", ""))
+            (builder.stderr if stream == "stderr" else builder.stdout).append(text)
+            if stream == "stdout":
+                builder.add_output(str(event.get("thread", "main")), text)
+        elif kind == "end":
+            end.setdefault("status", str(event.get("status", "finished")))
+            end.setdefault("message", str(event.get("message", "")))
+        elif kind == "refused":
+            end["status"] = "refused"
+            end["message"] = f"{event.get('message', '')} ({event.get('action', '')})"
+
+    def _values(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The step with its folded values read, and each key the tracer did not send again
+        (unchanged since the last step) given its last value."""
+        for command in event.get("commands", ()):
+            command["args"] = [unwire(a) for a in command.get("args", ())]
+            command["reply"] = unwire(command.get("reply"))
+        keys = []
+        for entry in event.get("keys", ()):
+            name, kind = entry[0], entry[1]
+            if len(entry) > 2:
+                self.keys[name] = unwire(entry[2])
+            keys.append([name, kind, self.keys.get(name)])
+        event["keys"] = keys
+        return event
+
+
+def unwire(value: Any) -> Any:
+    """A value from the tracer's pipe (tracer.wire): folded values become records.FoldedStr,
+    FoldedBytes and Shortened; the rest stays as a run file writes it, for runfile.decode_value."""
+    if isinstance(value, dict):
+        if "folded" in value:
+            preview, size = value["folded"], int(value.get("size", 0))
+            if isinstance(preview, str):
+                return FoldedStr(preview, size)
+            return FoldedBytes(bytes(decode_value(preview)), size)
+        if "shortened" in value:
+            head, tail = (decode_value(unwire(v)) for v in value["shortened"])
+            return Shortened(head, tail, int(value.get("length", 0)))
+        return value
+    if isinstance(value, list):
+        return [unwire(v) for v in value]
+    return value
+
+
+def _stop(child: subprocess.Popen[bytes], processes: ProgramProcesses) -> None:
+    """Stop the program and every process it started, escaped from its group or not."""
+    if child.poll() is None:
+        processes.signal(child.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(KILL_GRACE)
+    # Even after a normal exit the program may have left processes of its own running.
+    processes.stop(child.pid)
+    if child.poll() is None:
+        child.wait()
+    processes.stop(child.pid)  # what its process started in the last moment, now an orphan
+    for stream in (child.stdout, child.stderr):
+        if stream is not None:
+            stream.close()

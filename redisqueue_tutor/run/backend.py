@@ -1,0 +1,581 @@
+"""Where the commands go: the embedded fakeredis server, or a real Redis the user names.
+
+Every client of a run comes from one Backend, so they all talk to the same server (two bare
+`FakeRedis()` would not share data), all record into the run's CommandLog, and all keys and channels
+live under the run's namespace. Any redis-py client can be made to go through this seam by building
+it on `backend.connection_pool(lane)`.
+
+A real server may be somebody else's, so a run on it is careful:
+
+- Before the first step `start()` says HELLO and refuses what the tutor cannot use safely: a replica,
+  a cluster node, a Sentinel, a server older than 6.2.
+- Everything the run writes lives under its own namespace, ``tutor:{8 hex}:``; on exit only that
+  namespace is removed (SCAN MATCH + UNLINK). Never FLUSHDB, FLUSHALL, KEYS, MONITOR or CONFIG SET.
+- Every command of the run passes one gate (gate.py): keys and channels must be the run's own,
+  and nothing that reaches the whole server is sent.
+- Every key a run creates carries an expiry (KEY_TTL) that a heartbeat thread refreshes while the
+  run lives. A run that dies without cleaning up (SIGKILL, a power cut, a stalled server) leaves
+  nothing for long: its keys expire by themselves. No tutor ever deletes another run's keys, so
+  nobody can make one delete keys by naming them, and nothing needs to be trusted on the server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from redisqueue_tutor.keyspace.gate import Gate
+from redisqueue_tutor.run.connections import (
+    _CONNECTION_CLASSES,
+    COMMAND_TIMEOUT,
+    FakeRedisCompat,
+    _fake_connection_classes,
+    _word,
+    blocking_seconds,
+)
+from redisqueue_tutor.run.faults import ENV_REDIS_URL, BackendError, connect_failure, explain
+from redisqueue_tutor.run.recorder import CommandLog
+
+DEFAULT_BACKEND = "fake"
+
+MIN_VERSION = (6, 2)  # HELLO needs 6.0; LMOVE, which the reliable-queue lessons use, 6.2
+CONNECT_TIMEOUT = 2.0  # seconds for TCP connect AND the TLS handshake
+KEY_TTL = 900  # seconds every key of a run lives unless the run, still alive, refreshes it
+HEARTBEAT_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """Prefix for every key and channel of one run, e.g. ``tutor:{3f9a0c1e}:queue``.
+
+    The braces are a Redis Cluster hash tag: all keys of a run hash to one slot, so multi-key
+    commands such as LMOVE work on a cluster too.
+    """
+
+    prefix: str
+
+    @classmethod
+    def new(cls) -> Namespace:
+        return cls.for_run(secrets.token_hex(4))
+
+    @classmethod
+    def for_run(cls, run_id: str) -> Namespace:
+        return cls(f"tutor:{{{run_id}}}:")
+
+    @property
+    def run_id(self) -> str:
+        return self.prefix[len("tutor:{") : -len("}:")]
+
+    def key(self, short: str) -> str:
+        return self.prefix + short
+
+    def short(self, name: str) -> str:
+        return name.removeprefix(self.prefix)
+
+    @property
+    def pattern(self) -> str:
+        # SCAN MATCH treats braces literally, but [ ] * ? \ are special: the prefix contains none.
+        return self.prefix + "*"
+
+    @property
+    def owner_key(self) -> str:
+        # "~" cannot start a lesson's key name (identifiers are [a-z][a-z0-9_]*): no collision.
+        return self.prefix + "~owner"
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What the tutor is talking to, as shown before the first step."""
+
+    product: str  # "Redis", "Valkey", "fakeredis"
+    version: str
+    address: str  # "127.0.0.1:6379", "/run/redis.sock" or "in-process"
+    db: int = 0
+    mode: str = "standalone"
+    role: str = "master"
+    tls: bool = False
+
+    def __str__(self) -> str:
+        if self.address == "in-process":
+            return f"embedded {self.product} {self.version} (in-process, nothing to install)"
+        tls = ", TLS" if self.tls else ""
+        return f"{self.product} {self.version} at {self.address} db {self.db}{tls}"
+
+
+class Backend:
+    """Base for both backends: clients that record, an observer that does not, cleanup."""
+
+    kind = "base"
+
+    def __init__(self, namespace: Namespace | None = None) -> None:
+        self.namespace = namespace or Namespace.new()
+        self.gate = Gate(self.namespace.prefix)
+        self.internal_gate = Gate(self.namespace.prefix, internal=True)
+        self.log = CommandLog(shorten=self.namespace.short)
+        self.server: Any = None
+        self.info: ServerInfo | None = None
+        self.started = False
+        self._pools: list[redis.ConnectionPool] = []
+        self._observer: redis.Redis | None = None
+
+    # -- what subclasses provide -------------------------------------------------------------
+    def _pool_kwargs(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _connection_class(self, recording: bool) -> type[redis.Connection]:
+        raise NotImplementedError
+
+    def connect(self) -> ServerInfo:
+        """Reach the server, check that the tutor may use it, and say what it is."""
+        raise NotImplementedError
+
+    def start(self) -> ServerInfo:
+        """Everything before the first step: connect and check. `running()` calls it."""
+        info = self.connect()
+        self.started = True
+        return info
+
+    def describe(self) -> str:
+        """One line for the header: the server and, on a real one, the run's namespace."""
+        raise NotImplementedError
+
+    # -- the seam ----------------------------------------------------------------------------
+    def connection_pool(
+        self, lane: str, *, decode_responses: bool = True, record: bool = True
+    ) -> redis.ConnectionPool:
+        kwargs = self._pool_kwargs()
+        kwargs["gate"] = self.gate if record else self.internal_gate
+        if record:
+            kwargs.update(command_log=self.log, lane=lane)
+        pool = redis.ConnectionPool(
+            connection_class=self._connection_class(record),
+            decode_responses=decode_responses,
+            **kwargs,
+        )
+        self._pools.append(pool)
+        return pool
+
+    def client(self, lane: str, *, decode_responses: bool = True) -> redis.Redis:
+        """A client whose every command is recorded under `lane`."""
+        return redis.Redis(
+            connection_pool=self.connection_pool(lane, decode_responses=decode_responses)
+        )
+
+    @property
+    def observer(self) -> redis.Redis:
+        """A client that reads state for the tables; its commands are not part of the lesson."""
+        if self._observer is None:
+            self._observer = redis.Redis(
+                connection_pool=self.connection_pool("observer", record=False)
+            )
+        return self._observer
+
+    def keep_alive(self, names: Iterable[str]) -> None:
+        """Give these keys of the run (full names) the run's expiry again; nothing on a private
+        fakeredis, whose keys end with the process."""
+
+    def cleanup(self) -> int:
+        """Remove every key of this run's namespace; returns how many were removed."""
+        return _unlink_matching(self.observer, self.namespace.pattern, lambda _name: True)
+
+    def close(self, *, clean: bool = True) -> None:
+        """Remove the run's keys (unless `clean` is False) and drop every connection."""
+        try:
+            if clean:
+                self.cleanup()
+        finally:
+            for pool in self._pools:
+                pool.disconnect()
+            self._pools.clear()
+            self._observer = None
+
+
+def _unlink_matching(observer: redis.Redis, pattern: str, keep: Any) -> int:
+    """UNLINK every key SCAN finds for `pattern` for which keep(name) is true, in batches."""
+    removed = 0
+    batch: list[str] = []
+    for name in observer.scan_iter(match=pattern, count=1000):
+        if keep(name):
+            batch.append(name)
+        if len(batch) >= 500:
+            removed += observer.unlink(*batch)
+            batch.clear()
+    if batch:
+        removed += observer.unlink(*batch)
+    return removed
+
+
+def _package_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:  # pragma: no cover - only in odd installs
+        return "?"
+
+
+class FakeBackend(Backend):
+    """An in-process fakeredis server, one per run, shared by all its clients."""
+
+    kind = "fake"
+
+    def __init__(self, namespace: Namespace | None = None) -> None:
+        import fakeredis
+
+        super().__init__(namespace)
+        self.server = fakeredis.FakeServer()
+        self._plain, self._recording = _fake_connection_classes()
+
+    def _pool_kwargs(self) -> dict[str, Any]:
+        return {"server": self.server}
+
+    def _connection_class(self, recording: bool) -> type[redis.Connection]:
+        return self._recording if recording else self._plain
+
+    def connect(self) -> ServerInfo:
+        # fakeredis knows neither INFO nor ROLE, and there is nothing to reach: describe it as is.
+        self.info = ServerInfo("fakeredis", _package_version("fakeredis"), "in-process")
+        return self.info
+
+    def describe(self) -> str:
+        return str(self.info or self.connect())
+
+
+def redact(url: str) -> str:
+    """The URL without its password, fit to show: redis://:***@host:6379/0."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        user = parts.username or ""
+        host = parts.netloc.rsplit("@", 1)[1]
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    except ValueError:
+        return "<the URL given>"
+
+
+# TLS files a URL may name (?ssl_ca_certs=...): redis-py only finds one missing when it connects,
+# and the error it raises then reads like a server that does not answer TLS.
+_TLS_FILES = {
+    "ssl_ca_certs": "CA certificate file",
+    "ssl_certfile": "client certificate file",
+    "ssl_keyfile": "client key file",
+    "ssl_ca_path": "CA certificates folder",
+}
+
+
+def refuse_unclear_url(url: str, parsed: dict[str, Any]) -> None:
+    """Refuse, before connecting, what redis-py would read silently as something else.
+
+    redis-py takes the digits it finds in the path as the db: `redis://host/abc` is db 0 and
+    `redis://host/1/2` db 12. A db is a whole number; its range is the server's to judge.
+    """
+    shown = redact(url)
+    if not url.startswith("unix://"):
+        path = unquote(urlsplit(url).path).strip("/")
+        if path and not re.fullmatch(r"[0-9]+", path):
+            raise BackendError(
+                f"{shown}: the database {path[:40]!r} is not a database number; use"
+                " redis://host:6379/0 (databases are numbered from 0)"
+            )
+    for option, what in _TLS_FILES.items():
+        name = parsed.get(option)
+        if name is None:
+            continue
+        exists = os.path.isdir(name) if option == "ssl_ca_path" else os.path.isfile(name)
+        if not exists:
+            raise BackendError(f"{shown}: the {what} {name} ({option}) does not exist")
+
+
+class RedisBackend(Backend):
+    """A real Redis server named by a redis://, rediss:// or unix:// URL."""
+
+    kind = "redis"
+
+    def __init__(self, url: str, namespace: Namespace | None = None) -> None:
+        super().__init__(namespace)
+        self.url = url
+        self.scheme = url.split("://", 1)[0]
+        shown = redact(url)
+        try:
+            parsed = redis.connection.parse_url(url)
+        except ValueError as exc:
+            raise BackendError(
+                f"{shown} is not a Redis URL ({exc}); use redis://host:port/db"
+            ) from None
+        parsed.pop("connection_class", None)
+        refuse_unclear_url(url, parsed)
+        self._url_kwargs = parsed
+        self._heartbeat: threading.Thread | None = None
+        self._stop_heartbeat = threading.Event()
+        try:  # an unknown ?option= or a bad value fails here, not in the middle of a lesson
+            self._connection_class(False)(gate=self.internal_gate, **self._pool_kwargs())
+        except (TypeError, ValueError, redis.RedisError) as exc:
+            raise BackendError(
+                f"{shown} has an option redis-py does not understand ({exc}); "
+                "see https://redis.readthedocs.io for URL options"
+            ) from None
+
+    @property
+    def tls(self) -> bool:
+        return self.scheme == "rediss"
+
+    @property
+    def credentials(self) -> tuple[str | None, str | None]:
+        """User name and password from the URL (for the doctor; never printed)."""
+        return self._url_kwargs.get("username"), self._url_kwargs.get("password")
+
+    @property
+    def address(self) -> str:
+        kwargs = self._url_kwargs
+        if self.scheme == "unix":
+            return str(kwargs.get("path", ""))
+        return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
+
+    def _pool_kwargs(self) -> dict[str, Any]:
+        kwargs = dict(self._url_kwargs)
+        # redis-py 8 waits 5 s to connect, retries 10 times with backoff and RE-SENDS blocking
+        # commands on a timeout; a lesson must fail fast and never send a command twice.
+        kwargs.setdefault("socket_connect_timeout", CONNECT_TIMEOUT)
+        kwargs.setdefault("socket_timeout", COMMAND_TIMEOUT)
+        kwargs["retry"] = Retry(NoBackoff(), 0)
+        return kwargs
+
+    def _connection_class(self, recording: bool) -> type[redis.Connection]:
+        plain, recorded = _CONNECTION_CLASSES[self.scheme]
+        return recorded if recording else plain
+
+    # -- before the first step ---------------------------------------------------------------
+    def connect(self) -> ServerInfo:
+        try:
+            hello = _as_dict(self.observer.execute_command("HELLO"))
+        except redis.ResponseError as exc:
+            if "unknown command" in str(exc).lower():
+                raise BackendError(
+                    f"the server at {self.address} is older than Redis 6 (it does not know HELLO);"
+                    f" the tutor needs Redis {_dotted(MIN_VERSION)} or later"
+                ) from None
+            raise BackendError(connect_failure(exc, self)) from None
+        except redis.RedisError as exc:
+            raise BackendError(connect_failure(exc, self)) from None
+        product = str(hello.get("server", "redis"))
+        info = ServerInfo(
+            product={"redis": "Redis", "valkey": "Valkey"}.get(product, product),
+            version=str(hello.get("version", "?")),
+            address=self.address,
+            db=int(self._url_kwargs.get("db") or 0),
+            mode=str(hello.get("mode", "standalone")),
+            role=str(hello.get("role", "master")),
+            tls=self.tls,
+        )
+        refuse_unsuitable(info)
+        self.info = info
+        return info
+
+    def start(self) -> ServerInfo:
+        info = self.connect()
+        try:
+            self._lease()
+        except redis.RedisError as exc:
+            raise BackendError(connect_failure(exc, self)) from None
+        self.started = True
+        self._heartbeat = threading.Thread(target=self._renew, name="tutor-heartbeat", daemon=True)
+        self._heartbeat.start()
+        return info
+
+    def describe(self) -> str:
+        where = str(self.info) if self.info else f"{self.scheme}://{self.address}"
+        return f"{where}, keys in {self.namespace.prefix}"
+
+    # -- the run's keys expire unless the run lives ----------------------------------------
+    def _owner(self) -> str:
+        return json.dumps(
+            {"host": machine_identity(), "pid": os.getpid(), "since": int(time.time())},
+            sort_keys=True,
+        )
+
+    def _lease(self) -> None:
+        # Who holds this namespace, for a person looking at the server; it expires like the rest.
+        self.observer.set(self.namespace.owner_key, self._owner(), ex=KEY_TTL)
+
+    def keep_alive(self, names: Iterable[str]) -> None:
+        owned = [name for name in names if self.gate.owns(name)]
+        if not owned:
+            return
+        with self.observer.pipeline(transaction=False) as pipe:
+            for name in owned:
+                pipe.expire(name, KEY_TTL)
+            pipe.execute()
+
+    def _renew(self) -> None:
+        while not self._stop_heartbeat.wait(HEARTBEAT_SECONDS):
+            with suppress(redis.RedisError, AttributeError):
+                self._lease()
+                self.keep_alive(self.observer.scan_iter(match=self.namespace.pattern, count=500))
+
+    def close(self, *, clean: bool = True) -> None:
+        self._stop_heartbeat.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join(1)
+        try:
+            if clean and self.started:
+                self.cleanup()  # the lease key lives in the namespace, so it goes too
+        finally:
+            super().close(clean=False)
+
+
+def _as_dict(reply: Any) -> dict[str, Any]:
+    # HELLO answers a map on RESP3 and a flat list on RESP2 (protocol=2 in the URL).
+    items = reply.items() if isinstance(reply, dict) else zip(reply[::2], reply[1::2], strict=True)
+    return {_word(k): _word(v) if isinstance(v, bytes) else v for k, v in items}
+
+
+def _dotted(numbers: tuple[int, ...]) -> str:
+    return ".".join(str(n) for n in numbers)
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
+def refuse_unsuitable(info: ServerInfo) -> None:
+    """Raise BackendError for a server the lessons cannot run on safely."""
+    if info.mode == "cluster":
+        raise BackendError(
+            f"{info.address} is a Redis Cluster node. The tutor speaks to one standalone server and"
+            " does not follow cluster redirects (MOVED); a cluster would also need db 0 and every"
+            " key of a lesson in one hash slot, which the run's {tag} already gives. Point the tutor"
+            " at a standalone redis-server, or run with --backend fake"
+        )
+    if info.mode == "sentinel":
+        raise BackendError(
+            f"{info.address} is a Redis Sentinel, which holds no data; use the address of the"
+            " primary it monitors (redis-cli -p 26379 SENTINEL get-master-addr-by-name NAME)"
+        )
+    if info.role not in ("master", "primary"):
+        raise BackendError(
+            f"{info.address} is a read-only replica; point the tutor at its primary"
+            " (redis-cli ROLE on the replica shows where it is), or run with --backend fake"
+        )
+    found = _version_tuple(info.version)
+    if found and found < MIN_VERSION:
+        raise BackendError(
+            f"{info.product} {info.version} at {info.address} is too old: the lessons need"
+            f" {_dotted(MIN_VERSION)} or later (or run with --backend fake)"
+        )
+
+
+def machine_identity() -> str:
+    """This machine, as precisely as we can tell: hostname plus the systemd machine id."""
+    machine = ""
+    for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        with suppress(OSError):
+            with open(path, encoding="ascii") as handle:
+                machine = handle.read().strip()[:12]
+            break
+    return f"{socket.gethostname()}/{machine}"
+
+
+# --------------------------------------------------------------------------------------------------
+# Opening a backend for one run
+
+
+def open_backend(spec: str | None) -> Backend:
+    """`fake` (the default) or a redis:// / rediss:// / unix:// URL."""
+    if spec is None or spec.strip() in ("", DEFAULT_BACKEND):
+        return FakeBackend()
+    spec = spec.strip()
+    if spec.startswith(("redis://", "rediss://", "unix://")):
+        return RedisBackend(spec)
+    raise BackendError(
+        f"unknown backend {redact(spec)!r}: use 'fake' or a URL such as redis://localhost:6379/0"
+    )
+
+
+_EXIT_SIGNALS = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+
+
+class Terminated(SystemExit):
+    """SIGTERM or SIGHUP arrived: leave through the normal exits, so the run cleans up."""
+
+
+def hold_signals() -> None:
+    """Ignore SIGTERM and SIGHUP for a moment (while cleaning up); signals_as_exit restores them."""
+    if threading.current_thread() is threading.main_thread():
+        for sig in _EXIT_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+
+
+@contextmanager
+def signals_as_exit() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into an exception while inside (only on the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def leave(signum: int, _frame: Any) -> None:
+        hold_signals()  # a second signal must not interrupt the cleanup
+        raise Terminated(128 + signum)
+
+    previous = {sig: signal.signal(sig, leave) for sig in _EXIT_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextmanager
+def running(spec: str | None) -> Iterator[Backend]:
+    """Open a backend, check it, and always clean up what the run created.
+
+    Before yielding it connects and checks the server (so a bad URL, a replica or a wrong password
+    fail before the first step). On exit (normal, error, Ctrl-C, SIGTERM, SIGHUP) it removes the
+    run's keys.
+    """
+    backend = open_backend(spec)
+    failure: BaseException | None = None
+    with signals_as_exit():
+        try:
+            backend.start()
+            yield backend
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            # After a timeout the server is unlikely to answer the cleanup either: the run's keys
+            # expire by themselves (KEY_TTL) instead of making the learner wait again.
+            clean = not isinstance(failure, redis.TimeoutError | BackendError)
+            hold_signals()
+            with suppress(redis.RedisError):
+                backend.close(clean=clean)
+
+
+__all__ = [
+    "COMMAND_TIMEOUT",
+    "ENV_REDIS_URL",
+    "Backend",
+    "BackendError",
+    "FakeBackend",
+    "FakeRedisCompat",
+    "Namespace",
+    "RedisBackend",
+    "blocking_seconds",
+    "explain",
+    "open_backend",
+    "running",
+]

@@ -1,0 +1,89 @@
+"""The screens of `tutor trace`: the run's step screen (drawn by render.py as for a lesson), then
+what each listener received, the keys at the end, the program's own output and how it ended.
+
+Everything is drawn through render.py's Look, so --plain and NO_COLOR hold.
+"""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from redisqueue_tutor.run.records import fold, fold_lines, fold_text, python_text
+from redisqueue_tutor.run.runfile import Run
+from redisqueue_tutor.screens.step import Look, StepView, step_screen
+
+
+def run_screen(run: Run, look: Look) -> RenderableType:
+    """Every step of the run at once, as the last step of a lesson shows it."""
+    if not run.steps:
+        return Text(
+            f"{run.title}\nThe program sent no Redis command. {run.outcome.sentence}", style="bold"
+        )
+    return step_screen(StepView(run, run.start, run.steps, len(run.steps), run.backend), look)
+
+
+def listeners_table(run: Run, look: Look) -> Table | None:
+    heard = run.received()
+    if not heard:
+        return None
+    table = Table(title="What each listener received", title_justify="left", box=look.box)
+    table.add_column("Listener", no_wrap=True)
+    table.add_column("Channel", overflow="fold")
+    table.add_column("Message", overflow="fold")
+    for lane, messages in heard.items():
+        for command in messages:
+            reply = command.reply
+            channel, data = _text(reply[-2]), reply[-1]
+            table.add_row(lane, fold_text(channel), python_text(fold(data)))
+    return table
+
+
+def _text(value: object) -> str:
+    return value.decode("utf-8", "backslashreplace") if isinstance(value, bytes) else str(value)
+
+
+def keys_table(run: Run, look: Look) -> Table | None:
+    if not run.keys:
+        return None
+    table = Table(title="Keys at the end", title_justify="left", box=look.box)
+    table.add_column("Key", no_wrap=True)
+    table.add_column("Type", no_wrap=True)
+    table.add_column("Value", overflow="fold")
+    for key in run.keys:
+        if key.type == "none":
+            table.add_row(key.key, "-", Text("(gone: removed or emptied)", style="dim"))
+        else:
+            table.add_row(key.key, key.type, python_text(fold(key.value)))
+    return table
+
+
+def output_panel(run: Run, look: Look) -> Panel | None:
+    """The program's own output, apart from the table: stdout, then stderr, every line of it;
+    a line too long for a screen is folded to its beginning and its size (--output keeps it)."""
+    parts: list[RenderableType] = []
+    if run.stdout:
+        parts.append(Text(fold_lines(run.stdout.rstrip("\n"))))
+    if run.stderr:
+        parts.append(Text(fold_lines(run.stderr.rstrip("\n")), style="red"))
+    if not parts:
+        return None
+    return Panel(Group(*parts), title="The program's output", title_align="left", box=look.box)
+
+
+def outcome_line(run: Run, look: Look) -> Text:
+    style = {"finished": "green", "timeout": "yellow"}.get(run.outcome.status, "red")
+    mark = "" if look.plain else {"finished": "✔ ", "timeout": "⏱ "}.get(run.outcome.status, "✘ ")
+    return Text(mark + run.outcome.sentence, style=style)
+
+
+def run_extras(run: Run, look: Look) -> list[RenderableType]:
+    """What follows the table: listeners, keys and output (the outcome is the table's end note)."""
+    parts: list[RenderableType | None] = [
+        listeners_table(run, look),
+        keys_table(run, look),
+        output_panel(run, look),
+    ]
+    return [p for p in parts if p is not None]
