@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from redisqueue_tutor.modes.step import LEFT, RIGHT, Move, Navigator
+from redisqueue_tutor.modes.step import Move, Navigator
+from redisqueue_tutor.screens.keys import LEFT, RIGHT
 
 
 def test_forward_back_restart_jump_quit():
@@ -52,9 +53,9 @@ def test_a_long_lesson_is_trimmed_to_fit_a_short_terminal():
 
     from redisqueue_tutor.lessons import find_lesson
     from redisqueue_tutor.lessons.engine import run_lesson
-    from redisqueue_tutor.modes.step import fit_to_screen
     from redisqueue_tutor.run.backend import running
     from redisqueue_tutor.screens.console import Look, make_console
+    from redisqueue_tutor.screens.frame import fit_to_screen
     from redisqueue_tutor.screens.step import StepView, step_screen
 
     lesson = find_lesson("compare")

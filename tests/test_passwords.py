@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from redisqueue_tutor.cli import app
-from redisqueue_tutor.modes import sandbox as sandbox_module
+from redisqueue_tutor.keyspace import catalogue
 from redisqueue_tutor.modes.sandbox import CommandSpec, Refused, Sandbox
 from redisqueue_tutor.run.passwords import masked_command, masked_line, masked_text, passwords_in
 from redisqueue_tutor.run.records import CommandRecord, StepRecord
@@ -161,8 +161,8 @@ def test_a_password_typed_at_the_sandbox_prompt_is_not_in_the_transcript():
 def sandbox_with_auth(monkeypatch):
     """The sandbox with AUTH among its commands, as when the gate lets the handshake through:
     the masking of history, of the table and of undo is then what keeps the password hidden."""
-    monkeypatch.setitem(sandbox_module.COMMANDS, "AUTH", CommandSpec("AUTH", "AUTH pw", "log in"))
-    monkeypatch.delitem(sandbox_module.REFUSED, "AUTH")
+    monkeypatch.setitem(catalogue.COMMANDS, "AUTH", CommandSpec("AUTH", "AUTH pw", "log in"))
+    monkeypatch.delitem(catalogue.REFUSED, "AUTH")
 
 
 def test_sandbox_history_table_and_undo_mask_the_password_and_replay_it_whole(

@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 from redisqueue_tutor.lessons import find_lesson
 from redisqueue_tutor.lessons.engine import LessonRun
 from redisqueue_tutor.lessons.quiz import Parsed, Reply
-from redisqueue_tutor.modes.step import play_interactive, play_predict, play_through
+from redisqueue_tutor.modes.predict import play_predict
+from redisqueue_tutor.modes.quiz import KeyAnswers, LineAnswers
+from redisqueue_tutor.modes.step import play_interactive, play_through
 from redisqueue_tutor.run.backend import running
-from redisqueue_tutor.screens.quiz import KeyAnswers, LineAnswers, QuestionView
+from redisqueue_tutor.screens.quiz import QuestionView
 from redisqueue_tutor.screens.step import Look, make_console
 
 LOOK = Look(plain=True)

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from redisqueue_tutor.cli import app
 from redisqueue_tutor.modes.sandbox import REFUSED, Refused, Sandbox
-from redisqueue_tutor.modes.sandbox_shell import completions
+from redisqueue_tutor.modes.sandbox.shell import completions
 from tests.conftest import all_keys
 
 runner = CliRunner()

@@ -257,7 +257,7 @@ def sandbox(
     end of input.
     """
     from redisqueue_tutor.modes.sandbox import Sandbox
-    from redisqueue_tutor.modes.sandbox_shell import LineReader, run_shell
+    from redisqueue_tutor.modes.sandbox.shell import LineReader, run_shell
     from redisqueue_tutor.screens.console import stdin_is_interactive
 
     console = make_console(plain=plain)

@@ -152,8 +152,8 @@ def step(
         with running(backend) as chosen, LessonRun(found, chosen) as run:
             where = chosen.describe()
             if predict:
-                from redisqueue_tutor.modes.step import play_predict
-                from redisqueue_tutor.screens.quiz import answers_for
+                from redisqueue_tutor.modes.predict import play_predict
+                from redisqueue_tutor.modes.quiz import answers_for
 
                 answers = answers_for(
                     console,
@@ -232,8 +232,8 @@ def lesson_glossary(
         from rich.console import Group
         from rich.text import Text
 
-        from redisqueue_tutor.modes.step import fit_renderable
         from redisqueue_tutor.screens.console import glossary_table
+        from redisqueue_tutor.screens.frame import fit_renderable
 
         own = [t for t in terms if lesson_id in t.lessons]
         rest = [t for t in terms if lesson_id not in t.lessons]

@@ -85,15 +85,11 @@ def quiz(
 
     from redisqueue_tutor.lessons.engine import run_lesson
     from redisqueue_tutor.lessons.quiz import DEFAULT_COUNT, quiz_pool, select, summarize
+    from redisqueue_tutor.modes.quiz import answers_for, ended_line, take_quiz
     from redisqueue_tutor.progress import ProgressError, ProgressStore, with_quiz
     from redisqueue_tutor.run.backend import running
     from redisqueue_tutor.screens.console import stdin_is_interactive
-    from redisqueue_tutor.screens.quiz import (
-        answers_for,
-        ended_line,
-        summary_panel,
-        take_quiz,
-    )
+    from redisqueue_tutor.screens.quiz import summary_panel
 
     console = make_console(plain=plain)
     look = Look(plain)

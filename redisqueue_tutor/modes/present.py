@@ -14,19 +14,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-
-from rich.console import Console, Group, RenderableType
-from rich.rule import Rule
-from rich.text import Text
 
 from redisqueue_tutor.lessons.engine import LessonRun
 from redisqueue_tutor.lessons.model import Lesson
-from redisqueue_tutor.modes.step import MIN_WIDTH, Steps
+from redisqueue_tutor.modes.step import Steps
+from redisqueue_tutor.screens.console import Console, Renderable
+from redisqueue_tutor.screens.frame import rule, with_footer
 from redisqueue_tutor.screens.keys import RESIZE, TIMEOUT, ReadKey
-from redisqueue_tutor.screens.present import Slide, slide_screen
-from redisqueue_tutor.screens.step import Look, too_small
+from redisqueue_tutor.screens.present import Slide, slide_frame, slide_screen
+from redisqueue_tutor.screens.step import Look
 
 NEXT_KEYS = ("\r", "\n", " ", "n", "N", "\x1b[C", "\x1bOC", "\x1b[B", "\x1bOB", "\x1b[6~", "\xe0M")
 BACK_KEYS = ("b", "B", "p", "P", "\x1b[D", "\x1bOD", "\x1b[A", "\x1bOA", "\x1b[5~", "\xe0K")
@@ -156,45 +154,6 @@ HELP_PLAIN = (
 )
 
 
-def fit_slide(slide: Slide, console: Console, look: Look) -> Slide | None:
-    """The slide reduced until it fits the terminal: less padding, then the table's older rows,
-    then no table, then no notes; None when even the big panel does not fit."""
-    height = console.size.height
-    if console.size.width < MIN_WIDTH:
-        return None
-
-    def fits(candidate: Slide) -> bool:
-        lines = console.render_lines(slide_screen(candidate, look), console.options, pad=False)
-        return len(lines) < height
-
-    if fits(slide):
-        return slide
-    slide = replace(slide, padding=0)
-    if fits(slide):
-        return slide
-    keep = len(slide.records) - 1 if slide.reveal else len(slide.records)
-    for start in range(1, max(keep, 0) + 1):
-        if fits(replace(slide, table_from=start)):
-            return replace(slide, table_from=start)
-    for change in ({"table_from": None}, {"notes": None}):
-        slide = replace(slide, **change)  # type: ignore[arg-type]
-        if fits(slide):
-            return slide
-    return None
-
-
-def _frame(slide: Slide, console: Console, look: Look) -> tuple[RenderableType, bool]:
-    fitted = fit_slide(slide, console, look)
-    if fitted is not None:
-        return slide_screen(fitted, look), True
-    width, height = console.size
-    bare = replace(slide, padding=0, table_from=None, notes=None)
-    lines = console.render_lines(
-        slide_screen(bare, look), replace(console.options, max_width=max(width, MIN_WIDTH))
-    )
-    return too_small(width, height, (max(width, MIN_WIDTH), len(lines) + 1), look), False
-
-
 class NotesFile:
     """The presenter's own view, for a second terminal (`tail -f FILE`): each beat's question,
     notes and key moment, before the class sees the result."""
@@ -234,7 +193,7 @@ class Deck:
     backend: str
     notes: bool
     pauses: bool
-    card: Callable[[Console], RenderableType] | None = None
+    card: Callable[[Console], Renderable] | None = None
     notes_file: NotesFile | None = None
 
     def __post_init__(self) -> None:
@@ -244,17 +203,14 @@ class Deck:
 
     def frame(
         self, index: int, console: Console, look: Look, footer: str
-    ) -> tuple[RenderableType, bool]:
+    ) -> tuple[Renderable, bool]:
         beat = self.plan[index]
         if self.notes_file is not None:
             self.notes_file.beat(beat)
         if beat.step == 0 and self.card is not None:
-            from redisqueue_tutor.modes.step import fit_renderable
-
-            parts = fit_renderable([Text(footer, style="dim"), self.card(console)], console)
-            return Group(*parts[::-1]), True
+            return with_footer(self.card(console), footer, console), True
         slide = _slide(self.run, self.steps, beat, self.backend, self.notes, footer)
-        return _frame(slide, console, look)
+        return slide_frame(slide, console, look)
 
 
 def present_interactive(
@@ -267,7 +223,7 @@ def present_interactive(
     notes: bool = False,
     pauses: bool = True,
     seen: set[int] | None = None,
-    card: Callable[[Console], RenderableType] | None = None,
+    card: Callable[[Console], Renderable] | None = None,
     notes_file: NotesFile | None = None,
 ) -> int:
     """Present in a terminal, one screen per beat; returns the last step shown."""
@@ -300,7 +256,7 @@ def present_auto(
     notes: bool = False,
     pauses: bool = True,
     seen: set[int] | None = None,
-    card: Callable[[Console], RenderableType] | None = None,
+    card: Callable[[Console], Renderable] | None = None,
     notes_file: NotesFile | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> int:
@@ -351,7 +307,7 @@ def present_through(
     notes: bool = False,
     pauses: bool = True,
     seen: set[int] | None = None,
-    card: Callable[[Console], RenderableType] | None = None,
+    card: Callable[[Console], Renderable] | None = None,
     notes_file: NotesFile | None = None,
 ) -> int:
     """Every beat in turn, printed one after another (piped)."""
@@ -364,7 +320,7 @@ def present_through(
             notes_file.beat(beat)
         slide = _slide(run, steps, beat, backend, notes, "")
         if index or card is not None:
-            console.print(Rule(style="dim", characters="-" if look.plain else "─"))
+            console.print(rule(look))
         console.print(slide_screen(slide, look))
         if seen is not None and beat.reveal:
             seen.add(beat.step)

@@ -5,37 +5,33 @@ a key reader and a run. `play_predict` is predict mode: before a step's result i
 guesses it. Steps run lazily, the first time they are reached; going back shows the recorded step,
 never a re-run, so an earlier screen is exactly what it was.
 
-Every frame is fitted to the terminal (`fit_to_screen`): first the key moment folds to its
-question (k opens it), then the tracker shrinks to its latest moments and to one line, then the
-table's older rows give way to a note; when even that does not fit, the screen says how big the
-terminal must be. A resized terminal is redrawn at once.
+Every frame is fitted to the terminal (screens/frame.py); a resized terminal is redrawn at once.
 """
 
 from __future__ import annotations
 
 import enum
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from rich.console import Console, Group, RenderableType
-from rich.rule import Rule
-from rich.text import Text
-
 from redisqueue_tutor.run.records import StepRecord
-from redisqueue_tutor.screens.keys import RESIZE, TIMEOUT, ReadKey
-from redisqueue_tutor.screens.step import Look, StepView, end_page, step_screen, too_small
+from redisqueue_tutor.screens.console import Console, Renderable
+from redisqueue_tutor.screens.frame import (
+    Scroller,
+    draw,
+    fitted_frame,
+    keys_help,
+    rule,
+    sep,
+    with_footer,
+)
+from redisqueue_tutor.screens.keys import BACKSPACE, ENTER, LEFT, RESIZE, RIGHT, TIMEOUT, ReadKey
+from redisqueue_tutor.screens.step import Look, StepView, end_page, step_screen
 
 if TYPE_CHECKING:
     from redisqueue_tutor.lessons.engine import LessonRun
-    from redisqueue_tutor.screens.quiz import Answers
-
-RIGHT = ("\x1b[C", "\x1bOC", "\xe0M")
-LEFT = ("\x1b[D", "\x1bOD", "\xe0K")
-ENTER = ("\r", "\n")
-BACKSPACE = ("\x7f", "\x08")
 
 KEYS_HELP = (
     ("Enter, n, →", "next step"),
@@ -52,8 +48,6 @@ AUTO_KEYS_HELP = (
     ("→, ←", "next or previous step now"),
     ("q", "quit"),
 )
-
-MIN_WIDTH = 60  # the compact table stays readable down to here
 
 
 class Move(enum.Enum):
@@ -130,10 +124,6 @@ class Steps:
         return tuple(self.records[:number])
 
 
-def _sep(look: Look) -> str:
-    return " | " if look.plain else " · "
-
-
 def _footer(nav: Navigator, look: Look, *, folded: bool = False, width: int = 80) -> str:
     arrow_r, arrow_l = ("->", "<-") if look.plain else ("→", "←")
     if width < 80:  # the same keys in fewer words; ? lists them all
@@ -149,190 +139,15 @@ def _footer(nav: Navigator, look: Look, *, folded: bool = False, width: int = 80
     else:
         keys = [f"Enter/{arrow_r}".rstrip("/") + " next", f"b/{arrow_l}".rstrip("/") + " back"]
         keys += [*moment, *words, "? help", "q quit"]
-    line = _sep(look).join(keys)
+    line = sep(look).join(keys)
     return f"{nav.message}\n{line}" if nav.message else line
-
-
-def _help_text(rows: tuple[tuple[str, str], ...] = KEYS_HELP) -> Text:
-    text = Text("Keys\n", style="bold")
-    for keys, what in rows:
-        text.append(f"  {keys:<12} {what}\n")
-    text.append("\nAny key goes back to the lesson.", style="dim")
-    return text
-
-
-# --------------------------------------------------------------------------------------------------
-# Fitting a frame to the terminal
-
-
-def _height(console: Console, renderable: RenderableType) -> int:
-    return len(console.render_lines(renderable, console.options, pad=False))
-
-
-def fit_to_screen(
-    view: StepView, console: Console, look: Look, *, moment_wanted: bool = False
-) -> StepView | None:
-    """The view reduced until it fits the terminal, or None when nothing readable fits.
-
-    In order: the key moment folds to its question (unless the learner asked for it with k),
-    the tracker keeps Start and its latest moments, then only one line ("Now: ..."), then the
-    table's oldest rows give way to a note of what is above; the current row always stays. A
-    frame uses at most height - 1 lines, so the first line never scrolls away.
-    """
-    width, height = console.size
-    if width < MIN_WIDTH:
-        return None
-
-    def fits(candidate: StepView) -> bool:
-        return _height(console, step_screen(candidate, look)) < height
-
-    if fits(view):
-        return view
-    steps = [
-        *([{"moment_open": False}] if not moment_wanted else []),
-        {"tracker_latest": 3},
-        {"tracker_latest": 2},
-        {"tracker_latest": 1},
-        {"tracker_latest": 0},
-    ]
-    for change in steps:
-        view = replace(view, **change)  # type: ignore[arg-type]
-        if fits(view):
-            return view
-    last = len(view.records) - 1  # hiding every row before the current one
-    if last >= 1:
-        if fits(replace(view, table_from=last)):
-            low, high = 1, last  # the fewest hidden rows that fit: more hidden, fewer lines
-            while low < high:
-                middle = (low + high) // 2
-                if fits(replace(view, table_from=middle)):
-                    high = middle
-                else:
-                    low = middle + 1
-            return replace(view, table_from=low)
-        view = replace(view, table_from=last)
-    for change in ({"moment_open": False}, {"show_code": False}, {"tight": True}):
-        view = replace(view, **change)  # type: ignore[arg-type]
-        if fits(view):
-            return view
-    return None
-
-
-def _most_reduced(view: StepView) -> StepView:
-    return replace(
-        view,
-        moment_open=False,
-        tracker_latest=0,
-        table_from=max(len(view.records) - 1, 0),
-        show_code=False,
-        tight=True,
-    )
-
-
-def fitted_frame(
-    view: StepView, console: Console, look: Look, *, moment_wanted: bool = False
-) -> tuple[RenderableType, StepView | None]:
-    """What to draw: the fitted step screen, or how big the terminal must be."""
-    fitted = fit_to_screen(view, console, look, moment_wanted=moment_wanted)
-    if fitted is not None:
-        return step_screen(fitted, look), fitted
-    width, height = console.size
-    narrow = replace(console.options, max_width=max(width, MIN_WIDTH))
-    need_height = len(
-        console.render_lines(
-            step_screen(
-                _most_reduced(view),
-                look,
-            ),
-            narrow,
-            pad=False,
-        )
-    )
-    need = (
-        max(width, MIN_WIDTH),
-        max(height, need_height + 1) if width >= MIN_WIDTH else need_height + 1,
-    )
-    return too_small(width, height, need, look), None
-
-
-def fit_renderable(
-    parts: list[RenderableType], console: Console, keep: int = 1
-) -> list[RenderableType]:
-    """Drop parts from the end (but the first `keep`) until the rest fits the terminal's height."""
-    from rich.console import Group
-
-    height = console.size.height
-    while len(parts) > keep and _height(console, Group(*parts)) >= height:
-        parts = parts[:-1]
-    return parts
-
-
-UP_KEYS = ("\x1b[A", "\x1bOA", "k", "K")
-DOWN_KEYS = ("\x1b[B", "\x1bOB", "j", "J")
-PAGE_UP = ("\x1b[5~",)
-PAGE_DOWN = ("\x1b[6~", " ")
-
-
-@dataclass
-class Scroller:
-    """A page taller than the terminal, shown a window at a time (↑/↓, Page Up/Down, space)."""
-
-    offset: int = 0
-
-    def frame(self, console: Console, body: RenderableType, footer: str, look: Look) -> Group:
-        from rich.segment import Segment, Segments
-
-        lines = console.render_lines(body, console.options, pad=False)
-        arrows = "Up/Down" if look.plain else "↑/↓"
-        scrolling = _sep(look).join(
-            [f"lines 10000-10000 of {len(lines)}", f"{arrows} scroll", footer]
-        )
-        room = max(console.size.height - 1 - _height(console, Text(scrolling)), 1)
-        if len(lines) <= console.size.height - 1 - _height(console, Text(footer)):
-            room = len(lines)
-        self.offset = max(0, min(self.offset, len(lines) - room))
-        shown = lines[self.offset : self.offset + room]
-        segments: list[Segment] = []
-        for line in shown:
-            segments.extend(line)
-            segments.append(Segment.line())
-        if len(lines) > room:
-            where = f"lines {self.offset + 1}-{self.offset + len(shown)} of {len(lines)}"
-            footer = _sep(look).join([where, f"{arrows} scroll", footer])
-        self.room = room
-        return Group(Segments(segments), Text(footer, style="dim"))
-
-    def handle(self, key: str) -> bool:
-        """Scroll for a scrolling key; False for any other key."""
-        step = getattr(self, "room", 10)
-        if key in UP_KEYS:
-            self.offset -= 1
-        elif key in DOWN_KEYS:
-            self.offset += 1
-        elif key in PAGE_UP:
-            self.offset -= step
-        elif key in PAGE_DOWN:
-            self.offset += step
-        else:
-            return False
-        self.offset = max(self.offset, 0)
-        return True
-
-
-def draw(console: Console, renderable: RenderableType) -> None:
-    console.clear()
-    console.print(renderable)
-
-
-# --------------------------------------------------------------------------------------------------
-# Playing a lesson
 
 
 @dataclass
 class Opening:
     """What comes before step 1 (the lesson's concept card) and after the last (what next)."""
 
-    card: Callable[[Console], RenderableType] | None = None
+    card: Callable[[Console], Renderable] | None = None
     next_hint: str = ""
 
 
@@ -345,7 +160,7 @@ def play_interactive(
     *,
     seen: set[int] | None = None,
     opening: Opening | None = None,
-    glossary: Callable[[Console], RenderableType] | None = None,
+    glossary: Callable[[Console], Renderable] | None = None,
 ) -> int:
     """Step with keys, one fitted screen at a time: the concept card, the steps, the closing."""
     steps = Steps(run)
@@ -355,7 +170,7 @@ def play_interactive(
     start = 0 if opening.card else 1
     closing = bool(lesson.compare or lesson.end_note or opening.next_hint)
     nav = Navigator(total, position=start, first=start, end_page=closing)
-    overlay: RenderableType | None = None
+    overlay: Renderable | None = None
     moment_wanted = False
     scroller = Scroller()
     while True:
@@ -369,7 +184,7 @@ def play_interactive(
             continue
         if nav.position == 0 and opening.card is not None:
             footer = _footer(nav, look, width=console.width)
-            draw(console, _with_footer(opening.card(console), footer, console))
+            draw(console, with_footer(opening.card(console), footer, console))
         elif nav.position > total:
             body = end_page(lesson, steps.upto(total), look, opening.next_hint)
             footer = _footer(nav, look, width=console.width)
@@ -411,13 +226,7 @@ def play_interactive(
         if move is Move.QUIT:
             return min(nav.position, total)
         if move is Move.HELP:
-            overlay = _help_text()
-
-
-def _with_footer(body: RenderableType, footer: str, console: Console) -> RenderableType:
-    from rich.console import Group
-
-    return Group(*fit_renderable([Text(footer, style="dim"), body], console)[::-1])
+            overlay = keys_help(KEYS_HELP)
 
 
 def play_through(
@@ -447,7 +256,7 @@ def play_through(
         if clear:
             console.clear()
         elif record.number > 1 or opening.card is not None:
-            console.print(Rule(style="dim", characters="-" if look.plain else "─"))
+            console.print(rule(look))
         console.print(step_screen(view, look))
         if seen is not None:
             seen.add(record.number)
@@ -477,16 +286,16 @@ def play_auto(
     paused = False
     due = clock() + delay
     while True:
-        sep = _sep(look)
+        dot = sep(look)
         arrows = "Left/Right" if look.plain else "←/→"
         state = "Paused" if paused else f"Auto-play, a step every {delay:g} s"
         if position >= total and not paused:
             state = "End of the lesson"
-        footer = sep.join(
+        footer = dot.join(
             [state, "space " + ("resume" if paused else "pause"), f"{arrows} step", "q quit"]
         )
         if position == 0 and opening.card is not None:
-            draw(console, _with_footer(opening.card(console), footer, console))
+            draw(console, with_footer(opening.card(console), footer, console))
         else:
             view = StepView(
                 run.lesson,
@@ -525,108 +334,3 @@ def play_auto(
         elif key in LEFT or lower in ("b", "p"):
             position = max(0 if opening.card else 1, position - 1)
             due = clock() + delay
-
-
-# --------------------------------------------------------------------------------------------------
-# Predict mode
-
-
-@dataclass
-class PredictScore:
-    """How the guesses went, and how predict mode ended (done, quit or eof)."""
-
-    asked: int = 0
-    right: int = 0
-    ended: str = "done"
-
-    @property
-    def line(self) -> str:
-        return f"Predictions: {self.right}/{self.asked} right"
-
-
-def play_predict(
-    run: LessonRun,
-    console: Console,
-    look: Look,
-    backend: str,
-    answers: Answers,
-    *,
-    seed: int | None = None,
-    seen: set[int] | None = None,
-) -> PredictScore:
-    """Step forward; before each pop or push is shown, ask what it will give, then show it.
-
-    The step runs first (the engine never prints), so the question's options come from what Redis
-    really did; the learner sees the result only after guessing. Works in a terminal (keys, one
-    screen at a time) and piped (one answer a line; at the end of input the remaining steps are
-    shown without questions). q stops. The same seed shuffles the options the same way.
-    """
-    from redisqueue_tutor.lessons.quiz import grade, predict_question, select
-    from redisqueue_tutor.screens.quiz import Ended, KeyAnswers, QuestionView, feedback
-
-    if seed is None:
-        seed = secrets.randbelow(1_000_000)
-
-    lesson = run.lesson
-    total = len(lesson.steps)
-    score = PredictScore()
-    records: list[StepRecord] = []
-    predicting = True
-    for record in run:
-        records.append(record)
-        n = record.number
-        question = predict_question(lesson, run.start, records) if predicting else None
-        if question is not None:
-            (item,) = select([question], seed=seed + n)  # shuffled options
-            view = QuestionView(
-                item,
-                n,
-                total,
-                lesson,
-                run.start,
-                tuple(records),
-                title=f"Predict step {n} of {total}",
-            )
-            try:
-                parsed = answers.ask(view)
-            except Ended:
-                predicting = False
-                score.ended = "eof"
-                console.print("Input ended: the remaining steps are shown without predictions.")
-            else:
-                if parsed.position < 0:  # q
-                    score.ended = "quit"
-                    break
-                outcome = grade(item, parsed.position, hinted=parsed.hinted)
-                score.asked += 1
-                score.right += outcome.correct
-                result = feedback(item, outcome, look)
-                if isinstance(answers, KeyAnswers):
-                    if not answers.show(result, f"Press any key to see step {n}.", parsed.position):
-                        score.ended = "quit"
-                        break
-                else:
-                    console.print(result)
-        view_n = StepView(lesson, run.start, tuple(records), total, backend)
-        if isinstance(answers, KeyAnswers):
-            # A fitted frame, the prompt as its footer; then a key (q stops).
-            prompt = "Press any key for the next step (q to stop)." if n < total else ""
-            while True:
-                draw(console, fitted_frame(replace(view_n, footer=prompt), console, look)[0])
-                key = answers.read_key()
-                if key not in (RESIZE, TIMEOUT):
-                    break
-            if seen is not None:
-                seen.add(n)
-            if n < total and key in ("q", "Q", "\x1b", "\x04"):
-                score.ended = "quit"
-                break
-            continue
-        if n > 1:
-            console.print(Rule(style="dim", characters="-" if look.plain else "─"))
-        console.print(step_screen(view_n, look))
-        if seen is not None:
-            seen.add(n)
-    if score.asked:
-        console.print(score.line, markup=False)
-    return score

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import IO, Any, NamedTuple
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -40,6 +40,11 @@ def make_console(
         safe_box=True,
         record=record,
     )
+
+
+# What the modes hand around without importing Rich themselves: a console, and something it draws.
+Renderable = RenderableType
+__all__ = ["Console", "Look", "Renderable", "make_console"]
 
 
 class Look(NamedTuple):

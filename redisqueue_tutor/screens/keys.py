@@ -21,6 +21,17 @@ from contextlib import contextmanager, suppress
 from typing import IO, Any, Protocol
 
 RESIZE = "\x00resize"  # not a key: the terminal changed size, redraw
+
+# The keys every interactive screen understands alike (arrows in the three forms terminals send).
+RIGHT = ("\x1b[C", "\x1bOC", "\xe0M")
+LEFT = ("\x1b[D", "\x1bOD", "\xe0K")
+UP = ("\x1b[A", "\x1bOA", "\xe0H")
+DOWN = ("\x1b[B", "\x1bOB", "\xe0P")
+PAGE_UP = ("\x1b[5~",)
+PAGE_DOWN = ("\x1b[6~",)
+ENTER = ("\r", "\n")
+BACKSPACE = ("\x7f", "\x08")
+QUIT_KEYS = ("q", "Q", "\x1b", "\x04")
 TIMEOUT = ""  # not a key: nothing was pressed in time
 
 

@@ -8,7 +8,7 @@ screen, generous padding, nothing the class does not need (the tracker stays in 
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.padding import Padding
@@ -18,7 +18,8 @@ from rich.text import Text
 from redisqueue_tutor.lessons.model import Lesson
 from redisqueue_tutor.run.records import StepRecord, command_text, state_text
 from redisqueue_tutor.run.tables import execution_row
-from redisqueue_tutor.screens.step import Look, execution_table, is_compact
+from redisqueue_tutor.screens.frame import MIN_WIDTH
+from redisqueue_tutor.screens.step import Look, execution_table, is_compact, too_small
 
 ASK_STYLE = "bold yellow"
 COMMAND_STYLE = "bold"
@@ -156,3 +157,43 @@ class SlideScreen:
 
 def slide_screen(slide: Slide, look: Look) -> RenderableType:
     return SlideScreen(slide, look)
+
+
+def fit_slide(slide: Slide, console: Console, look: Look) -> Slide | None:
+    """The slide reduced until it fits the terminal: less padding, then the table's older rows,
+    then no table, then no notes; None when even the big panel does not fit."""
+    height = console.size.height
+    if console.size.width < MIN_WIDTH:
+        return None
+
+    def fits(candidate: Slide) -> bool:
+        lines = console.render_lines(slide_screen(candidate, look), console.options, pad=False)
+        return len(lines) < height
+
+    if fits(slide):
+        return slide
+    slide = replace(slide, padding=0)
+    if fits(slide):
+        return slide
+    keep = len(slide.records) - 1 if slide.reveal else len(slide.records)
+    for start in range(1, max(keep, 0) + 1):
+        if fits(replace(slide, table_from=start)):
+            return replace(slide, table_from=start)
+    for change in ({"table_from": None}, {"notes": None}):
+        slide = replace(slide, **change)  # type: ignore[arg-type]
+        if fits(slide):
+            return slide
+    return None
+
+
+def slide_frame(slide: Slide, console: Console, look: Look) -> tuple[RenderableType, bool]:
+    """What to draw: the fitted slide (True), or how big the terminal must be (False)."""
+    fitted = fit_slide(slide, console, look)
+    if fitted is not None:
+        return slide_screen(fitted, look), True
+    width, height = console.size
+    bare = replace(slide, padding=0, table_from=None, notes=None)
+    lines = console.render_lines(
+        slide_screen(bare, look), replace(console.options, max_width=max(width, MIN_WIDTH))
+    )
+    return too_small(width, height, (max(width, MIN_WIDTH), len(lines) + 1), look), False

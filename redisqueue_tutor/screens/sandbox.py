@@ -7,16 +7,40 @@ commands read exactly like a lesson's steps (wide, or compact below 90 columns).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from redisqueue_tutor.modes.sandbox import COMMANDS, MAX_BLOCK, Live, Session
-from redisqueue_tutor.screens.step import Look, execution_table, is_compact
+from redisqueue_tutor.keyspace.catalogue import COMMANDS, MAX_BLOCK
+from redisqueue_tutor.run.records import StepRecord
+from redisqueue_tutor.screens.step import Look, Screenplay, execution_table, is_compact
 from redisqueue_tutor.wording import counted
 
 ROWS_SHOWN = 12  # the last rows of the table; `history` lists every command
+
+
+@dataclass(frozen=True)
+class Live:
+    """One key or channel the learner touched, as it is now: for the live view."""
+
+    name: str
+    kind: str  # list, string, hash, set, zset, none, channel, pattern
+    value: str
+
+
+class Session(Protocol):
+    """What the screen reads of a sandbox session (modes/sandbox.py)."""
+
+    @property
+    def records(self) -> Sequence[StepRecord]: ...
+
+    @property
+    def lesson(self) -> Screenplay: ...
+
+    def live(self) -> Sequence[Live]: ...
 
 
 class SandboxScreen:
@@ -74,6 +98,15 @@ class SandboxScreen:
                     yield from parts
                     return
         yield from self._parts(1, False, width)
+
+
+def welcome(where: str) -> Text:
+    return Text.assemble(
+        ("Sandbox", "bold"),
+        (f" on {where}\n", "dim"),
+        "Type Redis commands (LPUSH queue a, RPOP queue, SUBSCRIBE chat, PUBLISH chat hi),"
+        " help, undo or quit.",
+    )
 
 
 def sandbox_screen(session: Session, look: Look, where: str, fit: bool = False) -> RenderableType:

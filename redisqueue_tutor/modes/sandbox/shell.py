@@ -11,20 +11,13 @@ import enum
 from collections.abc import Callable
 from typing import IO, Any
 
-from rich.console import Console
-from rich.text import Text
-
-from redisqueue_tutor.modes.sandbox import (
-    COMMANDS,
-    SHELL_WORDS,
-    Cancelled,
-    Refused,
-    Sandbox,
-    spec_for,
-)
+from redisqueue_tutor.keyspace.catalogue import COMMANDS, SHELL_WORDS
+from redisqueue_tutor.modes.sandbox.errors import Cancelled, Refused
+from redisqueue_tutor.modes.sandbox.session import Sandbox, spec_for
 from redisqueue_tutor.run.passwords import masked_line
+from redisqueue_tutor.screens.console import Console
 from redisqueue_tutor.screens.keys import LineTooLong, read_line
-from redisqueue_tutor.screens.sandbox import help_text, history_text, sandbox_screen
+from redisqueue_tutor.screens.sandbox import help_text, history_text, sandbox_screen, welcome
 from redisqueue_tutor.screens.step import Look, error_line
 
 PROMPT = "sandbox> "
@@ -125,14 +118,7 @@ def run_shell(
     """The prompt loop; returns how it ended and how many lines were refused."""
     err = err or console
     where = sandbox.backend.describe()
-    console.print(
-        Text.assemble(
-            ("Sandbox", "bold"),
-            (f" on {where}\n", "dim"),
-            "Type Redis commands (LPUSH queue a, RPOP queue, SUBSCRIBE chat, PUBLISH chat hi),"
-            " help, undo or quit.",
-        )
-    )
+    console.print(welcome(where))
     refused = 0
     while True:
         line = reader.read()
