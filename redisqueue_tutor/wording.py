@@ -5,7 +5,8 @@ Only the few words the tutor prints; a pluralising library would be more than th
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 
 def counted(n: int, singular: str, plural: str | None = None) -> str:
@@ -32,3 +33,11 @@ def printable(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+def format_loc(loc: Sequence[Any]) -> str:
+    """Where in a file a value is, as a reader of the file would write it: steps[2].actor."""
+    out = ""
+    for part in loc:
+        out += f"[{part + 1}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out

@@ -18,8 +18,8 @@ import pytest
 from typer.testing import CliRunner
 
 from redisqueue_tutor.cli import app
-from redisqueue_tutor.modes.processes import ProgramProcesses
 from redisqueue_tutor.modes.trace import TraceOptions, trace_program
+from redisqueue_tutor.modes.trace.processes import ProgramProcesses
 from redisqueue_tutor.run.backend import running
 from tests.conftest import all_keys
 

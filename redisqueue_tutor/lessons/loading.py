@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from redisqueue_tutor.wording import printable
+from redisqueue_tutor.wording import format_loc, printable
 
 FORMAT_VERSION = 1
 ENV_LESSONS_DIR = "TUTOR_LESSONS_DIR"
@@ -334,13 +334,6 @@ def _lesson_error(path: Path | str, text: str, exc: ValidationError) -> LessonEr
     elif error["type"] == "literal_error":
         message = f"got {reprlib.repr(error['input'])}; {message[0].lower()}{message[1:]}"
     return LessonError(path, message, field=format_loc(loc), line=locate(text, loc))
-
-
-def format_loc(loc: Sequence[Any]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part + 1}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 _HEADER = r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-]+)\s*\]\]?\s*(#.*)?$"

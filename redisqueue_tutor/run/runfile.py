@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from redisqueue_tutor.keyspace.specs import UnknownKeys, name_positions
 from redisqueue_tutor.run.records import CommandRecord, ListValue, StepRecord, Value, python_text
+from redisqueue_tutor.wording import format_loc
 
 if TYPE_CHECKING:
     from redisqueue_tutor.run.runfile_model import RunFile
@@ -364,8 +365,6 @@ def from_json(data: Any) -> Run:
     try:
         return _run(RunFile.model_validate(data))
     except ValidationError as exc:
-        from redisqueue_tutor.lessons import format_loc
-
         error = exc.errors(include_url=False)[0]
         where = format_loc(error["loc"])
         where = where if len(where) <= 60 else where[:60] + "..."

@@ -1,6 +1,6 @@
 """`tutor trace`: run a learner's own redis-py program and record what it did in Redis.
 
-The program runs in a child process (`python -m redisqueue_tutor.modes.tracer`), not in the tutor:
+The program runs in a child process (`python -m redisqueue_tutor.modes.trace.child`), not in the tutor:
 
 - a `for message in pubsub.listen()` loop never returns, and a thread cannot be stopped from
   outside; a process can, together with every thread it started, so --timeout always works and
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from redisqueue_tutor.modes.processes import ProgramProcesses
-from redisqueue_tutor.modes.tracer import ENV
+from redisqueue_tutor.modes.trace.processes import ProgramProcesses
+from redisqueue_tutor.modes.trace.tracer import ENV
 from redisqueue_tutor.run.backend import Backend
 from redisqueue_tutor.run.records import FoldedBytes, FoldedStr, Shortened
 from redisqueue_tutor.run.runfile import Outcome, Run, RunBuilder, decode_value
@@ -98,7 +98,13 @@ def trace_program(script: Path, backend: Backend, options: TraceOptions) -> Run:
     with ProgramProcesses() as processes:
         try:
             child = subprocess.Popen(
-                [sys.executable, "-m", "redisqueue_tutor.modes.tracer", str(script), *options.args],
+                [
+                    sys.executable,
+                    "-m",
+                    "redisqueue_tutor.modes.trace.child",
+                    str(script),
+                    *options.args,
+                ],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,

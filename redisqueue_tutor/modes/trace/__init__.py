@@ -1,0 +1,17 @@
+"""`tutor trace SCRIPT.py`: run a learner's own redis-py program and show what it did in Redis.
+
+parent.py (in the tutor) starts the program in a child process and builds the run from its
+events; child.py, tracer.py and connection.py run inside that child; processes.py stops whatever
+the program started when the trace ends.
+"""
+
+from __future__ import annotations
+
+from redisqueue_tutor.modes.trace.parent import (
+    ScriptError,
+    TraceOptions,
+    check_script,
+    trace_program,
+)
+
+__all__ = ["ScriptError", "TraceOptions", "check_script", "trace_program"]

@@ -1,0 +1,268 @@
+"""The traced program's process: `python -m redisqueue_tutor.modes.trace.child SCRIPT ARGS...`,
+started by parent.py with its settings in $TUTOR_TRACE and a pipe for events.
+
+Before the program runs, every `redis.Redis(...)` (so `StrictRedis`), `Redis.from_url` and
+`redis.from_url` is built on the run's Backend, keeping the program's decode_responses; asyncio
+clients and connections the program builds for itself are refused; time.sleep, Condition.wait and
+Thread.join are instrumented so that threads take turns (see tracer.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import runpy
+import sys
+import threading
+import time
+import traceback
+from contextlib import suppress
+from typing import Any
+
+import redis
+
+from redisqueue_tutor.keyspace.gate import Refused
+from redisqueue_tutor.modes.trace import tracer as state
+from redisqueue_tutor.modes.trace.connection import TraceMixin
+from redisqueue_tutor.modes.trace.tracer import (
+    ENV,
+    ClientName,
+    Events,
+    ThreadOutput,
+    Tracer,
+    _is_program,
+    _real_cond_wait,
+    _real_join,
+    _real_sleep,
+    current,
+)
+from redisqueue_tutor.run.backend import Backend, FakeBackend, Namespace, RedisBackend
+from redisqueue_tutor.run.connections import GateMixin
+
+# --------------------------------------------------------------------------------------------------
+# Installing it into redis-py
+
+
+_traced_classes: dict[type, type] = {}
+
+
+def traced_class(base: type) -> type:
+    if base not in _traced_classes:
+        _traced_classes[base] = type(f"Traced{base.__name__}", (TraceMixin, base), {})
+    return _traced_classes[base]
+
+
+def traced_pool(decode_responses: bool) -> redis.ConnectionPool:
+    tracer = current()
+    with tracer.cond:
+        tracer.clients += 1
+        label = ClientName(tracer.clients)
+    pool = tracer.backend.connection_pool(
+        f"client{label.number}", decode_responses=decode_responses
+    )
+    pool.connection_class = traced_class(pool.connection_class)
+    pool.connection_kwargs["trace_client"] = label
+    label.pool = pool
+    return pool
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.lower() in ("1", "true", "yes", "y", "on")
+    return bool(value)
+
+
+def install() -> None:
+    """Route every client the program makes through the backend, and instrument waiting."""
+    original_init = redis.Redis.__init__
+
+    @functools.wraps(original_init)
+    def init(self: redis.Redis, *args: Any, **kwargs: Any) -> None:
+        pool = kwargs.get("connection_pool")
+        tracer.client_password(kwargs.get("password", args[3] if len(args) > 3 else None))
+        if pool is not None:
+            tracer.client_password(pool.connection_kwargs.get("password"))
+            decode = _truthy(pool.connection_kwargs.get("decode_responses", False))
+        else:
+            # decode_responses is Redis()'s 16th positional parameter; programs pass it by name.
+            decode = _truthy(kwargs.get("decode_responses", False))
+        kwargs.pop("single_connection_client", None)
+        original_init(self, connection_pool=traced_pool(decode))
+
+    def from_url(cls: type[redis.Redis], url: str, **kwargs: Any) -> redis.Redis:
+        tracer.client_password(kwargs.get("password"), str(url))
+        decode = kwargs.get("decode_responses")
+        if decode is None:
+            found = re.search(r"[?&]decode_responses=([^&]*)", url)
+            decode = bool(found) and _truthy(found.group(1) if found else "")
+        return cls(decode_responses=_truthy(decode))
+
+    redis.Redis.__init__ = init  # type: ignore[method-assign]
+    redis.Redis.from_url = classmethod(from_url)  # type: ignore[method-assign, assignment]
+    redis.from_url = lambda url, **kw: redis.Redis.from_url(url, **kw)  # type: ignore[assignment]
+    redis.utils.from_url = redis.from_url  # type: ignore[attr-defined]
+
+    tracer = current()
+    refuse_asyncio(tracer)
+    refuse_own_connections(tracer)
+
+    def sleep(seconds: float) -> None:
+        with tracer.waiting_here():
+            _real_sleep(0 if tracer.fast else seconds)
+
+    def cond_wait(self: threading.Condition, timeout: float | None = None) -> bool:
+        with tracer.waiting_here():
+            return _real_cond_wait(self, timeout)
+
+    def join(self: threading.Thread, timeout: float | None = None) -> None:
+        with tracer.waiting_here():
+            _real_join(self, timeout)
+
+    time.sleep = sleep  # type: ignore[assignment]
+    threading.Condition.wait = cond_wait  # type: ignore[method-assign]
+    threading.Thread.join = join  # type: ignore[method-assign]
+
+
+def refuse_asyncio(tracer: Tracer) -> None:
+    """Stop the program when it opens a redis.asyncio client, before it can send anything.
+
+    Its connections are not redis-py's sync classes, so nothing above would route or record
+    them: the client would reach the host the program names (another program's keys on a real
+    server), even when tracing on the embedded fakeredis. Refused at construction (a client, a
+    pool or a connection), since none of them connects until its first command.
+    """
+    import redis.asyncio.client
+    import redis.asyncio.cluster
+    import redis.asyncio.connection
+    import redis.asyncio.sentinel
+
+    def refuse(cls: type) -> None:
+        def init(self: Any, *args: Any, **kwargs: Any) -> None:
+            tracer.client_password(kwargs.get("password"))
+            stop_refused(
+                tracer,
+                f"the program opened redis.asyncio.{type(self).__name__}; `tutor trace` does not"
+                " record asyncio clients yet, so nothing was sent (use redis.Redis to trace it)",
+            )
+
+        cls.__init__ = init  # type: ignore[misc]
+
+    for cls in (
+        redis.asyncio.client.Redis,
+        redis.asyncio.connection.ConnectionPool,
+        redis.asyncio.connection.AbstractConnection,
+        redis.asyncio.cluster.RedisCluster,
+        redis.asyncio.sentinel.Sentinel,
+    ):
+        refuse(cls)
+
+
+def refuse_own_connections(tracer: Tracer) -> None:
+    """Stop the program when it builds a sync connection of its own (redis.Connection(...), a
+    ConnectionPool's get_connection()) instead of going through redis.Redis: such a connection
+    reaches the host the program names, past the tracer and the gate, like an asyncio one.
+
+    The tutor's own connections carry the gate (connections.GateMixin); a fakeredis connection
+    the program makes for itself stays in its process.
+    """
+    original = redis.connection.AbstractConnection.__init__
+
+    @functools.wraps(original)
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        if not isinstance(self, GateMixin) and not type(self).__module__.startswith("fakeredis"):
+            tracer.client_password(kwargs.get("password"))
+            stop_refused(
+                tracer,
+                f"the program opened a redis.{type(self).__name__} of its own, outside"
+                " redis.Redis; `tutor trace` cannot record it, so nothing was sent",
+            )
+        original(self, *args, **kwargs)
+
+    redis.connection.AbstractConnection.__init__ = init  # type: ignore[method-assign]
+
+
+def stop_refused(tracer: Tracer, message: str) -> None:
+    """Tell the tutor the program is refused, and end its process right here: a program that
+    catches every exception cannot go on past it."""
+    tracer.events.send(type="refused", message=message, action=tracer.line())
+    with suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(2)
+
+
+# --------------------------------------------------------------------------------------------------
+# The process
+
+
+def _backend(settings: dict[str, Any]) -> Backend:
+    namespace = Namespace(settings["prefix"])
+    if settings["kind"] == "fake":
+        return FakeBackend(namespace)
+    return RedisBackend(settings["url"], namespace)
+
+
+def _error_line(exc: BaseException, script: str) -> str:
+    """`line 7: ZeroDivisionError: division by zero`, at the program's own deepest line."""
+    line = ""
+    for frame, number in traceback.walk_tb(exc.__traceback__):
+        if os.path.realpath(frame.f_code.co_filename) == script:
+            line = f"line {number}: "
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()
+    return line + (text[-1] if text else type(exc).__name__)
+
+
+def _program_traceback(exc: BaseException) -> str:
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if _is_program(f.filename) or f.filename == "<string>"
+    ]
+    lines = ["Traceback (most recent call last):\n"]
+    lines += traceback.format_list(frames)
+    lines += traceback.format_exception_only(type(exc), exc)
+    return "".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    settings = json.loads(os.environ.pop(ENV))
+    script = os.path.realpath(argv[0])
+    stream = os.fdopen(int(settings["fd"]), "w", encoding="utf-8", buffering=1)
+    events = Events(stream)
+    backend = _backend(settings)
+    state.TRACER = tracer = Tracer(
+        backend, events, script, bool(settings["fast"]), bool(settings.get("whole", False))
+    )
+    install()
+    sys.stdout = ThreadOutput(events, "stdout")  # type: ignore[assignment]
+    sys.stderr = ThreadOutput(events, "stderr")  # type: ignore[assignment]
+    sys.argv = list(argv)
+    sys.path[0] = os.path.dirname(script)
+    status, message, code = "finished", "", 0
+    main_thread = threading.get_ident()
+    try:
+        runpy.run_path(script, run_name="__main__")
+    except Refused as exc:
+        status, message, code = "refused", str(exc), 2
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            status, code = "error", 1
+            message = f"the program exited with status {exc.code}"
+            if not isinstance(exc.code, int):
+                message = str(exc.code)
+    except BaseException as exc:  # the program's own failure: its line, then its traceback
+        status, message, code = "error", _error_line(exc, script), 1
+        events.send(type="output", stream="stderr", thread="main", text=_program_traceback(exc))
+    # The main thread is done: it no longer holds the others back while they finish.
+    with tracer.cond:
+        tracer.waiting[main_thread] = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    events.send(type="end", status=status, message=message)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
