@@ -117,7 +117,8 @@ def test_piped_right_guess_by_letter():
     console = make_console(io.StringIO(), plain=True, width=60, record=True)
     with running("fake") as backend:
         run = LessonRun(find_lesson("queue"), backend)
-        from redisqueue_tutor.lessons.quiz import predict_question, select
+        from redisqueue_tutor.lessons.generated import predict_question
+        from redisqueue_tutor.lessons.quiz import select
 
         first = run.next_step()
         (item,) = select([predict_question(run.lesson, run.start, [first])], seed=1 + 1)

@@ -10,18 +10,16 @@ import pytest
 from redisqueue_tutor.lessons import LessonError, discover, find_lesson, parse_lesson
 from redisqueue_tutor.lessons.check import check_paths, compare
 from redisqueue_tutor.lessons.engine import run_lesson
+from redisqueue_tutor.lessons.generated import generated_questions, predict_question, quiz_pool
 from redisqueue_tutor.lessons.questions import LEVELS, AnswerFrom, Question
 from redisqueue_tutor.lessons.quiz import (
     Outcome,
     QuizItem,
     Reply,
-    generated_questions,
     grade,
     option_orders,
     parse_answer,
-    predict_question,
     prove_keys,
-    quiz_pool,
     run_value,
     select,
     summarize,

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 from redisqueue_tutor.cli import app
 from redisqueue_tutor.lessons import find_lesson
 from redisqueue_tutor.lessons.engine import run_lesson
-from redisqueue_tutor.lessons.quiz import quiz_pool, select
+from redisqueue_tutor.lessons.generated import quiz_pool
+from redisqueue_tutor.lessons.quiz import select
 from redisqueue_tutor.progress import ENV_DATA_DIR
 from redisqueue_tutor.run.backend import running
 from tests.conftest import installed_tutor

@@ -84,7 +84,8 @@ def quiz(
     found = find_lesson(lesson, lessons_dir or ())
 
     from redisqueue_tutor.lessons.engine import run_lesson
-    from redisqueue_tutor.lessons.quiz import DEFAULT_COUNT, quiz_pool, select, summarize
+    from redisqueue_tutor.lessons.generated import quiz_pool
+    from redisqueue_tutor.lessons.quiz import DEFAULT_COUNT, select, summarize
     from redisqueue_tutor.modes.quiz import answers_for, ended_line, take_quiz
     from redisqueue_tutor.progress import ProgressError, ProgressStore, with_quiz
     from redisqueue_tutor.run.backend import running

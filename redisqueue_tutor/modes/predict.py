@@ -51,7 +51,8 @@ def play_predict(
     screen at a time) and piped (one answer a line; at the end of input the remaining steps are
     shown without questions). q stops. The same seed shuffles the options the same way.
     """
-    from redisqueue_tutor.lessons.quiz import grade, predict_question, select
+    from redisqueue_tutor.lessons.generated import predict_question
+    from redisqueue_tutor.lessons.quiz import grade, select
     from redisqueue_tutor.modes.quiz import Ended, KeyAnswers
     from redisqueue_tutor.screens.quiz import QuestionView, feedback
 
