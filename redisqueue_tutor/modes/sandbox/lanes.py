@@ -7,7 +7,7 @@ import threading
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
-from redisqueue_tutor.lessons.engine import DELIVERY_TIMEOUT
+from redisqueue_tutor.lessons.clients import DELIVERY_TIMEOUT
 from redisqueue_tutor.modes.sandbox.errors import Refused
 from redisqueue_tutor.run.records import Value
 

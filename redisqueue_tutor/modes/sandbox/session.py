@@ -38,7 +38,7 @@ from redisqueue_tutor.keyspace.catalogue import (
     CommandSpec,
 )
 from redisqueue_tutor.keyspace.specs import UnknownKeys, channel_positions, key_positions, lookup
-from redisqueue_tutor.lessons.engine import (
+from redisqueue_tutor.lessons.clients import (
     DELIVERY_TIMEOUT,
     StreamEntries,
     Subscribers,
