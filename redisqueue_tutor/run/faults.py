@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import redis
-
-if TYPE_CHECKING:
-    from redisqueue_tutor.run.backend import RedisBackend
 
 ENV_REDIS_URL = "TUTOR_REDIS_URL"
 FALLBACK = "start redis-server, check the URL, or run with --backend fake"
@@ -17,7 +14,20 @@ class BackendError(Exception):
     """A backend problem explained in one line: what happened and what to try."""
 
 
-def connect_failure(exc: BaseException, backend: RedisBackend) -> str:
+class Endpoint(Protocol):
+    """What a failure's explanation needs to know of the server it could not reach."""
+
+    @property
+    def address(self) -> str: ...
+
+    @property
+    def tls(self) -> bool: ...
+
+    @property
+    def credentials(self) -> tuple[str | None, str | None]: ...
+
+
+def connect_failure(exc: BaseException, backend: Endpoint) -> str:
     """One line for a failure while connecting, using what we know about the URL."""
     text = str(exc)
     where = backend.address
