@@ -15,7 +15,8 @@ from rich.console import Console
 from redisqueue_tutor.lessons import find_lesson
 from redisqueue_tutor.lessons.engine import run_lesson
 from redisqueue_tutor.run.backend import running
-from redisqueue_tutor.screens.step import Look, StepView, concept_card, step_screen
+from redisqueue_tutor.screens.console import Look
+from redisqueue_tutor.screens.step import StepView, concept_card, step_screen
 from tests.conftest import ROOT
 
 GOLDEN = ROOT / "tests" / "golden"

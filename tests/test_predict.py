@@ -13,8 +13,8 @@ from redisqueue_tutor.modes.predict import play_predict
 from redisqueue_tutor.modes.quiz import KeyAnswers, LineAnswers
 from redisqueue_tutor.modes.step import play_interactive, play_through
 from redisqueue_tutor.run.backend import running
+from redisqueue_tutor.screens.console import Look, make_console
 from redisqueue_tutor.screens.quiz import QuestionView
-from redisqueue_tutor.screens.step import Look, make_console
 
 LOOK = Look(plain=True)
 

@@ -21,7 +21,7 @@ from redisqueue_tutor.modes.present import (
     speaker_notes,
 )
 from redisqueue_tutor.run.backend import running
-from redisqueue_tutor.screens.step import Look, make_console
+from redisqueue_tutor.screens.console import Look, make_console
 
 runner = CliRunner()
 LOOK = Look(plain=True)

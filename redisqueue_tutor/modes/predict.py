@@ -11,10 +11,10 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from redisqueue_tutor.run.records import StepRecord
-from redisqueue_tutor.screens.console import Console
+from redisqueue_tutor.screens.console import Console, Look
 from redisqueue_tutor.screens.frame import draw, fitted_frame, rule
 from redisqueue_tutor.screens.keys import QUIT_KEYS, RESIZE, TIMEOUT
-from redisqueue_tutor.screens.step import Look, StepView, step_screen
+from redisqueue_tutor.screens.step import StepView, step_screen
 
 if TYPE_CHECKING:
     from redisqueue_tutor.lessons.engine import LessonRun

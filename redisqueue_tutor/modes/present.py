@@ -20,11 +20,10 @@ from pathlib import Path
 from redisqueue_tutor.lessons.engine import LessonRun
 from redisqueue_tutor.lessons.model import Lesson
 from redisqueue_tutor.modes.step import Steps
-from redisqueue_tutor.screens.console import Console, Renderable
+from redisqueue_tutor.screens.console import Console, Look, Renderable
 from redisqueue_tutor.screens.frame import rule, with_footer
 from redisqueue_tutor.screens.keys import RESIZE, TIMEOUT, ReadKey
 from redisqueue_tutor.screens.present import Slide, slide_frame, slide_screen
-from redisqueue_tutor.screens.step import Look
 
 NEXT_KEYS = ("\r", "\n", " ", "n", "N", "\x1b[C", "\x1bOC", "\x1b[B", "\x1bOB", "\x1b[6~", "\xe0M")
 BACK_KEYS = ("b", "B", "p", "P", "\x1b[D", "\x1bOD", "\x1b[A", "\x1bOA", "\x1b[5~", "\xe0K")

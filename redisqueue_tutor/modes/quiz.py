@@ -22,7 +22,7 @@ from redisqueue_tutor.lessons.quiz import (
     parse_answer,
 )
 from redisqueue_tutor.run.records import StepRecord
-from redisqueue_tutor.screens.console import Console, Renderable
+from redisqueue_tutor.screens.console import Console, Look, Renderable
 from redisqueue_tutor.screens.frame import dim, draw
 from redisqueue_tutor.screens.keys import (
     DOWN,
@@ -42,7 +42,6 @@ from redisqueue_tutor.screens.quiz import (
     hint_line,
     question_panel,
 )
-from redisqueue_tutor.screens.step import Look
 
 
 class Ended(Exception):

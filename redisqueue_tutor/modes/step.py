@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from redisqueue_tutor.run.records import StepRecord
-from redisqueue_tutor.screens.console import Console, Renderable
+from redisqueue_tutor.screens.console import Console, Look, Renderable
 from redisqueue_tutor.screens.frame import (
     Scroller,
     draw,
@@ -28,7 +28,7 @@ from redisqueue_tutor.screens.frame import (
     with_footer,
 )
 from redisqueue_tutor.screens.keys import BACKSPACE, ENTER, LEFT, RESIZE, RIGHT, TIMEOUT, ReadKey
-from redisqueue_tutor.screens.step import Look, StepView, end_page, step_screen
+from redisqueue_tutor.screens.step import StepView, end_page, step_screen
 
 if TYPE_CHECKING:
     from redisqueue_tutor.lessons.engine import LessonRun

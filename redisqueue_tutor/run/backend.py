@@ -55,7 +55,7 @@ from redisqueue_tutor.run.server import (
     refuse_unclear_url,
     refuse_unsuitable,
 )
-from redisqueue_tutor.run.signals import hold_signals, signals_as_exit
+from redisqueue_tutor.run.signals import Terminated, hold_signals, signals_as_exit
 
 DEFAULT_BACKEND = "fake"
 

@@ -15,7 +15,8 @@ from rich.console import Console, Group, RenderableType
 from rich.rule import Rule
 from rich.text import Text
 
-from redisqueue_tutor.screens.step import Look, StepView, step_screen, too_small
+from redisqueue_tutor.screens.console import Look
+from redisqueue_tutor.screens.step import StepView, step_screen, too_small
 
 MIN_WIDTH = 60  # the compact table stays readable down to here
 

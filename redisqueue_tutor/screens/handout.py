@@ -31,14 +31,8 @@ from redisqueue_tutor.lessons.questions import LETTERS, Question
 from redisqueue_tutor.lessons.quiz import QuizItem, option_orders
 from redisqueue_tutor.run.records import StepRecord
 from redisqueue_tutor.run.tables import EXECUTION_HEADERS, execution_row, tracker
-from redisqueue_tutor.screens.step import (
-    Look,
-    StepView,
-    comparison_table,
-    concept_card,
-    make_console,
-    step_screen,
-)
+from redisqueue_tutor.screens.console import Look, make_console
+from redisqueue_tutor.screens.step import StepView, comparison_table, concept_card, step_screen
 
 DEFAULT_WIDTH = 100
 DEFAULT_SEED = 1  # the handout a teacher prints and its answer key agree without a --seed

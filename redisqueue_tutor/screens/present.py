@@ -18,8 +18,10 @@ from rich.text import Text
 from redisqueue_tutor.lessons.model import Lesson
 from redisqueue_tutor.run.records import StepRecord, command_text, state_text
 from redisqueue_tutor.run.tables import execution_row
+from redisqueue_tutor.screens.console import Look
 from redisqueue_tutor.screens.frame import MIN_WIDTH
-from redisqueue_tutor.screens.step import Look, execution_table, is_compact, too_small
+from redisqueue_tutor.screens.step import too_small
+from redisqueue_tutor.screens.table import execution_table, is_compact
 
 ASK_STYLE = "bold yellow"
 COMMAND_STYLE = "bold"

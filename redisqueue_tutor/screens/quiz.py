@@ -24,7 +24,8 @@ from redisqueue_tutor.lessons.quiz import (
     Summary,
 )
 from redisqueue_tutor.run.records import StepRecord, state_text
-from redisqueue_tutor.screens.step import Look, execution_table, is_compact
+from redisqueue_tutor.screens.console import Look
+from redisqueue_tutor.screens.table import execution_table, is_compact
 
 RIGHT_STYLE = "bold green"
 WRONG_STYLE = "bold red"

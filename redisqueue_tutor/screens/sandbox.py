@@ -16,7 +16,8 @@ from rich.text import Text
 
 from redisqueue_tutor.keyspace.catalogue import COMMANDS, MAX_BLOCK
 from redisqueue_tutor.run.records import StepRecord
-from redisqueue_tutor.screens.step import Look, Screenplay, execution_table, is_compact
+from redisqueue_tutor.screens.console import Look
+from redisqueue_tutor.screens.table import Screenplay, execution_table, is_compact
 from redisqueue_tutor.wording import counted
 
 ROWS_SHOWN = 12  # the last rows of the table; `history` lists every command

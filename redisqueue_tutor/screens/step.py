@@ -1,7 +1,6 @@
-"""Everything the learner reads, drawn with Rich. The only module that imports Rich.
-
-Renderers take records and plain cells (see tables.py) and never talk to Redis. Each client of a
-scenario gets its own colour (its lane), so a table with many clients stays readable.
+"""The step screen: a lesson's concept card and title card, each step (header, program line,
+execution table, tracker, key moment) and the closing page. Drawn from records and the lesson;
+nothing here talks to Redis. The tables themselves are table.py.
 """
 
 from __future__ import annotations
@@ -9,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, cast
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.panel import Panel
@@ -17,249 +16,18 @@ from rich.table import Table
 from rich.text import Text
 
 from redisqueue_tutor.run.records import StepRecord, fold, python_text
-from redisqueue_tutor.run.tables import EXECUTION_HEADERS, ExecutionRow, execution_row, tracker
-from redisqueue_tutor.screens.console import (  # noqa: F401  (re-exported: render is the drawing API)
-    LessonEntry,
-    Look,
-    error_line,
-    lesson_list,
-    make_console,
-    stdin_is_interactive,
+from redisqueue_tutor.screens.console import Look
+from redisqueue_tutor.screens.table import (
+    CHANGED,
+    Screenplay,
+    execution_table,
+    is_compact,
+    tracker_table,
 )
 from redisqueue_tutor.wording import joined, noun
 
 if TYPE_CHECKING:
     from redisqueue_tutor.lessons.model import Lesson
-
-
-class _Named(Protocol):
-    @property
-    def name(self) -> str: ...
-
-
-class _Moment(Protocol):
-    @property
-    def question(self) -> str: ...
-
-    @property
-    def answer(self) -> str: ...
-
-
-class Screenplay(Protocol):
-    """What a step screen needs from what was run: a Lesson, or a traced program's Run.
-
-    Lanes (colours) come from `clients`, bare names from `key_names`, the step count from `steps`.
-    """
-
-    @property
-    def title(self) -> str: ...
-
-    @property
-    def clients(self) -> Sequence[_Named]: ...
-
-    @property
-    def key_names(self) -> Sequence[str]: ...
-
-    @property
-    def steps(self) -> Sequence[object]: ...
-
-    @property
-    def compare(self) -> Sequence[str]: ...
-
-    @property
-    def end_note(self) -> str: ...
-
-    def moment_for(self, step_number: int) -> _Moment | None: ...
-
-    def code_for(self, step_number: int) -> str | None: ...
-
-
-LANE_STYLES = ("cyan", "magenta", "green", "blue", "yellow", "red")
-CHANGED = "bold yellow"
-CURRENT = "bold"
-
-
-def lane_styles(lesson: Screenplay) -> dict[str, str]:
-    return {c.name: LANE_STYLES[i % len(LANE_STYLES)] for i, c in enumerate(lesson.clients)}
-
-
-# Columns below which the table is compact (command and reply under the action). Chosen from the
-# width alone, never from the values seen so far, so that at one width every step of a lesson has
-# the same layout.
-WIDE_FROM = 110
-COMPACT_BELOW = WIDE_FROM
-
-
-STACKED_BELOW = 76  # columns below which each step is one stacked cell
-
-
-def is_compact(width: int) -> bool:
-    return width < WIDE_FROM
-
-
-def is_stacked(width: int) -> bool:
-    return width < STACKED_BELOW
-
-
-def execution_table(
-    lesson: Screenplay,
-    records: Sequence[StepRecord],
-    *,
-    current: int | None = None,
-    look: Look,
-    compact: bool = False,
-    width: int | None = None,
-    title: str = "Execution table",
-) -> Table:
-    """The execution table.
-
-    Wide: one column per field. Compact: the command and reply go under the action, beside the
-    queue and the output. Stacked (a narrow terminal): one cell per step, everything under the
-    action, so every line has the full width.
-    """
-    keys = frozenset(lesson.key_names)
-    lanes = lane_styles(lesson)
-    stacked = compact and is_stacked(width or 80)
-    table = Table(title=title, title_justify="left", box=look.box, show_header=not stacked)
-    number = len(str(len(lesson.steps))) + 1
-    if stacked:
-        table.add_column("#", no_wrap=True, width=number)
-        table.add_column("Step", overflow="fold", ratio=1)
-    elif compact:
-        # The action column carries the commands and replies: it gets the most room. Widths are
-        # explicit because Rich would otherwise starve it on a narrow screen.
-        widths = value_widths(lesson, records)
-        room = (width or 80) - 13 - number
-        queue_width = min(widths["Queue State"], max(10, room // 5))
-        output_width = min(widths["Output"], max(10, room // 4))
-        table.add_column("#", no_wrap=True, width=number)
-        table.add_column(
-            "Action, command and reply", overflow="fold", width=room - queue_width - output_width
-        )
-        table.add_column("Queue", overflow="fold", width=queue_width)
-        table.add_column("Output", overflow="fold", width=output_width)
-    else:
-        # Values keep their width where they can; Rich folds them (never cuts the table at the
-        # right edge) when the whole table does not fit.
-        widths = value_widths(lesson, records)
-        for header in EXECUTION_HEADERS:
-            table.add_column(
-                header,
-                overflow="fold",
-                no_wrap=header == "Step",
-                ratio=3 if header == "Action" else (None if header == "Step" else 2),
-                min_width=min(widths.get(header) or 0, 12) or None,
-            )
-    arrow = "->" if look.plain else "→"
-    for record in records:
-        row = execution_row(record, keys)
-        is_current = record.number == current
-        step = f"{look.marker}{row.step}" if is_current else f" {row.step}"
-        lane = lanes.get(record.actor, "")
-        state_style = CHANGED if any(c.startswith("state:") for c in record.changed) else ""
-        output_style = CHANGED if row.output != "None" else ""
-        state = Text(row.state, style=state_style if is_current else "")
-        output = Text(row.output, style=output_style if is_current else "")
-        style = CURRENT if is_current else None
-        if compact:
-            action = Text(row.action, style=lane)
-            if not row.lines:
-                action.append(f"\n  {row.command}", style="dim")
-            for line in row.lines:
-                action.append(f"\n  {line.command}", style=lanes.get(line.client, ""))
-                action.append(f" {arrow} {line.reply}")
-            if stacked:
-                action.append("\nQueue ", style="dim")
-                action.append_text(state)
-                if row.output != "None":
-                    action.append("\nOutput ", style="dim")
-                    action.append_text(output)
-                table.add_row(step, action, style=style)
-            else:
-                table.add_row(step, action, state, output, style=style)
-        else:
-            table.add_row(
-                step,
-                Text(row.action, style=lane),
-                _lane_lines(row, "command", lanes),
-                _lane_lines(row, "reply", lanes),
-                state,
-                output,
-                style=style,
-            )
-    return table
-
-
-def _lane_lines(row: ExecutionRow, field: str, lanes: dict[str, str]) -> Text:
-    """A command or reply cell, each line in the colour of the client it belongs to."""
-    if not row.lines:
-        return Text(getattr(row, field), style="dim")
-    text = Text()
-    for index, line in enumerate(row.lines):
-        text.append(
-            ("\n" if index else "") + getattr(line, field), style=lanes.get(line.client, "")
-        )
-    return text
-
-
-def _longest_line(text: str) -> int:
-    return max((len(line) for line in text.splitlines()), default=0)
-
-
-MIN_ACTION = 18
-
-
-def value_widths(lesson: Screenplay, records: Sequence[StepRecord]) -> dict[str, int]:
-    keys = frozenset(lesson.key_names)
-    rows = [execution_row(r, keys).cells() for r in records]
-    widths = {}
-    for index, header in enumerate(EXECUTION_HEADERS):
-        if header != "Action":
-            longest = max((_longest_line(row[index]) for row in rows), default=0)
-            widths[header] = min(32, max(longest, len(header) if header != "Redis Command" else 5))
-    return widths
-
-
-def wide_layout_fits(lesson: Screenplay, records: Sequence[StepRecord], width: int) -> bool:
-    """Kept for the screens that still ask: the layout now depends on the width alone."""
-    return True
-
-
-def tracker_table(
-    start: StepRecord,
-    records: Sequence[StepRecord],
-    finished: bool,
-    look: Look,
-    compact: bool = False,
-    latest: int | None = None,
-) -> Table:
-    """Variables as rows and moments as columns; compact turns it on its side."""
-    data = tracker(start, records, finished, latest)
-    table = Table(title="Variable tracker", title_justify="left", box=look.box)
-    last = len(data.columns) - 1
-
-    def cell(value: str, changed: bool, index: int) -> Text:
-        return Text(value, style=CHANGED if changed and index == last and not finished else "")
-
-    if compact:
-        table.add_column("When", no_wrap=True)
-        for name, _cells in data.rows:
-            table.add_column(name, overflow="fold")
-        for index, title in enumerate(data.columns):
-            table.add_row(
-                title.replace("After Step", "After"),
-                *(
-                    cell(cells[index], flags[index], index)
-                    for (_name, cells), flags in zip(data.rows, data.changed, strict=True)
-                ),
-            )
-        return table
-    table.add_column("Variable", no_wrap=True)
-    for title in data.columns:
-        table.add_column(title, overflow="fold")
-    for (name, cells), flags in zip(data.rows, data.changed, strict=True):
-        table.add_row(name, *(cell(c, flags[i], i) for i, c in enumerate(cells)))
-    return table
 
 
 def moment_panel(

@@ -13,7 +13,8 @@ from rich.text import Text
 
 from redisqueue_tutor.run.records import fold, fold_lines, fold_text, python_text
 from redisqueue_tutor.run.runfile import Run
-from redisqueue_tutor.screens.step import Look, StepView, step_screen
+from redisqueue_tutor.screens.console import Look
+from redisqueue_tutor.screens.step import StepView, step_screen
 
 
 def run_screen(run: Run, look: Look) -> RenderableType:

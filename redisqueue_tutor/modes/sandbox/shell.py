@@ -15,10 +15,9 @@ from redisqueue_tutor.keyspace.catalogue import COMMANDS, SHELL_WORDS
 from redisqueue_tutor.modes.sandbox.errors import Cancelled, Refused
 from redisqueue_tutor.modes.sandbox.session import Sandbox, spec_for
 from redisqueue_tutor.run.passwords import masked_line
-from redisqueue_tutor.screens.console import Console
+from redisqueue_tutor.screens.console import Console, Look, error_line
 from redisqueue_tutor.screens.keys import LineTooLong, read_line
 from redisqueue_tutor.screens.sandbox import help_text, history_text, sandbox_screen, welcome
-from redisqueue_tutor.screens.step import Look, error_line
 
 PROMPT = "sandbox> "
 
