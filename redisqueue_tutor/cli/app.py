@@ -12,7 +12,6 @@ from typing import Annotated, Any, TypeVar
 import typer
 import typer.core
 
-from redisqueue_tutor import __version__
 from redisqueue_tutor.keyspace.gate import Refused
 from redisqueue_tutor.lessons import ENV_LESSONS_DIR, LessonError, UnknownLesson
 from redisqueue_tutor.screens.console import make_console
@@ -199,30 +198,3 @@ def _backend_message(exc: Exception) -> str | None:
     if isinstance(exc, BackendError):
         return str(exc)
     return explain(exc)
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"tutor {__version__}")
-        raise typer.Exit()
-
-
-@app.callback(invoke_without_command=True)
-def root(
-    context: typer.Context,
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version", callback=_version, is_eager=True, help="Show the version and exit."
-        ),
-    ] = False,
-) -> None:
-    """Learn Redis as the message broker behind Django apps, by running it one step at a time.
-
-    Every table cell comes from a real command run on the embedded fakeredis or on your own Redis.
-    Without a command: the course, your progress, and what to do next.
-    """
-    if context.invoked_subcommand is None:
-        from redisqueue_tutor.cli.course_commands import show_course
-
-        friendly(show_course)()

@@ -10,12 +10,14 @@ from typing import Annotated
 
 import typer
 
+from redisqueue_tutor import __version__
 from redisqueue_tutor.cli.app import (
     EXIT_BAD_INPUT,
     LEARN,
     Exit,
     LessonsDir,
     PlainOpt,
+    app,
     command,
     friendly,
     print_error,
@@ -124,3 +126,31 @@ def glossary(
             raise Exit(EXIT_BAD_INPUT, f"no glossary entry for {term!r}; the glossary has: {known}")
         terms = tuple(found)
     make_console(plain=plain).print(glossary_table(terms, Look(plain)))
+
+
+# `tutor` itself: --version, and the course when no command is given.
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tutor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    context: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Learn Redis as the message broker behind Django apps, by running it one step at a time.
+
+    Every table cell comes from a real command run on the embedded fakeredis or on your own Redis.
+    Without a command: the course, your progress, and what to do next.
+    """
+    if context.invoked_subcommand is None:
+        friendly(show_course)()

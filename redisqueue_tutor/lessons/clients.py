@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,6 @@ from redisqueue_tutor.run.recorder import send_unrecorded
 from redisqueue_tutor.run.records import Value, freeze
 
 if TYPE_CHECKING:
-    from redisqueue_tutor.lessons.engine import LessonRun
     from redisqueue_tutor.lessons.model import Client
 
 DELIVERY_TIMEOUT = 5.0  # seconds to wait for a published message to reach its listeners
@@ -124,14 +124,21 @@ class Listener:
 
     POLL = 0.05
 
-    def __init__(self, run: LessonRun, client: Client, command: str, names: list[str]) -> None:
-        self.run = run
+    def __init__(
+        self,
+        connection: redis.Redis,
+        client: Client,
+        command: str,
+        names: list[str],
+        heard: Callable[[Client, dict[str, Any], Listener], None],
+    ) -> None:
         self.client = client
         self.command = command
         self.names = names
         self.received: list[Value] = []
         self.printed: list[str] = []
-        self.pubsub = run._clients[client.name].pubsub()
+        self.pubsub = connection.pubsub()
+        self._heard = heard  # called on the listener's thread for every message
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._confirmation: Any = None
@@ -176,7 +183,7 @@ class Listener:
                 if message is None:
                     continue
                 if message["type"] in ("message", "pmessage"):
-                    self.run._heard(self.client, message, self)
+                    self._heard(self.client, message, self)
                 elif message["type"] in ("subscribe", "psubscribe"):
                     self._confirmation = freeze(message["data"])
                     self.confirmed = True

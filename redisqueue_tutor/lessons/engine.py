@@ -253,7 +253,7 @@ class LessonRun:
         if command in SUBSCRIBE:
             if client.name in self._listeners:
                 raise EngineError(f"{client.name} already listens; one subscription step each")
-            listener = Listener(self, client, command, names)
+            listener = Listener(self._clients[client.name], client, command, names, self._heard)
             self._listeners[client.name] = listener
             return listener.start()
         if client.name not in self._listeners:

@@ -15,10 +15,26 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from redisqueue_tutor.lessons.model import Lesson, Step
+
+class _Step(Protocol):
+    """What a program line is made of: the lesson's Step (lessons/model.py)."""
+
+    code: str | None
+    actor: str
+    crash: bool
+    command: str | None
+    output: str | None
+    assign: str | None
+    repeat: int
+    background: bool
+
+
+class _Lesson(Protocol):
+    @property
+    def steps(self) -> Sequence[_Step]: ...
+
 
 _WHOLE_TEMPLATE = re.compile(r"^\{([a-z_][a-z0-9_]*(?:\[[^\]]+\])*)\}$")
 _INTEGER = re.compile(r"^-?\d+$")
@@ -182,7 +198,7 @@ def command_call(words: list[str]) -> str:
     return _call(name.lower(), [_text(w) for w in rest])
 
 
-def step_code(lesson: Lesson, step: Step) -> str | None:
+def step_code(lesson: _Lesson, step: _Step) -> str | None:
     """The program line (or lines) of a step, as a learner would write it; None if it has none."""
     if step.code:
         return step.code.strip()
@@ -208,5 +224,5 @@ def step_code(lesson: Lesson, step: Step) -> str | None:
     return call
 
 
-def lesson_code(lesson: Lesson) -> list[str | None]:
+def lesson_code(lesson: _Lesson) -> list[str | None]:
     return [step_code(lesson, step) for step in lesson.steps]

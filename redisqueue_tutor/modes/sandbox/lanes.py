@@ -4,15 +4,15 @@ hears, as a Django worker's listener thread would."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from contextlib import suppress
-from typing import TYPE_CHECKING
+from typing import Any
+
+import redis
 
 from redisqueue_tutor.lessons.clients import DELIVERY_TIMEOUT
 from redisqueue_tutor.modes.sandbox.errors import Refused
 from redisqueue_tutor.run.records import Value
-
-if TYPE_CHECKING:
-    from redisqueue_tutor.modes.sandbox.session import Session
 
 
 class Lane:
@@ -21,15 +21,21 @@ class Lane:
     POLL = 0.05
 
     def __init__(
-        self, session: Session, name: str, kind: str, names: list[str], sent: list[str]
+        self,
+        connection: redis.Redis,
+        name: str,
+        kind: str,
+        names: list[str],
+        sent: list[str],
+        heard: Callable[[Lane, dict[str, Any]], None],
     ) -> None:
-        self.session = session
+        self._heard = heard  # called on the lane's thread for every message
         self.name = name
         self.kind = kind  # SUBSCRIBE or PSUBSCRIBE
         self.names = names  # as the learner typed them
         self._sent = sent  # namespaced
         self.received: list[tuple[str, Value]] = []
-        self.pubsub = session.backend.client(name).pubsub()
+        self.pubsub = connection.pubsub()
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._confirmed = 0
@@ -60,7 +66,7 @@ class Lane:
                 if message is None:
                     continue
                 if message["type"] in ("message", "pmessage"):
-                    self.session._heard(self, message)
+                    self._heard(self, message)
                 elif message["type"] in ("subscribe", "psubscribe"):
                     self._confirmed += 1
                     if self._confirmed >= len(self._sent):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 import runpy
 import sys
 import threading
@@ -92,11 +91,13 @@ def install() -> None:
         original_init(self, connection_pool=traced_pool(decode))
 
     def from_url(cls: type[redis.Redis], url: str, **kwargs: Any) -> redis.Redis:
-        tracer.client_password(kwargs.get("password"), str(url))
-        decode = kwargs.get("decode_responses")
-        if decode is None:
-            found = re.search(r"[?&]decode_responses=([^&]*)", url)
-            decode = bool(found) and _truthy(found.group(1) if found else "")
+        # redis-py's own reading of the URL: its password and its ?decode_responses=.
+        try:
+            parsed = redis.connection.parse_url(str(url))
+        except ValueError:
+            parsed = {}
+        tracer.client_password(kwargs.get("password") or parsed.get("password"))
+        decode = kwargs.get("decode_responses", parsed.get("decode_responses", False))
         return cls(decode_responses=_truthy(decode))
 
     redis.Redis.__init__ = init  # type: ignore[method-assign]

@@ -36,9 +36,8 @@ import sysconfig
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import IO, Any
-from urllib.parse import unquote, urlsplit
 
 import redis
 
@@ -418,13 +417,10 @@ class Tracer:
         """The program line running now, masked."""
         return self.masked(program_line(self.script))
 
-    def client_password(self, password: Any, url: str = "") -> None:
+    def client_password(self, password: Any) -> None:
         """A password the program gave a client of its own (the tracer does not send it)."""
-        if url:
-            with suppress(ValueError):
-                password = password or urlsplit(url).password
         if password:
-            self.passwords.add(unquote(str(password)) if url else str(password))
+            self.passwords.add(str(password))
 
     def step(
         self, actor: str, thread: str, action: str, records: tuple[CommandRecord, ...]
