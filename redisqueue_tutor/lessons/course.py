@@ -115,7 +115,7 @@ class Standing:
 
     @property
     def stepped(self) -> bool:
-        return self.steps and self.steps_seen >= self.steps or False
+        return bool(self.steps) and self.steps_seen >= self.steps
 
     @property
     def done(self) -> bool:

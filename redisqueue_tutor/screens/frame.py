@@ -158,7 +158,7 @@ class Scroller:
     offset: int = 0
 
     def frame(self, console: Console, body: RenderableType, footer: str, look: Look) -> Group:
-        from rich.segment import Segment, Segments  # noqa: PLC0415 - only the scrolled pages
+        from rich.segment import Segment, Segments  # only the scrolled pages need it
 
         lines = console.render_lines(body, console.options, pad=False)
         arrows = "Up/Down" if look.plain else "↑/↓"
