@@ -75,9 +75,9 @@ def builtin_lessons_dir() -> Path:
 def lesson_dirs(extra: Sequence[Path] = ()) -> list[tuple[Path, bool]]:
     dirs: list[tuple[Path, bool]] = [(builtin_lessons_dir(), True)]
     env = os.environ.get(ENV_LESSONS_DIR, "")
-    for part in env.split(os.pathsep):
-        if part.strip():
-            dirs.append((Path(part.strip()).expanduser(), False))
+    dirs.extend(
+        (Path(part.strip()).expanduser(), False) for part in env.split(os.pathsep) if part.strip()
+    )
     dirs.extend((Path(p).expanduser(), False) for p in extra)
     return dirs
 

@@ -415,8 +415,10 @@ class Session:
     def _observe(self) -> tuple[tuple[str, Value], ...]:
         observer = self.backend.observer
         state: list[tuple[str, Value]] = [(key, self._value(self.ns.key(key))) for key in self.keys]
-        for channel in self.channels:
-            state.append((channel, Subscribers(observer.pubsub_numsub(self.ns.key(channel))[0][1])))
+        state.extend(
+            (channel, Subscribers(observer.pubsub_numsub(self.ns.key(channel))[0][1]))
+            for channel in self.channels
+        )
         for pattern in self.patterns:
             count = sum(pattern in lane.names for lane in self.lanes.values())
             state.append((pattern, Subscribers(count)))
