@@ -334,7 +334,7 @@ def read_run(path: Path) -> Run:
     from redisqueue_tutor.jsonfile import JsonFileError, load_json
 
     try:
-        with open(path, "rb") as handle:
+        with path.open("rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise RunFileError(f"{path}: no such file") from None

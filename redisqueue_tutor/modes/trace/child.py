@@ -18,6 +18,7 @@ import threading
 import time
 import traceback
 from contextlib import suppress
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -240,7 +241,7 @@ def main(argv: list[str]) -> int:
     sys.stdout = ThreadOutput(events, "stdout")  # type: ignore[assignment]
     sys.stderr = ThreadOutput(events, "stderr")  # type: ignore[assignment]
     sys.argv = list(argv)
-    sys.path[0] = os.path.dirname(script)
+    sys.path[0] = str(Path(script).parent)
     status, message, code = "finished", "", 0
     main_thread = threading.get_ident()
     try:

@@ -37,6 +37,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import IO, Any
 
 import redis
@@ -182,8 +183,8 @@ _LIBRARY = tuple(
         sysconfig.get_paths()["stdlib"],
         sysconfig.get_paths()["purelib"],
         sysconfig.get_paths()["platlib"],
-        os.path.dirname(os.path.dirname(redis.__file__)),
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))),  # the whole tutor
+        str(Path(redis.__file__).parent.parent),
+        str(Path(__file__).resolve().parent.parent),  # the whole tutor
     }
 )
 
@@ -208,7 +209,7 @@ def program_line(script: str) -> str:
     where = (
         f"line {number}"
         if os.path.realpath(filename) == script
-        else (f"{os.path.basename(filename)}:{number}")
+        else (f"{Path(filename).name}:{number}")
     )
     return f"{where}: {code}" if code else where
 
