@@ -42,6 +42,7 @@ from typing import IO, Any
 
 import redis
 
+import redisqueue_tutor
 from redisqueue_tutor.keyspace.gate import Refused
 from redisqueue_tutor.keyspace.specs import UnknownKeys, name_positions, split_words
 from redisqueue_tutor.run.backend import Backend
@@ -184,7 +185,7 @@ _LIBRARY = tuple(
         sysconfig.get_paths()["purelib"],
         sysconfig.get_paths()["platlib"],
         str(Path(redis.__file__).parent.parent),
-        str(Path(__file__).resolve().parent.parent),  # the whole tutor
+        str(Path(redisqueue_tutor.__file__).parent),  # the whole tutor, wherever this module moves
     }
 )
 
