@@ -265,9 +265,9 @@ def with_changes(records: Sequence[StepRecord], start: StepRecord) -> list[StepR
     for record in records:
         before = previous.state_map
         changed = frozenset(f"state:{k}" for k, v in record.state if before.get(k) != v)
-        record = replace(record, changed=changed)
-        out.append(record)
-        previous = record
+        marked = replace(record, changed=changed)
+        out.append(marked)
+        previous = marked
     return out
 
 

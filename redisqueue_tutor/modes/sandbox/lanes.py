@@ -26,6 +26,7 @@ class Lane:
         name: str,
         kind: str,
         names: list[str],
+        *,
         sent: list[str],
         heard: Callable[[Lane, dict[str, Any]], None],
     ) -> None:

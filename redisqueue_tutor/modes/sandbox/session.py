@@ -356,7 +356,9 @@ class Session:
         if not names:
             raise Refused(f"{command} needs a channel: {COMMANDS[command].syntax}")
         name = f"listener{len(self.lane_names) + 1}"
-        lane = Lane(self.backend.client(name), name, command, names, sent[1:], self._heard)
+        lane = Lane(
+            self.backend.client(name), name, command, names, sent=sent[1:], heard=self._heard
+        )
         self.lane_names.append(name)
         lane.start()
         self.lanes[name] = lane

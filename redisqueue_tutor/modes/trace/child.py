@@ -103,7 +103,7 @@ def install() -> None:
 
     redis.Redis.__init__ = init  # type: ignore[method-assign]
     redis.Redis.from_url = classmethod(from_url)  # type: ignore[method-assign, assignment]
-    redis.from_url = lambda url, **kw: redis.Redis.from_url(url, **kw)  # type: ignore[assignment]
+    redis.from_url = redis.Redis.from_url  # type: ignore[assignment]
     redis.utils.from_url = redis.from_url  # type: ignore[attr-defined]
 
     tracer = current()

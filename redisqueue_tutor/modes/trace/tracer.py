@@ -394,13 +394,15 @@ class Tracer:
             _read_command(pipe, name, _word(kind))
         values = pipe.execute(raise_on_error=False)
         out: list[list[Any]] = []
-        for short, kind, value in zip(names, kinds, values, strict=True):
-            kind = _word(kind)
+        for short, raw_kind, raw_value in zip(names, kinds, values, strict=True):
+            kind = _word(raw_kind)
             if kind == "none":
-                value = None
-            elif isinstance(value, Exception):
-                value = f"<{kind}>"
-            value = freeze(value)
+                read = None
+            elif isinstance(raw_value, Exception):
+                read = f"<{kind}>"
+            else:
+                read = raw_value
+            value = freeze(read)
             if self.sent_keys.get(short) == (kind, value):
                 out.append([short, kind])  # unchanged since the last step: the tutor has it
             else:
