@@ -124,14 +124,17 @@ class Steps:
         return tuple(self.records[:number])
 
 
-def _footer(nav: Navigator, look: Look, *, folded: bool = False, width: int = 80) -> str:
+WIDE = 80  # columns from which the footer spells every key out
+
+
+def _footer(nav: Navigator, look: Look, *, folded: bool = False, width: int = WIDE) -> str:
     arrow_r, arrow_l = ("->", "<-") if look.plain else ("→", "←")
-    if width < 80:  # the same keys in fewer words; ? lists them all
+    if width < WIDE:  # the same keys in fewer words; ? lists them all
         arrow_r = arrow_l = ""
     if nav.digits:
         return f"Jump to step {nav.digits}_  (Enter to go, Backspace to edit)"
-    moment = [("k key moment" if width >= 80 else "k moment")] if folded else []
-    words = ["g glossary"] if width >= 80 else []
+    moment = [("k key moment" if width >= WIDE else "k moment")] if folded else []
+    words = ["g glossary"] if width >= WIDE else []
     if nav.position >= nav.last:
         keys = ["The end: Enter/q quit", f"b/{arrow_l} back".rstrip("/"), *moment, "? help"]
     elif nav.position == 0:

@@ -62,6 +62,7 @@ DEFAULT_BACKEND = "fake"
 CONNECT_TIMEOUT = 2.0  # seconds for TCP connect AND the TLS handshake
 KEY_TTL = 900  # seconds every key of a run lives unless the run, still alive, refreshes it
 HEARTBEAT_SECONDS = 60
+UNLINK_BATCH = 500  # keys removed by one UNLINK when a run cleans up
 
 
 class Backend:
@@ -159,7 +160,7 @@ def _unlink_matching(observer: redis.Redis, pattern: str, keep: Any) -> int:
     for name in observer.scan_iter(match=pattern, count=1000):
         if keep(name):
             batch.append(name)
-        if len(batch) >= 500:
+        if len(batch) >= UNLINK_BATCH:
             removed += observer.unlink(*batch)
             batch.clear()
     if batch:
