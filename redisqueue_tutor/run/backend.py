@@ -34,14 +34,13 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from redisqueue_tutor.keyspace.blocking import _word, blocking_seconds
 from redisqueue_tutor.keyspace.gate import Gate
 from redisqueue_tutor.run.connections import (
     _CONNECTION_CLASSES,
     COMMAND_TIMEOUT,
     FakeRedisCompat,
     _fake_connection_classes,
-    _word,
-    blocking_seconds,
 )
 from redisqueue_tutor.run.faults import ENV_REDIS_URL, BackendError, connect_failure, explain
 from redisqueue_tutor.run.recorder import CommandLog
@@ -400,6 +399,7 @@ __all__ = [
     "ServerInfo",
     "Terminated",
     "blocking_seconds",
+    "connect_failure",
     "explain",
     "hold_signals",
     "machine_identity",
