@@ -168,8 +168,7 @@ def _collect(
             if left <= 0:
                 return True
             for key, _mask in selector.select(timeout=min(left, 0.2 if exited is None else 0.02)):
-                fd = key.fd if key.data == "events" else key.fileobj.fileno()  # type: ignore[union-attr]
-                chunk = os.read(fd, READ_SIZE)
+                chunk = os.read(key.fd, READ_SIZE)
                 if not chunk:
                     selector.unregister(key.fileobj)
                     open_streams -= 1

@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import IO, Any
 
 import redis
@@ -161,13 +162,13 @@ class ClientName:
         self.name = ""
         self.pool: Any = None
 
-    def resolve(self, frame: Any) -> str:
+    def resolve(self, frame: FrameType | None) -> str:
         if not self.name:
             self.name = _variable_for(self.pool, frame) or f"client{self.number}"
         return self.name
 
 
-def _variable_for(pool: Any, frame: Any) -> str | None:
+def _variable_for(pool: Any, frame: FrameType | None) -> str | None:
     while frame is not None:
         if _is_program(frame.f_code.co_filename):
             for scope in (frame.f_locals, frame.f_globals):
@@ -199,7 +200,7 @@ def _is_program(filename: str) -> bool:
 
 def program_line(script: str) -> str:
     """`line 5: r.lpush('queue', 'task1')`: the program's line that is running now."""
-    frame: Any = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and not _is_program(frame.f_code.co_filename):
         frame = frame.f_back
     if frame is None:
