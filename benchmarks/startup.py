@@ -25,13 +25,13 @@ PY = sys.executable
 TUTOR = [PY, "-m", "redisqueue_tutor"]
 
 PAIRS = {
-    "tutor list": (TUTOR + ["list"], [PY, str(HERE / "baseline_app.py")], 1.15),
+    "tutor list": ([*TUTOR, "list"], [PY, str(HERE / "baseline_app.py")], 1.15),
     "tutor step queue (piped)": (
-        TUTOR + ["step", "queue"],
+        [*TUTOR, "step", "queue"],
         [PY, str(HERE / "baseline_app.py"), "--fakeredis"],
         1.3,
     ),
-    "tutor --help": (TUTOR + ["--help"], [PY, str(HERE / "baseline_app.py")], None),
+    "tutor --help": ([*TUTOR, "--help"], [PY, str(HERE / "baseline_app.py")], None),
     # The course (progress and the lesson summaries): what `tutor` alone shows, like `tutor list`.
     "tutor (the course)": (TUTOR, [PY, str(HERE / "baseline_app.py")], 1.2),
 }

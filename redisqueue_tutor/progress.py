@@ -213,7 +213,7 @@ class ProgressStore:
 
     def _read(self) -> Loaded:
         try:
-            with open(self.path, "rb") as handle:
+            with self.path.open("rb") as handle:
                 raw = handle.read(MAX_FILE_BYTES + 1)
         except FileNotFoundError:
             return Loaded(Progress())
@@ -232,7 +232,7 @@ class ProgressStore:
             counter += 1
             target = self.path.with_name(f"progress.corrupt-{stamp}-{counter}.json")
         try:
-            os.replace(self.path, target)
+            self.path.replace(target)
         except OSError as exc:
             raise ProgressError(
                 f"{self.path} is unreadable ({reason}) and could not be set aside: {exc}"
@@ -253,17 +253,17 @@ class ProgressStore:
                 handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(temp, self.path)
+            Path(temp).replace(self.path)
         except OSError as exc:
             with contextlib.suppress(OSError):
-                os.unlink(temp)
+                Path(temp).unlink()
             raise ProgressError(f"cannot save progress in {self.folder}: {exc.strerror}") from None
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            lock = open(self.folder / LOCK_NAME, "a+b")  # noqa: SIM115 (held across the yield)
+            lock = (self.folder / LOCK_NAME).open("a+b")  # held across the yield
         except OSError as exc:
             raise ProgressError(f"cannot use {self.folder}: {exc.strerror or exc}") from None
         try:

@@ -85,12 +85,12 @@ SAMPLES = [
 
 
 def lesson_commands() -> list[str]:
-    found = []
-    for lesson_id in sorted(discover()):
-        for step in find_lesson(lesson_id).steps:
-            if step.command and "{" not in step.command:
-                found.append(step.command)
-    return found
+    return [
+        step.command
+        for lesson_id in sorted(discover())
+        for step in find_lesson(lesson_id).steps
+        if step.command and "{" not in step.command
+    ]
 
 
 @pytest.mark.real

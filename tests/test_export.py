@@ -270,6 +270,7 @@ def browse(*args: str) -> subprocess.CompletedProcess[str]:
             capture_output=True,
             text=True,
             timeout=90,
+            check=False,
             env={**os.environ, "HOME": profile},
         )
 

@@ -155,7 +155,7 @@ def test_lesson_summaries_are_cached_and_refreshed_when_a_file_changes(tmp_path:
     assert first[0].title == "Mini" and first[0].steps == 5
     assert (tmp_path / "cache" / "lesson-summaries.json").exists()
     parsed: list[Path] = []
-    monkeypatch.setattr(lessons, "summarize", lambda p: parsed.append(p))
+    monkeypatch.setattr(lessons, "summarize", parsed.append)
     assert lessons.summarize_all([path]) == first  # from the cache: nothing parsed
     assert parsed == []
     monkeypatch.undo()

@@ -7,7 +7,7 @@ import inspect
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 import typer.core
@@ -56,15 +56,13 @@ def _hide_flag_types(params: list[Any]) -> None:
             param.metavar = ""
 
 
-class _FlagsWithoutType:
+class TutorCommand(typer.core.TyperCommand):
+    """A command whose help reflows to the terminal and shows no type after a flag."""
+
     def get_params(self, ctx: Any) -> list[Any]:
-        params: list[Any] = super().get_params(ctx)  # type: ignore[misc]
+        params = super().get_params(ctx)
         _hide_flag_types(params)  # the help option and Typer's completion options too
         return params
-
-
-class TutorCommand(_FlagsWithoutType, typer.core.TyperCommand):
-    """A command whose help reflows to the terminal and shows no type after a flag."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if kwargs.get("help"):
@@ -72,8 +70,13 @@ class TutorCommand(_FlagsWithoutType, typer.core.TyperCommand):
         super().__init__(*args, **kwargs)
 
 
-class TutorGroup(_FlagsWithoutType, typer.core.TyperGroup):
+class TutorGroup(typer.core.TyperGroup):
     """The `tutor` group: commands listed by panel (learn, teach, ...), flags without a type."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)
+        _hide_flag_types(params)
+        return params
 
     def list_commands(self, ctx: Any) -> list[str]:
         names = super().list_commands(ctx)
@@ -123,6 +126,8 @@ PlainOpt = Annotated[
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def command(panel: str, name: str | None = None, **settings: Any) -> Callable[[F], F]:
@@ -136,11 +141,11 @@ class Exit(Exception):
         self.message = message
 
 
-def friendly(func: F) -> F:
+def friendly(func: Callable[P, R]) -> Callable[P, R]:
     """Turn every expected failure into one clear line and an exit code; never a traceback."""
 
     @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         err = make_console(stderr=True, plain=bool(kwargs.get("plain")))
         try:
             return func(*args, **kwargs)
@@ -164,7 +169,7 @@ def friendly(func: F) -> F:
             print_error(err, message)
             raise typer.Exit(code) from None
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def _failure(exc: Exception) -> tuple[int, str | None]:

@@ -6,7 +6,7 @@ Read with tomllib and the summary cache only, like `tutor list`: no Redis is imp
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -25,8 +25,13 @@ from redisqueue_tutor.cli.app import (
 from redisqueue_tutor.lessons import LessonError, LessonSummary, discover, summarize_all
 from redisqueue_tutor.screens.console import Look, make_console
 
+if TYPE_CHECKING:
+    from redisqueue_tutor.lessons.course import Standing
 
-def course_standings(lessons_dir: LessonsDir) -> tuple[list[tuple[LessonSummary, bool]], list]:
+
+def course_standings(
+    lessons_dir: LessonsDir,
+) -> tuple[list[tuple[LessonSummary, bool]], list[Standing]]:
     """The lessons in teaching order with where the learner stands on each."""
     from redisqueue_tutor.lessons.course import Standing, load_course
     from redisqueue_tutor.progress import ProgressError, ProgressStore

@@ -146,7 +146,7 @@ def _format_for(output: Path | None, given: str | None) -> Format:
 
 def _write(output: Path, text: str) -> None:
     """Write the whole file or nothing: a temporary file beside it, then a rename."""
-    folder = output.parent if str(output.parent) else Path(".")
+    folder = output.parent  # Path("handout.md").parent is Path(".")
     if not folder.is_dir():
         raise Exit(EXIT_BAD_INPUT, f"{folder}: no such folder for --output")
     if output.is_dir():
@@ -154,13 +154,14 @@ def _write(output: Path, text: str) -> None:
     try:
         import tempfile
 
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{output.name}.", suffix=".tmp")
+        handle, name = tempfile.mkstemp(dir=folder, prefix=f".{output.name}.", suffix=".tmp")
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(text)
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes 0600; a handout is to be shared
-        os.replace(temporary, output)
+        temporary = Path(name)
+        temporary.chmod(0o666 & ~umask)  # mkstemp makes 0600; a handout is to be shared
+        temporary.replace(output)
     except OSError as exc:
         raise Exit(EXIT_BAD_INPUT, f"cannot write {output}: {exc.strerror or exc}") from None
 

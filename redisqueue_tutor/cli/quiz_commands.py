@@ -129,7 +129,7 @@ def quiz(
     answers = answers_for(
         console, look, interactive=interactive, read_key=key_reader(), stream=sys.stdin
     )
-    run = take_quiz(items, found, start, records, console, answers, look)
+    run = take_quiz(items, found, start, records, console=console, answers=answers, look=look)
     summary = summarize(items, run.outcomes, run.seconds, found.id)
     if run.ended != "done":
         console.print(ended_line(run, len(items)))

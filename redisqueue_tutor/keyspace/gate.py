@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redisqueue_tutor.keyspace.specs import (
+    CommandSpec,
     UnknownKeys,
     channel_positions,
     key_positions,
@@ -131,10 +132,14 @@ class Gate:
         spec = lookup(words)
         if spec is None:
             return f"{words[0].upper()} is not a Redis command the tutor knows"
+        if self.internal and spec.name in ("scan", "client|unblock"):
+            return self._internal(words, spec.name)
+        return self._refused(spec, words) or self._foreign_names(spec, words, shown)
+
+    def _refused(self, spec: CommandSpec, words: list[str]) -> str:
+        """Why the command is refused whatever it names (the server, scripts, other clients)."""
         name = spec.name
         command = display(name)
-        if self.internal and name in ("scan", "client|unblock"):
-            return self._internal(words, name)
         if name in REACHES_THE_SERVER:
             return f"{command} is refused: {REACHES_THE_SERVER[name]}"
         head = name.split("|", 1)[0]
@@ -151,6 +156,14 @@ class Gate:
             )
         if name == "copy" and any(w.upper() == "DB" for w in words[3:]):
             return f"{command} ... DB is refused: it copies into another database"
+        return ""
+
+    def _foreign_names(
+        self, spec: CommandSpec, words: list[str], shown: Callable[[str], str]
+    ) -> str:
+        """Why a key, channel or pattern the command names is not the run's; "" when all are."""
+        name = spec.name
+        command = display(name)
         channels, patterns = channel_positions(words)
         if spec.keys:
             try:

@@ -125,40 +125,52 @@ def key_positions(words: list[str]) -> list[int]:
     for key in spec.keys:
         if "incomplete" in key.flags:  # Redis itself needs command-specific code (MIGRATE)
             raise UnknownKeys(f"Redis cannot tell all the keys of {spec.name.upper()}")
-        if key.begin[0] == "index":
-            first = int(key.begin[1])
-        elif key.begin[0] == "keyword":
-            keyword, start = str(key.begin[1]).upper(), int(key.begin[2])
-            indexes = range(start, argc) if start >= 0 else range(argc + start, 0, -1)
-            first = next((i + 1 for i in indexes if words[i].upper() == keyword), -1)
-            if first < 0:
-                continue  # the keyword is not there: this specification finds no keys
-        else:
-            raise UnknownKeys(f"Redis cannot tell where the keys of {spec.name.upper()} are")
-        if key.find[0] == "range":
-            lastkey, step, limit = int(key.find[1]), int(key.find[2]), int(key.find[3])
-            if lastkey >= 0:
-                last = first + lastkey
-            elif not limit:
-                last = argc + lastkey
-            else:
-                last = first + ((argc - first) // limit + lastkey)
-        elif key.find[0] == "keynum":
-            index, offset, step = int(key.find[1]), int(key.find[2]), int(key.find[3])
-            try:
-                count = int(words[first + index])
-            except (IndexError, ValueError):
-                raise UnknownKeys(f"{spec.name.upper()} needs a number of keys") from None
-            if count < 0:
-                raise UnknownKeys(f"{spec.name.upper()} needs a number of keys")
-            first += offset
-            last = first + (count - 1) * step
-        else:
-            raise UnknownKeys(f"Redis cannot tell where the keys of {spec.name.upper()} are")
+        begin = _begin_search(spec, key, words)
+        if begin is None:
+            continue  # the keyword is not there: this specification finds no keys
+        first, last, step = _find_keys(spec, key, words, begin)
         if last >= argc or first > argc:
             raise UnknownKeys(f"{spec.name.upper()} has fewer words than its keys need")
         found.extend(range(first, last + 1, step) if step > 0 else ())
     return sorted(set(found))
+
+
+def _begin_search(spec: CommandSpec, key: KeySpec, words: list[str]) -> int | None:
+    """Where a specification's keys begin: at an index, or after a keyword (None when the
+    keyword is not there)."""
+    argc = len(words)
+    if key.begin[0] == "index":
+        return int(key.begin[1])
+    if key.begin[0] == "keyword":
+        keyword, start = str(key.begin[1]).upper(), int(key.begin[2])
+        indexes = range(start, argc) if start >= 0 else range(argc + start, 0, -1)
+        return next((i + 1 for i in indexes if words[i].upper() == keyword), None)
+    raise UnknownKeys(f"Redis cannot tell where the keys of {spec.name.upper()} are")
+
+
+def _find_keys(
+    spec: CommandSpec, key: KeySpec, words: list[str], first: int
+) -> tuple[int, int, int]:
+    """The first and last index of a specification's keys, and the step between them: a range,
+    or a count the command gives."""
+    argc = len(words)
+    if key.find[0] == "range":
+        lastkey, step, limit = int(key.find[1]), int(key.find[2]), int(key.find[3])
+        if lastkey >= 0:
+            return first, first + lastkey, step
+        if not limit:
+            return first, argc + lastkey, step
+        return first, first + ((argc - first) // limit + lastkey), step
+    if key.find[0] == "keynum":
+        index, offset, step = int(key.find[1]), int(key.find[2]), int(key.find[3])
+        try:
+            count = int(words[first + index])
+        except (IndexError, ValueError):
+            raise UnknownKeys(f"{spec.name.upper()} needs a number of keys") from None
+        if count < 0:
+            raise UnknownKeys(f"{spec.name.upper()} needs a number of keys")
+        return first + offset, first + offset + (count - 1) * step, step
+    raise UnknownKeys(f"Redis cannot tell where the keys of {spec.name.upper()} are")
 
 
 # Channels and patterns: the publish/subscribe commands, by the index their names start at.

@@ -22,7 +22,6 @@ from redisqueue_tutor.lessons.loading import (
     builtin_lessons_dir,
     discover,
     find_lesson,
-    format_loc,
     lesson_dirs,
     load_lesson,
     locate,
@@ -31,6 +30,7 @@ from redisqueue_tutor.lessons.loading import (
     summarize,
     summarize_all,
 )
+from redisqueue_tutor.wording import format_loc
 
 __all__ = [
     "COURSE_FILE",

@@ -74,17 +74,20 @@ def check_course(path: Path, lesson_ids: Sequence[str]) -> tuple[Course, list[st
     """The course file read strictly, and what is wrong with it: lessons its order or glossary
     names that do not exist, a lesson named twice. Raises LessonError when it cannot be read."""
     course = _read(path)
-    problems = []
-    for lesson_id in sorted(set(course.order) - set(lesson_ids)):
-        problems.append(f"order names '{lesson_id}', which is not a lesson here")
-    for lesson_id in sorted({i for i in course.order if course.order.count(i) > 1}):
-        problems.append(f"order names '{lesson_id}' more than once")
-    for term in course.glossary:
-        for lesson_id in term.lessons:
-            if lesson_id not in lesson_ids:
-                problems.append(
-                    f"glossary '{term.term}' names '{lesson_id}', which is not a lesson"
-                )
+    problems = [
+        f"order names '{lesson_id}', which is not a lesson here"
+        for lesson_id in sorted(set(course.order) - set(lesson_ids))
+    ]
+    problems.extend(
+        f"order names '{lesson_id}' more than once"
+        for lesson_id in sorted({i for i in course.order if course.order.count(i) > 1})
+    )
+    problems.extend(
+        f"glossary '{term.term}' names '{lesson_id}', which is not a lesson"
+        for term in course.glossary
+        for lesson_id in term.lessons
+        if lesson_id not in lesson_ids
+    )
     return course, problems
 
 
@@ -115,7 +118,7 @@ class Standing:
 
     @property
     def stepped(self) -> bool:
-        return self.steps and self.steps_seen >= self.steps or False
+        return bool(self.steps) and self.steps_seen >= self.steps
 
     @property
     def done(self) -> bool:

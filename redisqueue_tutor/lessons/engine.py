@@ -193,16 +193,23 @@ class LessonRun:
                     if step.output is None:
                         return f"ResponseError: {exc}"
                 if name == "PUBLISH" and isinstance(reply, int):
-                    # Redis counts every receiver on the server; the run waits for its own. A
-                    # client outside the lesson (RedisInsight's PSUBSCRIBE *, say) is named.
-                    own = self._receivers(self.backend.namespace.short(words[1]))
-                    self._wait_for_delivery(delivered + min(own, reply))
-                    if reply > own:
-                        self._outside = reply - own
+                    self._published(words[1], reply, delivered)
             if step.assign:
                 with self._lock:
                     self._variables[step.assign] = self._program_value(reply)
                 values = self._template_values()
+        return self._shown(step, values)
+
+    def _published(self, channel: str, receivers: int, delivered: int) -> None:
+        """Redis counts every receiver on the server; the run waits for its own. A client outside
+        the lesson (RedisInsight's PSUBSCRIBE *, say) is named."""
+        own = self._receivers(self.backend.namespace.short(channel))
+        self._wait_for_delivery(delivered + min(own, receivers))
+        if receivers > own:
+            self._outside = receivers - own
+
+    def _shown(self, step: Step, values: dict[str, Any]) -> str:
+        """What the step shows as its output, once the actors it joins are answered."""
         joined = [self._join(actor) for actor in step.join]
         if joined:
             values = self._template_values()

@@ -75,9 +75,9 @@ def builtin_lessons_dir() -> Path:
 def lesson_dirs(extra: Sequence[Path] = ()) -> list[tuple[Path, bool]]:
     dirs: list[tuple[Path, bool]] = [(builtin_lessons_dir(), True)]
     env = os.environ.get(ENV_LESSONS_DIR, "")
-    for part in env.split(os.pathsep):
-        if part.strip():
-            dirs.append((Path(part.strip()).expanduser(), False))
+    dirs.extend(
+        (Path(part.strip()).expanduser(), False) for part in env.split(os.pathsep) if part.strip()
+    )
     dirs.extend((Path(p).expanduser(), False) for p in extra)
     return dirs
 
@@ -114,7 +114,7 @@ def load_lesson(path: Path) -> Lesson:
 def read_text(path: Path) -> str:
     """A lesson or course file's text, refused in one line when it cannot be read or is too big."""
     try:
-        with open(path, "rb") as handle:
+        with path.open("rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
         if len(raw) > MAX_FILE_BYTES:
             raise LessonError(
@@ -264,7 +264,7 @@ def _write_cache(cache_file: Path, content: dict[str, Any]) -> None:
             "w", dir=cache_file.parent, delete=False, suffix=".tmp", encoding="utf-8"
         ) as handle:
             json.dump(content, handle)
-        os.replace(handle.name, cache_file)
+        Path(handle.name).replace(cache_file)
     except OSError:
         pass  # a cache that cannot be written is not used; nothing else changes
 

@@ -191,6 +191,14 @@ class Lesson(_Strict):
         _unique("clients", clients)
         _unique("state", [s.key for s in self.state])
         _unique("channels", self.channels)
+        self._check_clients()
+        self._check_state()
+        _unique("variables", self.variables)
+        self._check_steps(clients)
+        self._check_step_numbers()
+        return self
+
+    def _check_clients(self) -> None:
         for index, client in enumerate(self.clients):
             if client.collect and client.collect not in self.variables:
                 raise _RefError(
@@ -204,6 +212,8 @@ class Lesson(_Strict):
                             ("clients", index, "on_message"),
                             f"{{{name}}} is not a message field ({', '.join(MESSAGE_FIELDS)})",
                         )
+
+    def _check_state(self) -> None:
         for index, key in enumerate(self.state):
             if key.type == "channel" and key.key not in self.channels:
                 raise _RefError(("state", index, "key"), f"{key.key!r} is not in channels")
@@ -214,7 +224,9 @@ class Lesson(_Strict):
                     ("compare", index),
                     f"{name!r} is not a list or stream in state, nor a channel",
                 )
-        _unique("variables", self.variables)
+
+    def _check_steps(self, clients: list[str]) -> None:
+        """Each step's actor may act (a client, not crashed, not waiting), then its names."""
         crashed: set[str] = set()
         waiting: set[str] = set()
         for index, step in enumerate(self.steps):
@@ -240,32 +252,38 @@ class Lesson(_Strict):
                 waiting.add(step.actor)
             if step.crash:
                 crashed.add(step.actor)
-            if step.assign and step.assign not in self.variables:
-                raise _RefError(
-                    ("steps", index, "assign"),
-                    f"{step.assign!r} is not declared in variables",
-                )
-            for field in ("action", "command", "output"):
-                text = getattr(step, field)
-                if text is None:
-                    continue
-                for name in _template_names(text, ("steps", index, field)):
-                    if name not in self.variables:
-                        raise _RefError(
-                            ("steps", index, field),
-                            f"{{{name}}} is not a declared variable",
-                        )
-            if step.command is not None:
-                problem = command_problem(step.command, self.key_names, self.channels)
-                if problem:
-                    raise _RefError(("steps", index, "command"), problem)
-            if step.expect:
-                for name in step.expect.variables:
-                    if name not in self.variables:
-                        raise _RefError(
-                            ("steps", index, "expect"),
-                            f"variable {reprlib.repr(name)} is not declared",
-                        )
+            self._check_step_names(index, step)
+
+    def _check_step_names(self, index: int, step: Step) -> None:
+        """The variables, keys and channels a step names are the lesson's."""
+        if step.assign and step.assign not in self.variables:
+            raise _RefError(
+                ("steps", index, "assign"),
+                f"{step.assign!r} is not declared in variables",
+            )
+        for field in ("action", "command", "output"):
+            text = getattr(step, field)
+            if text is None:
+                continue
+            for name in _template_names(text, ("steps", index, field)):
+                if name not in self.variables:
+                    raise _RefError(
+                        ("steps", index, field),
+                        f"{{{name}}} is not a declared variable",
+                    )
+        if step.command is not None:
+            problem = command_problem(step.command, self.key_names, self.channels)
+            if problem:
+                raise _RefError(("steps", index, "command"), problem)
+        if step.expect:
+            for name in step.expect.variables:
+                if name not in self.variables:
+                    raise _RefError(
+                        ("steps", index, "expect"),
+                        f"variable {reprlib.repr(name)} is not declared",
+                    )
+
+    def _check_step_numbers(self) -> None:
         for index, moment in enumerate(self.moments):
             for number in moment.steps:
                 if number > len(self.steps):
@@ -278,7 +296,6 @@ class Lesson(_Strict):
                 raise _RefError(
                     ("questions", index, "step"), f"step {question.step} does not exist"
                 )
-        return self
 
     @property
     def key_names(self) -> tuple[str, ...]:

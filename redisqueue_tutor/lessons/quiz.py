@@ -210,7 +210,7 @@ def summarize(
 
 
 def _step_number(line: str) -> int:
-    word = line.split(":")[0].removeprefix("Step ")
+    word = line.split(":", 1)[0].removeprefix("Step ")
     return int(word) if word.isdigit() else 0
 
 

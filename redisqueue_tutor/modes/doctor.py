@@ -28,6 +28,8 @@ from redisqueue_tutor.run.backend import (
 from redisqueue_tutor.wording import counted
 
 PUBSUB_WAIT = 2.0  # seconds for a published message to come back to our own subscriber
+FINE_MS = 50.0  # a PING median below this keeps stepping brisk
+SLOW_MS = 250.0  # from this median on, the latency check fails
 
 
 @dataclass(frozen=True)
@@ -143,8 +145,8 @@ def _checks(backend: Backend) -> Iterator[Check]:
         backend.observer.ping()
         times.append((time.perf_counter() - started) * 1000)
     median = statistics.median(times)
-    verdict = "fine for lessons" if median < 50 else "slow: every step will lag"
-    yield Check("latency", median < 250, f"PING median {median:.2f} ms ({verdict})")
+    verdict = "fine for lessons" if median < FINE_MS else "slow: every step will lag"
+    yield Check("latency", median < SLOW_MS, f"PING median {median:.2f} ms ({verdict})")
 
 
 def _failed(name: str, exc: redis.RedisError) -> Check:

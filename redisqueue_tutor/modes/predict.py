@@ -99,26 +99,33 @@ def play_predict(
                         break
                 else:
                     console.print(result)
-        view_n = StepView(lesson, run.start, tuple(records), total, backend)
-        if isinstance(answers, KeyAnswers):
-            # A fitted frame, the prompt as its footer; then a key (q stops).
-            prompt = "Press any key for the next step (q to stop)." if n < total else ""
-            while True:
-                draw(console, fitted_frame(replace(view_n, footer=prompt), console, look)[0])
-                key = answers.read_key()
-                if key not in (RESIZE, TIMEOUT):
-                    break
-            if seen is not None:
-                seen.add(n)
-            if n < total and key in QUIT_KEYS:
-                score.ended = "quit"
-                break
-            continue
-        if n > 1:
-            console.print(rule(look))
-        console.print(step_screen(view_n, look))
+        shown = StepView(lesson, run.start, tuple(records), total, backend)
+        going = _show_step(shown, console, look, answers)
         if seen is not None:
             seen.add(n)
+        if not going:
+            score.ended = "quit"
+            break
     if score.asked:
         console.print(score.line, markup=False)
     return score
+
+
+def _show_step(view: StepView, console: Console, look: Look, answers: Answers) -> bool:
+    """Show the step just run; False when the learner pressed q to stop. In a terminal, a fitted
+    frame with the prompt as its footer, then a key; piped, the screen after a rule."""
+    from redisqueue_tutor.modes.quiz import KeyAnswers
+
+    n = view.current
+    if isinstance(answers, KeyAnswers):
+        prompt = "Press any key for the next step (q to stop)." if n < view.total else ""
+        while True:
+            draw(console, fitted_frame(replace(view, footer=prompt), console, look)[0])
+            key = answers.read_key()
+            if key not in (RESIZE, TIMEOUT):
+                break
+        return n >= view.total or key not in QUIT_KEYS
+    if n > 1:
+        console.print(rule(look))
+    console.print(step_screen(view, look))
+    return True

@@ -118,7 +118,7 @@ class Clicker:
 
 
 def _slide(
-    run: LessonRun, steps: Steps, beat: Beat, backend: str, notes: bool, footer: str
+    run: LessonRun, steps: Steps, beat: Beat, backend: str, *, notes: bool, footer: str
 ) -> Slide:
     lesson = run.lesson
     shown = steps.upto(beat.step if beat.reveal else beat.step - 1)
@@ -208,7 +208,7 @@ class Deck:
             self.notes_file.beat(beat)
         if beat.step == 0 and self.card is not None:
             return with_footer(self.card(console), footer, console), True
-        slide = _slide(self.run, self.steps, beat, self.backend, self.notes, footer)
+        slide = _slide(self.run, self.steps, beat, self.backend, notes=self.notes, footer=footer)
         return slide_frame(slide, console, look)
 
 
@@ -317,7 +317,7 @@ def present_through(
     for index, beat in enumerate(plan):
         if notes_file is not None:
             notes_file.beat(beat)
-        slide = _slide(run, steps, beat, backend, notes, "")
+        slide = _slide(run, steps, beat, backend, notes=notes, footer="")
         if index or card is not None:
             console.print(rule(look))
         console.print(slide_screen(slide, look))

@@ -162,7 +162,8 @@ class KeyAnswers:
         last = getattr(self, "last", None)
         while True:
             draw(
-                self.console, answered_frame(self.console, self.look, last, result, prompt, chosen)
+                self.console,
+                answered_frame(self.console, self.look, last, result, prompt=prompt, chosen=chosen),
             )
             key = self.read_key()
             if key not in (RESIZE, TIMEOUT):
@@ -194,6 +195,7 @@ def take_quiz(
     lesson: Lesson,
     start: StepRecord,
     records: Sequence[StepRecord],
+    *,
     console: Console,
     answers: Answers,
     look: Look,

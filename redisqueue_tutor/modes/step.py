@@ -1,9 +1,9 @@
 """Stepping through a lesson: forward, back, restart, jump, auto-play and piped output.
 
-`Navigator` is the pure key-to-move logic; `play_interactive` and `play_auto` wire it to a console,
-a key reader and a run. `play_predict` is predict mode: before a step's result is shown the learner
-guesses it. Steps run lazily, the first time they are reached; going back shows the recorded step,
-never a re-run, so an earlier screen is exactly what it was.
+`Navigator` and `AutoPlay` are the pure key-to-move logic; `play_interactive` and `play_auto`
+wire them to a console, a key reader and a run. `play_predict` is predict mode: before a step's
+result is shown the learner guesses it. Steps run lazily, the first time they are reached; going
+back shows the recorded step, never a re-run, so an earlier screen is exactly what it was.
 
 Every frame is fitted to the terminal (screens/frame.py); a resized terminal is redrawn at once.
 """
@@ -124,14 +124,17 @@ class Steps:
         return tuple(self.records[:number])
 
 
-def _footer(nav: Navigator, look: Look, *, folded: bool = False, width: int = 80) -> str:
+WIDE = 80  # columns from which the footer spells every key out
+
+
+def _footer(nav: Navigator, look: Look, *, folded: bool = False, width: int = WIDE) -> str:
     arrow_r, arrow_l = ("->", "<-") if look.plain else ("→", "←")
-    if width < 80:  # the same keys in fewer words; ? lists them all
+    if width < WIDE:  # the same keys in fewer words; ? lists them all
         arrow_r = arrow_l = ""
     if nav.digits:
         return f"Jump to step {nav.digits}_  (Enter to go, Backspace to edit)"
-    moment = [("k key moment" if width >= 80 else "k moment")] if folded else []
-    words = ["g glossary"] if width >= 80 else []
+    moment = [("k key moment" if width >= WIDE else "k moment")] if folded else []
+    words = ["g glossary"] if width >= WIDE else []
     if nav.position >= nav.last:
         keys = ["The end: Enter/q quit", f"b/{arrow_l} back".rstrip("/"), *moment, "? help"]
     elif nav.position == 0:
@@ -151,6 +154,49 @@ class Opening:
     next_hint: str = ""
 
 
+class _Pages:
+    """What interactive stepping draws at each position: the concept card (0) when the lesson
+    has one, the steps, and the closing page after the last step when there is a closing."""
+
+    def __init__(self, run: LessonRun, backend: str, opening: Opening) -> None:
+        lesson = run.lesson
+        self.run, self.backend, self.opening = run, backend, opening
+        self.steps = Steps(run)
+        self.total = len(lesson.steps)
+        self.first = 0 if opening.card else 1
+        self.closing = bool(lesson.compare or lesson.end_note or opening.next_hint)
+        self.scroller = Scroller()
+
+    def draw(self, nav: Navigator, console: Console, look: Look, *, moment_wanted: bool) -> bool:
+        """Draw the page at the navigator's position; True when it is a step that fitted."""
+        lesson, opening = self.run.lesson, self.opening
+        if nav.position == 0 and opening.card is not None:
+            footer = _footer(nav, look, width=console.width)
+            draw(console, with_footer(opening.card(console), footer, console))
+            return False
+        if nav.position > self.total:
+            body = end_page(lesson, self.steps.upto(self.total), look, opening.next_hint)
+            footer = _footer(nav, look, width=console.width)
+            draw(console, self.scroller.frame(console, body, footer, look))
+            return False
+        view = StepView(
+            lesson,
+            self.run.start,
+            self.steps.upto(nav.position),
+            self.total,
+            self.backend,
+            next_hint=opening.next_hint,
+            closing=not self.closing,
+        )
+        has_moment = lesson.moment_for(nav.position) is not None
+        footer = _footer(nav, look, folded=has_moment, width=console.width)
+        frame, fitted = fitted_frame(
+            replace(view, footer=footer), console, look, moment_wanted=moment_wanted
+        )
+        draw(console, frame)
+        return fitted is not None
+
+
 def play_interactive(
     run: LessonRun,
     console: Console,
@@ -163,16 +209,11 @@ def play_interactive(
     glossary: Callable[[Console], Renderable] | None = None,
 ) -> int:
     """Step with keys, one fitted screen at a time: the concept card, the steps, the closing."""
-    steps = Steps(run)
-    lesson = run.lesson
-    total = len(lesson.steps)
-    opening = opening or Opening()
-    start = 0 if opening.card else 1
-    closing = bool(lesson.compare or lesson.end_note or opening.next_hint)
-    nav = Navigator(total, position=start, first=start, end_page=closing)
+    pages = _Pages(run, backend, opening or Opening())
+    total = pages.total
+    nav = Navigator(total, position=pages.first, first=pages.first, end_page=pages.closing)
     overlay: Renderable | None = None
     moment_wanted = False
-    scroller = Scroller()
     while True:
         if overlay is not None:  # help or the glossary: any key goes back, q quits
             draw(console, overlay)
@@ -182,35 +223,12 @@ def play_interactive(
             if key != RESIZE:
                 overlay = None
             continue
-        if nav.position == 0 and opening.card is not None:
-            footer = _footer(nav, look, width=console.width)
-            draw(console, with_footer(opening.card(console), footer, console))
-        elif nav.position > total:
-            body = end_page(lesson, steps.upto(total), look, opening.next_hint)
-            footer = _footer(nav, look, width=console.width)
-            draw(console, scroller.frame(console, body, footer, look))
-        else:
-            view = StepView(
-                lesson,
-                run.start,
-                steps.upto(nav.position),
-                total,
-                backend,
-                next_hint=opening.next_hint,
-                closing=not closing,
-            )
-            has_moment = lesson.moment_for(nav.position) is not None
-            footer = _footer(nav, look, folded=has_moment, width=console.width)
-            frame, fitted = fitted_frame(
-                replace(view, footer=footer), console, look, moment_wanted=moment_wanted
-            )
-            draw(console, frame)
-            if seen is not None and fitted is not None:
-                seen.add(nav.position)
+        if pages.draw(nav, console, look, moment_wanted=moment_wanted) and seen is not None:
+            seen.add(nav.position)
         key = read_key()
         if key in (RESIZE, TIMEOUT):
             continue
-        if nav.position > total and scroller.handle(key):
+        if nav.position > total and pages.scroller.handle(key):
             continue
         if key in ("k", "K") and 1 <= nav.position <= total:
             moment_wanted = not moment_wanted
@@ -222,7 +240,7 @@ def play_interactive(
         move = nav.handle(key)
         if nav.position != before:
             moment_wanted = False
-            scroller.offset = 0
+            pages.scroller.offset = 0
         if move is Move.QUIT:
             return min(nav.position, total)
         if move is Move.HELP:
@@ -265,6 +283,36 @@ def play_through(
     return total
 
 
+@dataclass
+class AutoPlay:
+    """Auto-play's keys, apart from its clock: space pauses and resumes, → and ← step at once,
+    q (or Enter after the last step) quits."""
+
+    total: int
+    position: int
+    first: int = 1  # 0 when the lesson opens on its concept card
+    paused: bool = False
+
+    def handle(self, key: str) -> Move:
+        """QUIT; GO when the key moved or paused (the next step is due a delay from now); STAY."""
+        lower = key.lower()
+        if lower == "q" or key in ("\x1b", "\x04"):
+            return Move.QUIT
+        if key == " ":
+            self.paused = not self.paused
+            return Move.GO
+        if key in RIGHT or lower == "n" or key in ENTER:
+            if self.position < self.total:
+                self.position += 1
+            elif key in ENTER:
+                return Move.QUIT
+            return Move.GO
+        if key in LEFT or lower in ("b", "p"):
+            self.position = max(self.first, self.position - 1)
+            return Move.GO
+        return Move.STAY
+
+
 def play_auto(
     run: LessonRun,
     console: Console,
@@ -282,10 +330,11 @@ def play_auto(
     steps = Steps(run)
     total = len(run.lesson.steps)
     opening = opening or Opening()
-    position = 0 if opening.card else 1
-    paused = False
+    first = 0 if opening.card else 1
+    auto = AutoPlay(total, position=first, first=first)
     due = clock() + delay
     while True:
+        position, paused = auto.position, auto.paused
         dot = sep(look)
         arrows = "Left/Right" if look.plain else "←/→"
         state = "Paused" if paused else f"Auto-play, a step every {delay:g} s"
@@ -316,21 +365,11 @@ def play_auto(
             continue
         if key == TIMEOUT:
             if not paused and position < total:
-                position += 1
+                auto.position += 1
                 due = clock() + delay
             continue
-        lower = key.lower()
-        if lower == "q" or key in ("\x1b", "\x04"):
-            return position
-        if key == " ":
-            paused = not paused
-            due = clock() + delay
-        elif key in RIGHT or lower == "n" or key in ENTER:
-            if position < total:
-                position += 1
-            elif key in ENTER:
-                return position
-            due = clock() + delay
-        elif key in LEFT or lower in ("b", "p"):
-            position = max(0 if opening.card else 1, position - 1)
+        move = auto.handle(key)
+        if move is Move.QUIT:
+            return auto.position
+        if move is Move.GO:
             due = clock() + delay

@@ -34,14 +34,13 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from redisqueue_tutor.keyspace.blocking import _word, blocking_seconds
 from redisqueue_tutor.keyspace.gate import Gate
 from redisqueue_tutor.run.connections import (
     _CONNECTION_CLASSES,
     COMMAND_TIMEOUT,
     FakeRedisCompat,
     _fake_connection_classes,
-    _word,
-    blocking_seconds,
 )
 from redisqueue_tutor.run.faults import ENV_REDIS_URL, BackendError, connect_failure, explain
 from redisqueue_tutor.run.recorder import CommandLog
@@ -62,6 +61,7 @@ DEFAULT_BACKEND = "fake"
 CONNECT_TIMEOUT = 2.0  # seconds for TCP connect AND the TLS handshake
 KEY_TTL = 900  # seconds every key of a run lives unless the run, still alive, refreshes it
 HEARTBEAT_SECONDS = 60
+UNLINK_BATCH = 500  # keys removed by one UNLINK when a run cleans up
 
 
 class Backend:
@@ -159,7 +159,7 @@ def _unlink_matching(observer: redis.Redis, pattern: str, keep: Any) -> int:
     for name in observer.scan_iter(match=pattern, count=1000):
         if keep(name):
             batch.append(name)
-        if len(batch) >= 500:
+        if len(batch) >= UNLINK_BATCH:
             removed += observer.unlink(*batch)
             batch.clear()
     if batch:
@@ -399,6 +399,7 @@ __all__ = [
     "ServerInfo",
     "Terminated",
     "blocking_seconds",
+    "connect_failure",
     "explain",
     "hold_signals",
     "machine_identity",

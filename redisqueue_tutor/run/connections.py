@@ -14,12 +14,12 @@ import redis
 
 from redisqueue_tutor.keyspace.blocking import BLOCKING, _word, blocking_seconds
 from redisqueue_tutor.keyspace.gate import Gate
-from redisqueue_tutor.run.recorder import RecordingMixin
+from redisqueue_tutor.run.recorder import ConnectionMixin, RecordingMixin
 
 COMMAND_TIMEOUT = 10.0  # seconds for an answer to a non-blocking command
 
 
-class GateMixin:
+class GateMixin(ConnectionMixin):
     """Mix into a connection class, outermost: every command passes the run's gate (gate.py)
     before it is recorded or sent. Pass `gate=` as a connection kwarg. The connection handshake
     (HELLO, AUTH, CLIENT SETINFO) is redis-py's own, not a command of the run: it passes."""
@@ -32,23 +32,23 @@ class GateMixin:
     def on_connect_check_health(self, *args: Any, **kwargs: Any) -> None:
         self._gate_handshake = True
         try:
-            super().on_connect_check_health(*args, **kwargs)  # type: ignore[misc]
+            super().on_connect_check_health(*args, **kwargs)
         finally:
             self._gate_handshake = False
 
     def send_command(self, *args: Any, **kwargs: Any) -> None:
         if not self._gate_handshake:
             self._gate.check(args)
-        super().send_command(*args, **kwargs)  # type: ignore[misc]
+        super().send_command(*args, **kwargs)  # type: ignore[no-untyped-call]
 
     def pack_commands(self, commands: Any) -> Any:
         if not self._gate_handshake:
             for command in commands:
                 self._gate.check(command)
-        return super().pack_commands(commands)  # type: ignore[misc]
+        return super().pack_commands(commands)  # type: ignore[no-untyped-call]
 
 
-class FakeRedisCompat:
+class FakeRedisCompat(ConnectionMixin):
     """Make fakeredis answer like Redis where a lesson shows the difference.
 
     fakeredis 2.40's summary form of XPENDING answers the consumers' counts as integers and no
@@ -62,10 +62,10 @@ class FakeRedisCompat:
 
     def send_command(self, *args: Any, **kwargs: Any) -> None:
         self._sent_names.append((_word(args[0]).upper() if args else "", len(args)))
-        super().send_command(*args, **kwargs)  # type: ignore[misc]
+        super().send_command(*args, **kwargs)  # type: ignore[no-untyped-call]
 
     def read_response(self, *args: Any, **kwargs: Any) -> Any:
-        reply = super().read_response(*args, **kwargs)  # type: ignore[misc]
+        reply = super().read_response(*args, **kwargs)
         if not self._sent_names:
             return reply
         name, count = self._sent_names.pop(0)
@@ -82,7 +82,7 @@ class FakeRedisCompat:
 
     def disconnect(self, *args: Any, **kwargs: Any) -> None:
         self._sent_names.clear()
-        super().disconnect(*args, **kwargs)  # type: ignore[misc]
+        super().disconnect(*args, **kwargs)  # type: ignore[no-untyped-call]
 
 
 def _fake_connection_classes() -> tuple[type, type]:
@@ -108,7 +108,7 @@ _SUBSCRIBE = frozenset({"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE"})
 _MAY_WAIT = BLOCKING | _SUBSCRIBE
 
 
-class CommandTimeouts:
+class CommandTimeouts(ConnectionMixin):
     """Mix into a real connection: a socket timeout that fits the command being waited for.
 
     redis-py's single socket_timeout applies to every read, so a BRPOP longer than it raised
@@ -120,24 +120,24 @@ class CommandTimeouts:
     socket_timeout: float | None
 
     def send_command(self, *args: Any, **kwargs: Any) -> None:
-        super().send_command(*args, **kwargs)  # type: ignore[misc]
+        super().send_command(*args, **kwargs)  # type: ignore[no-untyped-call]
         sock: socket.socket | None = getattr(self, "_sock", None)
         if not args or sock is None or _word(args[0]).upper() not in _MAY_WAIT:
             return  # the common case, kept cheap: this runs for every command
         wait = blocking_seconds(args)
         subscribing = _word(args[0]).upper() in _SUBSCRIBE
-        if wait is None and not subscribing:
-            return
         if subscribing or wait == 0:
             sock.settimeout(None)
+        elif wait is None:
+            return
         else:
-            sock.settimeout(wait + (self.socket_timeout or COMMAND_TIMEOUT))  # type: ignore[operator]
+            sock.settimeout(wait + (self.socket_timeout or COMMAND_TIMEOUT))
         self._subscribed = subscribing or getattr(self, "_subscribed", False)
         self._stretched = not subscribing
 
     def read_response(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            return super().read_response(*args, **kwargs)  # type: ignore[misc]
+            return super().read_response(*args, **kwargs)
         finally:
             if getattr(self, "_stretched", False):
                 self._stretched = False
@@ -147,7 +147,7 @@ class CommandTimeouts:
 
     def disconnect(self, *args: Any, **kwargs: Any) -> None:
         self._subscribed = self._stretched = False
-        super().disconnect(*args, **kwargs)  # type: ignore[misc]
+        super().disconnect(*args, **kwargs)  # type: ignore[no-untyped-call]
 
 
 class TimedConnection(CommandTimeouts, redis.Connection):
@@ -159,7 +159,8 @@ class TimedSSLConnection(CommandTimeouts, redis.SSLConnection):
         # redis-py does the TLS handshake under socket_timeout; a TLS client talking to a plain
         # server then waits that long for an answer that never comes. Use the connect timeout.
         sock.settimeout(self.socket_connect_timeout)
-        wrapped = super()._wrap_socket_with_ssl(sock)
+        # redis-py leaves this method unannotated (untyped_calls_exclude misses super() calls).
+        wrapped = super()._wrap_socket_with_ssl(sock)  # type: ignore[no-untyped-call]
         wrapped.settimeout(self.socket_timeout)
         return wrapped
 

@@ -14,13 +14,13 @@ from typing import Any
 Value = Any  # a frozen value: None, bool, int, float, str, bytes, or the frozen containers below
 
 
-class ListValue(tuple):  # type: ignore[type-arg]
+class ListValue(tuple[Any, ...]):
     """A Python list, frozen. Reads as the program would print it: ['task2', 'task1']."""
 
     __slots__ = ()
 
 
-class DictValue(tuple):  # type: ignore[type-arg]
+class DictValue(tuple[Any, ...]):
     """A Python dict, frozen as its (key, value) pairs in order: {'task': 'resize'}."""
 
     __slots__ = ()
@@ -29,7 +29,7 @@ class DictValue(tuple):  # type: ignore[type-arg]
         return next((v for k, v in self if k == key), default)
 
 
-class SetValue(tuple):  # type: ignore[type-arg]
+class SetValue(tuple[Any, ...]):
     """A Python set, frozen in a stable order: {'a', 'b'}."""
 
     __slots__ = ()

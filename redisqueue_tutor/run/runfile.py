@@ -265,9 +265,9 @@ def with_changes(records: Sequence[StepRecord], start: StepRecord) -> list[StepR
     for record in records:
         before = previous.state_map
         changed = frozenset(f"state:{k}" for k, v in record.state if before.get(k) != v)
-        record = replace(record, changed=changed)
-        out.append(record)
-        previous = record
+        marked = replace(record, changed=changed)
+        out.append(marked)
+        previous = marked
     return out
 
 
@@ -334,7 +334,7 @@ def read_run(path: Path) -> Run:
     from redisqueue_tutor.jsonfile import JsonFileError, load_json
 
     try:
-        with open(path, "rb") as handle:
+        with path.open("rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise RunFileError(f"{path}: no such file") from None

@@ -4,12 +4,12 @@ whose database or certificate files are not what they say)."""
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import socket
 from contextlib import suppress
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -117,7 +117,7 @@ def refuse_unclear_url(url: str, parsed: dict[str, Any]) -> None:
         name = parsed.get(option)
         if name is None:
             continue
-        exists = os.path.isdir(name) if option == "ssl_ca_path" else os.path.isfile(name)
+        exists = Path(name).is_dir() if option == "ssl_ca_path" else Path(name).is_file()
         if not exists:
             raise BackendError(f"{shown}: the {what} {name} ({option}) does not exist")
 
@@ -160,9 +160,9 @@ def refuse_unsuitable(info: ServerInfo) -> None:
 def machine_identity() -> str:
     """This machine, as precisely as we can tell: hostname plus the systemd machine id."""
     machine = ""
-    for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+    for path in (Path("/etc/machine-id"), Path("/var/lib/dbus/machine-id")):
         with suppress(OSError):
-            with open(path, encoding="ascii") as handle:
+            with path.open(encoding="ascii") as handle:
                 machine = handle.read().strip()[:12]
             break
     return f"{socket.gethostname()}/{machine}"

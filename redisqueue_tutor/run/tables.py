@@ -138,8 +138,7 @@ def tracker(
     """The tracker; with `latest`, only Start and the last `latest` moments (a short screen)."""
     changing = [r for r in records if r.changed]
     columns: list[tuple[str, StepRecord]] = [("Start", start)]
-    for record in changing:
-        columns.append((f"After Step {record.number}", record))
+    columns.extend((f"After Step {record.number}", record) for record in changing)
     if finished and records:
         last = records[-1]
         if columns[-1][1] is last:

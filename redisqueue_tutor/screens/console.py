@@ -16,7 +16,9 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from redisqueue_tutor.screens.keys import key_reader, split_keys  # noqa: F401  (the key API)
+# The key API, re-exported: the interactive commands take their key reader from here.
+from redisqueue_tutor.screens.keys import key_reader as key_reader
+from redisqueue_tutor.screens.keys import split_keys as split_keys
 from redisqueue_tutor.wording import printable
 
 

@@ -10,6 +10,7 @@ Frames use at most height - 1 lines, so the first line never scrolls away.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from rich.console import Console, Group, RenderableType
 from rich.rule import Rule
@@ -66,7 +67,7 @@ def fit_to_screen(
 
     if fits(view):
         return view
-    steps = [
+    steps: list[dict[str, Any]] = [
         *([{"moment_open": False}] if not moment_wanted else []),
         {"tracker_latest": 3},
         {"tracker_latest": 2},
@@ -74,7 +75,7 @@ def fit_to_screen(
         {"tracker_latest": 0},
     ]
     for change in steps:
-        view = replace(view, **change)  # type: ignore[arg-type]
+        view = replace(view, **change)
         if fits(view):
             return view
     last = len(view.records) - 1  # hiding every row before the current one
@@ -89,8 +90,13 @@ def fit_to_screen(
                     low = middle + 1
             return replace(view, table_from=low)
         view = replace(view, table_from=last)
-    for change in ({"moment_open": False}, {"show_code": False}, {"tight": True}):
-        view = replace(view, **change)  # type: ignore[arg-type]
+    last_resorts: tuple[dict[str, Any], ...] = (
+        {"moment_open": False},
+        {"show_code": False},
+        {"tight": True},
+    )
+    for change in last_resorts:
+        view = replace(view, **change)
         if fits(view):
             return view
     return None
@@ -158,7 +164,7 @@ class Scroller:
     offset: int = 0
 
     def frame(self, console: Console, body: RenderableType, footer: str, look: Look) -> Group:
-        from rich.segment import Segment, Segments  # noqa: PLC0415 - only the scrolled pages
+        from rich.segment import Segment, Segments  # only the scrolled pages need it
 
         lines = console.render_lines(body, console.options, pad=False)
         arrows = "Up/Down" if look.plain else "↑/↓"

@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from types import FrameType
 from typing import IO, Any, Protocol
 
 RESIZE = "\x00resize"  # not a key: the terminal changed size, redraw
@@ -90,7 +91,9 @@ class _TerminalKeys:
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
-        self._previous_winch: object = None
+        self._previous_winch: (
+            Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
+        ) = None
 
     @classmethod
     def shared(cls) -> _TerminalKeys:
@@ -124,7 +127,7 @@ class _TerminalKeys:
         termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
         self._saved = None
         if hasattr(signal, "SIGWINCH") and self._previous_winch is not None:
-            signal.signal(signal.SIGWINCH, self._previous_winch)  # type: ignore[arg-type]
+            signal.signal(signal.SIGWINCH, self._previous_winch)
 
     def __call__(self, timeout: float | None = None) -> str:
         if self.pending:
@@ -151,19 +154,20 @@ class _TerminalKeys:
 
 
 def _fallback_key(timeout: float | None) -> str:
-    """Windows: msvcrt has no select, so poll for a key until the timeout."""
-    try:
-        import msvcrt
-    except ImportError:
+    """Windows: msvcrt has no select, so poll for a key until the timeout. Elsewhere (no
+    terminal after all), one key as Typer reads it."""
+    if sys.platform != "win32":  # msvcrt is Windows's alone
         import typer
 
         return typer.getchar()
+    import msvcrt
+
     deadline = None if timeout is None else time.monotonic() + timeout
     while deadline is None or time.monotonic() < deadline:
-        if msvcrt.kbhit():  # type: ignore[attr-defined]
-            key = msvcrt.getwch()  # type: ignore[attr-defined]
+        if msvcrt.kbhit():
+            key = msvcrt.getwch()
             if key in ("\x00", "\xe0"):  # an arrow: two characters
-                key += msvcrt.getwch()  # type: ignore[attr-defined]
+                key += msvcrt.getwch()
             if key == "\x03":
                 raise KeyboardInterrupt
             return key

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, replace
+from typing import Any
 
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.padding import Padding
@@ -181,8 +182,9 @@ def fit_slide(slide: Slide, console: Console, look: Look) -> Slide | None:
     for start in range(1, max(keep, 0) + 1):
         if fits(replace(slide, table_from=start)):
             return replace(slide, table_from=start)
-    for change in ({"table_from": None}, {"notes": None}):
-        slide = replace(slide, **change)  # type: ignore[arg-type]
+    reductions: tuple[dict[str, Any], ...] = ({"table_from": None}, {"notes": None})
+    for change in reductions:
+        slide = replace(slide, **change)
         if fits(slide):
             return slide
     return None

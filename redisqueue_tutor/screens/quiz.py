@@ -249,6 +249,7 @@ def answered_frame(
     look: Look,
     last: QuestionView | None,
     result: RenderableType,
+    *,
     prompt: str,
     chosen: int | None,
 ) -> RenderableType:

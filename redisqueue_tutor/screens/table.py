@@ -208,6 +208,7 @@ def tracker_table(
     records: Sequence[StepRecord],
     finished: bool,
     look: Look,
+    *,
     compact: bool = False,
     latest: int | None = None,
 ) -> Table:

@@ -26,6 +26,7 @@ class Lane:
         name: str,
         kind: str,
         names: list[str],
+        *,
         sent: list[str],
         heard: Callable[[Lane, dict[str, Any]], None],
     ) -> None:
@@ -63,14 +64,8 @@ class Lane:
                 pubsub.subscribe(*self._sent)
             while not self._stop.is_set():
                 message = pubsub.get_message(timeout=self.POLL)
-                if message is None:
-                    continue
-                if message["type"] in ("message", "pmessage"):
-                    self._heard(self, message)
-                elif message["type"] in ("subscribe", "psubscribe"):
-                    self._confirmed += 1
-                    if self._confirmed >= len(self._sent):
-                        self._ready.set()
+                if message is not None:
+                    self._take(message)
             if self.kind == "PSUBSCRIBE":
                 pubsub.punsubscribe()
             else:
@@ -86,3 +81,12 @@ class Lane:
         finally:
             with suppress(Exception):
                 pubsub.close()
+
+    def _take(self, message: dict[str, Any]) -> None:
+        """A message heard, or a subscription confirmed (start() waits for them all)."""
+        if message["type"] in ("message", "pmessage"):
+            self._heard(self, message)
+        elif message["type"] in ("subscribe", "psubscribe"):
+            self._confirmed += 1
+            if self._confirmed >= len(self._sent):
+                self._ready.set()

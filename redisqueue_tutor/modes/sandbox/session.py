@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import replace
-from typing import Any, cast
+from typing import Any
 
 import redis
 
@@ -167,15 +167,15 @@ class Session:
         """What a key holds now; a stream as its entries ([1-1 task=a]), as the lessons show it."""
         observer = self.backend.observer
         if _text(observer.type(name)) == "stream":
-            return StreamEntries(cast(Any, freeze(observer.xrange(name))))
+            return StreamEntries(freeze(observer.xrange(name)))
         return observe_key(observer, name)
 
     def _groups(self, name: str) -> list[str]:
         """Each consumer group of a stream: how far it has read, and who holds what is pending."""
         observer = self.backend.observer
         lines = []
-        for group in cast(list[dict[str, Any]], observer.xinfo_groups(name)):
-            summary = cast(dict[str, Any], observer.xpending(name, group["name"]))
+        for group in observer.xinfo_groups(name):
+            summary = observer.xpending(name, group["name"])
             holders = ", ".join(f"{c['name']}: {c['pending']}" for c in summary["consumers"] or [])
             pending = (
                 f"{counted(summary['pending'], 'entry', 'entries')} pending ({holders})"
@@ -356,7 +356,9 @@ class Session:
         if not names:
             raise Refused(f"{command} needs a channel: {COMMANDS[command].syntax}")
         name = f"listener{len(self.lane_names) + 1}"
-        lane = Lane(self.backend.client(name), name, command, names, sent[1:], self._heard)
+        lane = Lane(
+            self.backend.client(name), name, command, names, sent=sent[1:], heard=self._heard
+        )
         self.lane_names.append(name)
         lane.start()
         self.lanes[name] = lane
@@ -415,8 +417,10 @@ class Session:
     def _observe(self) -> tuple[tuple[str, Value], ...]:
         observer = self.backend.observer
         state: list[tuple[str, Value]] = [(key, self._value(self.ns.key(key))) for key in self.keys]
-        for channel in self.channels:
-            state.append((channel, Subscribers(observer.pubsub_numsub(self.ns.key(channel))[0][1])))
+        state.extend(
+            (channel, Subscribers(observer.pubsub_numsub(self.ns.key(channel))[0][1]))
+            for channel in self.channels
+        )
         for pattern in self.patterns:
             count = sum(pattern in lane.names for lane in self.lanes.values())
             state.append((pattern, Subscribers(count)))

@@ -18,7 +18,8 @@ import threading
 import time
 import traceback
 from contextlib import suppress
-from typing import Any
+from pathlib import Path
+from typing import Any, SupportsIndex
 
 import redis
 
@@ -90,7 +91,7 @@ def install() -> None:
         kwargs.pop("single_connection_client", None)
         original_init(self, connection_pool=traced_pool(decode))
 
-    def from_url(cls: type[redis.Redis], url: str, **kwargs: Any) -> redis.Redis:
+    def from_url(cls: type[redis.Redis], /, url: str, **kwargs: Any) -> redis.Redis:
         # redis-py's own reading of the URL: its password and its ?decode_responses=.
         try:
             parsed = redis.connection.parse_url(str(url))
@@ -102,14 +103,14 @@ def install() -> None:
 
     redis.Redis.__init__ = init  # type: ignore[method-assign]
     redis.Redis.from_url = classmethod(from_url)  # type: ignore[method-assign, assignment]
-    redis.from_url = lambda url, **kw: redis.Redis.from_url(url, **kw)  # type: ignore[assignment]
-    redis.utils.from_url = redis.from_url  # type: ignore[attr-defined]
+    redis.from_url = redis.Redis.from_url
+    redis.utils.from_url = redis.from_url
 
     tracer = current()
     refuse_asyncio(tracer)
     refuse_own_connections(tracer)
 
-    def sleep(seconds: float) -> None:
+    def sleep(seconds: float | SupportsIndex, /) -> None:  # time.sleep's own signature
         with tracer.waiting_here():
             _real_sleep(0 if tracer.fast else seconds)
 
@@ -121,7 +122,7 @@ def install() -> None:
         with tracer.waiting_here():
             _real_join(self, timeout)
 
-    time.sleep = sleep  # type: ignore[assignment]
+    time.sleep = sleep
     threading.Condition.wait = cond_wait  # type: ignore[method-assign]
     threading.Thread.join = join  # type: ignore[method-assign]
 
@@ -237,10 +238,10 @@ def main(argv: list[str]) -> int:
         backend, events, script, bool(settings["fast"]), bool(settings.get("whole", False))
     )
     install()
-    sys.stdout = ThreadOutput(events, "stdout")  # type: ignore[assignment]
-    sys.stderr = ThreadOutput(events, "stderr")  # type: ignore[assignment]
+    sys.stdout = ThreadOutput(events, "stdout")
+    sys.stderr = ThreadOutput(events, "stderr")
     sys.argv = list(argv)
-    sys.path[0] = os.path.dirname(script)
+    sys.path[0] = str(Path(script).parent)
     status, message, code = "finished", "", 0
     main_thread = threading.get_ident()
     try:

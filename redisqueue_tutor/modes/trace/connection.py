@@ -23,10 +23,10 @@ from redisqueue_tutor.modes.trace.tracer import (
     program_line,
     thread_label,
 )
-from redisqueue_tutor.run.recorder import CommandLog
+from redisqueue_tutor.run.recorder import CommandLog, ConnectionMixin
 
 
-class TraceMixin:
+class TraceMixin(ConnectionMixin):
     """On top of the recorder's connection: namespacing, one lock per command, one event per step.
 
     Each connection records into a log of its own, so the records of one step never mix with
@@ -46,6 +46,7 @@ class TraceMixin:
         # A subscribed connection's replies are read later, by a different line (listen()): the
         # line that sent each command, kept until its reply is recorded.
         self._sent_from: deque[str] = deque()
+        # Next in the MRO is the recorder's mixin, which takes these; mypy sees redis-py's class.
         super().__init__(*args, command_log=self._own_log, lane=lane, **kwargs)  # type: ignore[call-arg]
 
     @property
@@ -59,7 +60,7 @@ class TraceMixin:
     # -- sending ----------------------------------------------------------------------------
     def send_command(self, *args: Any, **kwargs: Any) -> None:
         if self._in_handshake or not args:
-            super().send_command(*args, **kwargs)  # type: ignore[misc]
+            super().send_command(*args, **kwargs)  # type: ignore[no-untyped-call]
             return
         tracer = current()
         name = _word(args[0]).upper()
@@ -68,7 +69,7 @@ class TraceMixin:
             self._pubsub = True
         if self._pubsub:  # the reply is read later, by whoever listens
             self._sent_from.append(program_line(tracer.script))
-            super().send_command(*sent, **kwargs)  # type: ignore[misc]
+            super().send_command(*sent, **kwargs)  # type: ignore[no-untyped-call]
             return
         tracer.settle()
         if name in BLOCKS_ON:
@@ -78,7 +79,7 @@ class TraceMixin:
             self._blocking = tracer.blocked_here(frozenset(_word(a) for a in sent[1:]))
             self._blocking.__enter__()
             try:
-                super().send_command(*sent, **kwargs)  # type: ignore[misc]
+                super().send_command(*sent, **kwargs)  # type: ignore[no-untyped-call]
             except BaseException:
                 self._end_blocking()
                 raise
@@ -88,21 +89,21 @@ class TraceMixin:
         tracer.lock.acquire()
         self._expect, self._mark = 1, self._own_log.mark()
         try:
-            super().send_command(*sent, **kwargs)  # type: ignore[misc]
+            super().send_command(*sent, **kwargs)  # type: ignore[no-untyped-call]
         except BaseException:
             self._release()
             raise
 
     def pack_commands(self, commands: Any) -> Any:
         if self._in_handshake:
-            return super().pack_commands(commands)  # type: ignore[misc]
+            return super().pack_commands(commands)  # type: ignore[no-untyped-call]
         tracer = current()
         commands = [self._checked(tracer, tuple(c)) for c in commands]
         tracer.settle()
         tracer.lock.acquire()
         self._expect, self._mark = len(commands), self._own_log.mark()
         try:
-            return super().pack_commands(commands)  # type: ignore[misc]
+            return super().pack_commands(commands)  # type: ignore[no-untyped-call]
         except BaseException:
             self._release()
             raise
@@ -119,9 +120,9 @@ class TraceMixin:
     # -- reading ----------------------------------------------------------------------------
     def can_read(self, *args: Any, **kwargs: Any) -> bool:
         if not self._pubsub:
-            return bool(super().can_read(*args, **kwargs))  # type: ignore[misc]
+            return bool(super().can_read(*args, **kwargs))
         with self._idle(current()):
-            return bool(super().can_read(*args, **kwargs))  # type: ignore[misc]
+            return bool(super().can_read(*args, **kwargs))
 
     def _idle(self, tracer: Tracer) -> AbstractContextManager[None]:
         pending = getattr(self, "_pending", ())
@@ -129,7 +130,7 @@ class TraceMixin:
 
     def read_response(self, *args: Any, **kwargs: Any) -> Any:
         if self._in_handshake:
-            return super().read_response(*args, **kwargs)  # type: ignore[misc]
+            return super().read_response(*args, **kwargs)
         tracer = current()
         if self._expect:
             return self._read_locked(tracer, *args, **kwargs)
@@ -142,12 +143,12 @@ class TraceMixin:
                 # Waiting for a reply (a SUBSCRIBE's confirmation) is not waiting for messages:
                 # others go on only once the server has confirmed the subscription.
                 with self._idle(tracer):
-                    reply = super().read_response(*args, **kwargs)  # type: ignore[misc]
+                    reply = super().read_response(*args, **kwargs)
             elif blocking is not None:
                 with tracer.waiting_here():
-                    reply = super().read_response(*args, **kwargs)  # type: ignore[misc]
+                    reply = super().read_response(*args, **kwargs)
             else:
-                reply = super().read_response(*args, **kwargs)  # type: ignore[misc]
+                reply = super().read_response(*args, **kwargs)
         finally:
             self._end_blocking()
             if blocking is not None or self._pubsub:
@@ -157,7 +158,7 @@ class TraceMixin:
 
     def _read_locked(self, tracer: Tracer, *args: Any, **kwargs: Any) -> Any:
         try:
-            reply = super().read_response(*args, **kwargs)  # type: ignore[misc]
+            reply = super().read_response(*args, **kwargs)
         except BaseException:
             self._emit(tracer, self._mark)
             self._release()
@@ -219,7 +220,7 @@ class TraceMixin:
                 tracer.cond.notify_all()
         self._pubsub = False
         self._sent_from.clear()
-        super().disconnect(*args, **kwargs)  # type: ignore[misc]
+        super().disconnect(*args, **kwargs)  # type: ignore[no-untyped-call]
 
 
 def _lane_now(client: ClientName) -> str:

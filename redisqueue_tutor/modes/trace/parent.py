@@ -155,7 +155,6 @@ def _collect(
     selector.register(read_fd, selectors.EVENT_READ, "events")
     selector.register(child.stdout, selectors.EVENT_READ, "stdout")
     selector.register(child.stderr, selectors.EVENT_READ, "stderr")
-    pending = bytearray()
     open_streams = 3
     exited: float | None = None
     try:
@@ -169,27 +168,17 @@ def _collect(
             if left <= 0:
                 return True
             for key, _mask in selector.select(timeout=min(left, 0.2 if exited is None else 0.02)):
-                fd = key.fd if key.data == "events" else key.fileobj.fileno()  # type: ignore[union-attr]
-                chunk = os.read(fd, READ_SIZE)
+                chunk = os.read(key.fd, READ_SIZE)
                 if not chunk:
                     selector.unregister(key.fileobj)
                     open_streams -= 1
                     continue
-                if key.data == "events":
-                    # Split only when a line ends: an event of 10 MB comes in many reads, and
-                    # splitting the whole buffer at each one made reading it quadratic.
-                    cut = chunk.rfind(b"\n")
-                    if cut < 0:
-                        pending += chunk
-                        continue
-                    pending += chunk[:cut]
-                    for line in pending.split(b"\n"):
-                        events.read(bytes(line))
-                    pending = bytearray(chunk[cut + 1 :])
-                    if events.end.get("status") == "refused":
-                        return False  # stop the program now, whichever thread was refused
-                else:
+                if key.data != "events":
                     raw[key.data] += chunk
+                    continue
+                events.feed(chunk)
+                if events.end.get("status") == "refused":
+                    return False  # stop the program now, whichever thread was refused
         child.wait(max(0.0, deadline - time.monotonic()))
         return False
     except subprocess.TimeoutExpired:
@@ -205,6 +194,20 @@ class Events:
         self.builder = builder
         self.end = end
         self.keys: dict[str, Any] = {}  # each key's value as last sent
+        self._pending = bytearray()  # the start of a line still to come
+
+    def feed(self, chunk: bytes) -> None:
+        """Read the events a chunk of the pipe completes. Split only when a line ends: an event of
+        10 MB comes in many reads, and splitting the whole buffer at each one made reading it
+        quadratic."""
+        cut = chunk.rfind(b"\n")
+        if cut < 0:
+            self._pending += chunk
+            return
+        self._pending += chunk[:cut]
+        for line in self._pending.split(b"\n"):
+            self.read(bytes(line))
+        self._pending = bytearray(chunk[cut + 1 :])
 
     def read(self, line: bytes) -> None:
         try:

@@ -20,7 +20,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -29,7 +29,7 @@ STOP_CAP = 5.0  # seconds spent killing and reaping, at most (a process stuck in
 PROC = Path("/proc")
 
 
-def _prctl() -> object | None:
+def _prctl() -> Callable[..., int] | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
@@ -58,9 +58,9 @@ class ProgramProcesses:
     def __enter__(self) -> ProgramProcesses:
         if self._prctl is not None:
             flag = ctypes.c_int(0)
-            self._prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(flag), 0, 0, 0)  # type: ignore[operator]
+            self._prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(flag), 0, 0, 0)
             self._was_subreaper = bool(flag.value)
-            done = self._prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # type: ignore[operator]
+            done = self._prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
             self.subreaper = done == 0 and PROC.is_dir()
         if self.subreaper:
             self._before = {pid for pid, parent, _start in _processes() if parent == self._me}
@@ -68,7 +68,7 @@ class ProgramProcesses:
 
     def __exit__(self, *exc: object) -> None:
         if self._prctl is not None and not self._was_subreaper:
-            self._prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)  # type: ignore[operator]
+            self._prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
 
     def started(self, root: int) -> None:
         """The program's process is running: whatever it starts starts after it."""

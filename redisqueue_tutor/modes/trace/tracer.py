@@ -37,10 +37,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
 from typing import IO, Any
 
 import redis
 
+import redisqueue_tutor
 from redisqueue_tutor.keyspace.gate import Refused
 from redisqueue_tutor.keyspace.specs import UnknownKeys, name_positions, split_words
 from redisqueue_tutor.run.backend import Backend
@@ -159,13 +162,13 @@ class ClientName:
         self.name = ""
         self.pool: Any = None
 
-    def resolve(self, frame: Any) -> str:
+    def resolve(self, frame: FrameType | None) -> str:
         if not self.name:
             self.name = _variable_for(self.pool, frame) or f"client{self.number}"
         return self.name
 
 
-def _variable_for(pool: Any, frame: Any) -> str | None:
+def _variable_for(pool: Any, frame: FrameType | None) -> str | None:
     while frame is not None:
         if _is_program(frame.f_code.co_filename):
             for scope in (frame.f_locals, frame.f_globals):
@@ -182,8 +185,8 @@ _LIBRARY = tuple(
         sysconfig.get_paths()["stdlib"],
         sysconfig.get_paths()["purelib"],
         sysconfig.get_paths()["platlib"],
-        os.path.dirname(os.path.dirname(redis.__file__)),
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))),  # the whole tutor
+        str(Path(redis.__file__).parent.parent),
+        str(Path(redisqueue_tutor.__file__).parent),  # the whole tutor, wherever this module moves
     }
 )
 
@@ -197,7 +200,7 @@ def _is_program(filename: str) -> bool:
 
 def program_line(script: str) -> str:
     """`line 5: r.lpush('queue', 'task1')`: the program's line that is running now."""
-    frame: Any = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and not _is_program(frame.f_code.co_filename):
         frame = frame.f_back
     if frame is None:
@@ -208,7 +211,7 @@ def program_line(script: str) -> str:
     where = (
         f"line {number}"
         if os.path.realpath(filename) == script
-        else (f"{os.path.basename(filename)}:{number}")
+        else (f"{Path(filename).name}:{number}")
     )
     return f"{where}: {code}" if code else where
 
@@ -392,13 +395,15 @@ class Tracer:
             _read_command(pipe, name, _word(kind))
         values = pipe.execute(raise_on_error=False)
         out: list[list[Any]] = []
-        for short, kind, value in zip(names, kinds, values, strict=True):
-            kind = _word(kind)
+        for short, raw_kind, raw_value in zip(names, kinds, values, strict=True):
+            kind = _word(raw_kind)
             if kind == "none":
-                value = None
-            elif isinstance(value, Exception):
-                value = f"<{kind}>"
-            value = freeze(value)
+                read = None
+            elif isinstance(raw_value, Exception):
+                read = f"<{kind}>"
+            else:
+                read = raw_value
+            value = freeze(read)
             if self.sent_keys.get(short) == (kind, value):
                 out.append([short, kind])  # unchanged since the last step: the tutor has it
             else:
