@@ -1,11 +1,12 @@
 """Shared fixtures: a redis-server of our own on a free loopback port, and both backends.
 
 The tests never touch port 6379 or a server they did not start. Under CI=true a missing
-redis-server binary is a failure, not a skip.
+redis-server binary (or any other test dependency: pexpect, tmux, openssl) is a failure, not a skip.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import signal
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import redis
@@ -137,10 +139,23 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def missing(message: str) -> None:
-    """Skip for lack of a tool; under CI=true fail instead, so CI cannot skip the real tests."""
+    """Skip for lack of a tool; under CI=true fail instead, so CI cannot skip the real tests.
+
+    Works in a test, a fixture or at a module's top level (then every test of the module is
+    skipped, or under CI=true the module fails to collect).
+    """
     if os.environ.get("CI") == "true":
-        pytest.fail(message + "; CI must run the real-server tests")
-    pytest.skip(message)
+        pytest.fail(message + "; CI must run every test", pytrace=False)
+    pytest.skip(message, allow_module_level=True)
+
+
+def required_module(name: str) -> ModuleType:
+    """Import a test dependency (pexpect...): missing, it is a skip, or under CI=true a failure."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        missing(f"{name} is not installed ({exc}); pip install '.[test]'")
+        raise  # not reached: missing() skips or fails
 
 
 def redis_server_binary() -> str:

@@ -6,9 +6,10 @@ import time
 
 import pytest
 
+from tests.conftest import required_module
 from tests.test_terminal import spawn
 
-pexpect = pytest.importorskip("pexpect")
+pexpect = required_module("pexpect")
 
 pytestmark = pytest.mark.terminal
 

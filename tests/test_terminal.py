@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from tests.conftest import installed_tutor
+from tests.conftest import installed_tutor, required_module
 
-pexpect = pytest.importorskip("pexpect")
+pexpect = required_module("pexpect")
 
 pytestmark = pytest.mark.terminal
 
