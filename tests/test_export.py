@@ -203,6 +203,7 @@ def test_seed_makes_another_version_and_repeats_it(tmp_path):
     assert "*Version 2*" in other
 
 
+@pytest.mark.real
 def test_the_same_handout_from_both_backends(tmp_path, redis_server):
     def body(spec: str) -> str:
         text, _ = export(tmp_path, "pubsub-vs-queue", "--backend", spec)

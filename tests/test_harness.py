@@ -1,6 +1,11 @@
 """The suite's own rules, proven on small test files run by a child pytest with this conftest.
 
+- `-m "not real"` starts no redis-server: a test that starts or uses one without the `real` marker
+  fails, a test marked `real` that used none fails, and the real case of `backend_spec` is marked.
 - A missing test dependency (pexpect...) is a skip with its reason, and under CI=true a failure.
+
+None of these child tests ever starts a redis-server: the guard stops them first (the binary they
+name does not exist, so a guard that let one through would fail differently).
 """
 
 from __future__ import annotations
@@ -20,6 +25,30 @@ INI = """\
 markers =
     real: needs a redis-server binary
     terminal: drives the installed tutor in a pseudo-terminal
+"""
+
+SERVERS = """\
+import fakeredis
+import pytest
+
+from conftest import RedisServer
+
+
+def test_unmarked_starts_a_server():
+    RedisServer("/nonexistent/redis-server")
+
+
+def test_unmarked_uses_the_session_server(redis_server):
+    pass
+
+
+@pytest.mark.real
+def test_marked_but_on_fakeredis_alone():
+    assert fakeredis.FakeRedis().ping()
+
+
+def test_on_both_backends(backend_spec):
+    assert backend_spec == "fake"
 """
 
 DEPENDENCY_IN_A_TEST = """\
@@ -49,6 +78,7 @@ def child_pytest(folder: Path, *args: str, ci: bool = False) -> subprocess.Compl
     if ci:
         env["CI"] = "true"
     env["COLUMNS"] = "1000"  # whole lines in the short summary
+    env["PATH"] = ""  # no redis-server to be found: the guard must stop every start before it
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA", *args]
         + ["-c", str(folder / "pytest.ini"), "--rootdir", str(folder), str(folder)],
@@ -59,6 +89,48 @@ def child_pytest(folder: Path, *args: str, ci: bool = False) -> subprocess.Compl
         check=False,
         timeout=120,
     )
+
+
+def summary(result: subprocess.CompletedProcess[str]) -> dict[str, str]:
+    """Each test's short summary line (`-rA`), by the test's name."""
+    lines: dict[str, str] = {}
+    for line in result.stdout.splitlines():
+        word, _, rest = line.partition(" ")
+        if word in ("PASSED", "FAILED", "ERROR", "SKIPPED") and "::" in rest:
+            name = rest.split("::", 1)[1].split(" ", 1)[0]
+            lines[name] = line
+    return lines
+
+
+def test_a_server_outside_a_real_test_and_a_real_test_without_one_both_fail(tmp_path: Path):
+    (tmp_path / "test_servers.py").write_text(SERVERS)
+    result = child_pytest(tmp_path, "-m", "not real")
+    seen = summary(result)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert seen["test_unmarked_starts_a_server"].startswith("FAILED")
+    assert "is not marked `real`" in seen["test_unmarked_starts_a_server"]
+    assert seen["test_unmarked_uses_the_session_server"].startswith("ERROR")  # in its setup
+    assert "is not marked `real`" in seen["test_unmarked_uses_the_session_server"]
+    assert seen["test_on_both_backends[fake]"].startswith("PASSED")
+    assert "test_on_both_backends[real]" not in result.stdout  # deselected: it is `real`
+    assert "test_marked_but_on_fakeredis_alone" not in result.stdout
+
+    marked = child_pytest(tmp_path, "-m", "real", "-k", "fakeredis_alone")
+    assert marked.returncode == 1, marked.stdout + marked.stderr
+    line = summary(marked)["test_marked_but_on_fakeredis_alone"]
+    assert (
+        line.startswith("FAILED") and "is marked `real` but started or used no redis-server" in line
+    )
+
+
+def test_the_real_case_of_backend_spec_carries_the_marker(tmp_path: Path):
+    (tmp_path / "test_servers.py").write_text(SERVERS)
+    result = child_pytest(tmp_path, "--collect-only", "-m", "real")
+    collected = [line for line in result.stdout.splitlines() if "::" in line]
+    assert collected == [
+        "test_servers.py::test_marked_but_on_fakeredis_alone",
+        "test_servers.py::test_on_both_backends[real]",
+    ], result.stdout
 
 
 @pytest.mark.parametrize(

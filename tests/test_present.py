@@ -93,6 +93,7 @@ def test_the_question_comes_before_the_result_on_both_backends(backend_spec):
     assert "The queue is empty" in text
 
 
+@pytest.mark.real
 def test_both_backends_tell_the_same_story(redis_server):
     lesson = find_lesson("pubsub")
     assert _present(lesson, "fake") == _present(lesson, redis_server.url)

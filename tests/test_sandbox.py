@@ -74,6 +74,7 @@ XGROUP DESTROY later workers
 """
 
 
+@pytest.mark.real
 def test_both_backends_tell_the_same_story(redis_server):
     def story(session: str, spec: str) -> str:
         out = sandbox(session, "--backend", spec).stdout
@@ -107,6 +108,7 @@ def test_stream_commands_with_a_consumer_group(backend_spec):
         assert live["later"].value == "[]"  # the group is gone, the stream stays
 
 
+@pytest.mark.real
 def test_stream_keys_live_in_the_runs_namespace(redis_server):
     client = redis_server.client()
     with Sandbox(redis_server.url) as box:
@@ -212,6 +214,7 @@ def test_sixty_columns():
     assert max(len(line) for line in result.stdout.splitlines()) <= 60
 
 
+@pytest.mark.real
 def test_a_real_server_only_sees_keys_in_the_runs_namespace(redis_server):
     client = redis_server.client()
     client.set("foreign:queue", "keep")

@@ -88,6 +88,7 @@ def test_pubsub_seed_shows_the_listener_thread_receiving_each_message(backend_sp
     ]
 
 
+@pytest.mark.real
 def test_both_backends_give_the_same_table(redis_server):
     for script, options in (("seed_queue.py", {}), ("seed_pubsub.py", {"fast": True})):
         fake = traced(script, "fake", **options)
@@ -160,6 +161,7 @@ def test_a_program_that_raises_gives_its_error_line_and_the_table_so_far(backend
     assert "Traceback" in run.stderr and "redisqueue_tutor" not in run.stderr
 
 
+@pytest.mark.real
 def test_real_server_keys_are_namespaced_and_removed(redis_server):
     client = redis_server.client()
     run = traced("transaction.py", redis_server.url)
