@@ -8,7 +8,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -96,12 +95,38 @@ def test_both_backends_give_the_same_table(redis_server):
         assert rows(fake) == rows(real), script
 
 
-def test_fast_skips_the_publishers_sleep_and_without_it_the_program_sleeps():
-    started = time.monotonic()
-    traced("seed_pubsub.py", "fake", fast=True)
-    assert time.monotonic() - started < 2.0
-    slow = traced("seed_pubsub.py", "fake", timeout=10.0)
-    assert slow.outcome.status == "finished" and slow.outcome.seconds >= 3.0
+SLEEPER = """\
+import time, redis
+r = redis.Redis()
+for tick in range(3):
+    r.rpush("ticks", tick)
+    time.sleep(10)
+    print(f"slept after tick {tick}")
+"""
+
+
+def test_fast_makes_the_programs_sleeps_return_at_once(tmp_path: Path):
+    # 30 s of sleeps within a 20 s timeout: the program finishes only if each sleep was skipped,
+    # and it printed after each one: they were called, in order, and returned.
+    script = tmp_path / "sleeper.py"
+    script.write_text(SLEEPER)
+    saved = tmp_path / "run.json"
+    options = ["--plain", "--timeout", "20", "-o", str(saved)]
+    fast = runner.invoke(app, ["trace", str(script), "--fast", *options])
+    assert fast.exit_code == 0, fast.output
+    run = read_run(saved)
+    assert run.outcome.status == "finished", run.outcome
+    assert run.stdout == "slept after tick 0\nslept after tick 1\nslept after tick 2\n"
+    assert [" ".join(c.args) for r in run.steps for c in r.commands] == [
+        f"RPUSH ticks {tick}" for tick in range(3)
+    ]
+    # Each row shows what the program printed after its RPUSH: the sleep that followed returned.
+    assert [r.output for r in run.steps] == [f"slept after tick {tick}" for tick in range(3)]
+
+    # Without --fast the same program really sleeps: the timeout stops it in its first sleep.
+    slow = runner.invoke(app, ["trace", str(script), "--plain", "--timeout", "1"])
+    assert slow.exit_code == 124, slow.output
+    assert "RPUSH ticks '0'" in slow.stdout and "slept after" not in slow.stdout
 
 
 def test_threaded_producer_and_consumer(backend_spec):
