@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from typer.testing import CliRunner
 
 from redisqueue_tutor import __version__
 from redisqueue_tutor.cli import app
-from tests.conftest import ROOT
+from tests.conftest import ROOT, installed_tutor
 
 runner = CliRunner()
 
@@ -195,15 +196,45 @@ def test_python_dash_m_works_like_tutor():
     assert result.stdout.strip() == f"tutor {__version__}"
 
 
-def test_help_and_list_do_not_import_redis():
-    code = (
-        "import sys\n"
-        "from redisqueue_tutor.cli import main\n"
-        "sys.argv = ['tutor', 'list']\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in ('redis', 'fakeredis')))"
-    )
+# What `tutor list` and `tutor --help` must not import: Redis's clients and the rooms that run
+# lessons (the models, the engine, the backends, the modes). They stay quick without them.
+HEAVY = ("redis", "fakeredis", "redisqueue_tutor.run", "redisqueue_tutor.modes")
+HEAVY_MODULES = ("redisqueue_tutor.lessons.model", "redisqueue_tutor.lessons.engine")
+
+
+def imported_by(*args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run the installed `tutor` for real; the modules it imported, from Python's -X importtime."""
+    env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1", "COLUMNS": "120", "NO_COLOR": "1"}
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+        [installed_tutor(), *args], capture_output=True, text=True, env=env, check=False
     )
-    assert "LOADED []" in result.stdout, result.stdout + result.stderr
+    found = re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)$", result.stderr, re.M)
+    assert "redisqueue_tutor.cli" in found, result.stderr[-2000:]  # the profile was read
+    return result, set(found)
+
+
+def heavy(modules: set[str]) -> list[str]:
+    return sorted(
+        m
+        for m in modules
+        if m in HEAVY_MODULES or any(m == h or m.startswith(h + ".") for h in HEAVY)
+    )
+
+
+def test_help_and_list_run_and_do_not_import_redis_or_the_lesson_runner():
+    listed, modules = imported_by("list", "--plain")
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    assert re.search(r"\| queue\s+\| A Redis list as a task queue", listed.stdout)
+    assert heavy(modules) == []
+
+    helped, modules = imported_by("--help")
+    assert helped.returncode == 0, helped.stderr[-2000:]
+    assert "Usage: tutor" in helped.stdout
+    for name in ("step", "quiz", "present", "check", "trace", "doctor"):
+        assert re.search(rf"^\W*{name}\s", helped.stdout, re.M), name
+    assert heavy(modules) == []
+
+    # The check itself sees these modules when a command does import them.
+    stepped, modules = imported_by("step", "queue", "--plain")
+    assert stepped.returncode == 0, stepped.stderr[-2000:]
+    assert {"redis", "fakeredis", "redisqueue_tutor.lessons.model"} <= set(heavy(modules))
