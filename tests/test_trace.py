@@ -296,9 +296,49 @@ def test_script_arguments_are_passed_on(tmp_path: Path):
     assert "RPUSH q 'x' 'y'" in run_result.stdout
 
 
+# The seeds connect to localhost:6379 as a learner's program would; a plain run is pointed at the
+# test's own server by rewriting that one line in a copy (the tests never touch port 6379).
+CONNECTIONS = {
+    "seed_queue.py": "r = redis.Redis()\n",
+    "seed_pubsub.py": 'r = redis.Redis(host="localhost", port=6379, db=0)\n',
+}
+
+
+@pytest.mark.real
 @pytest.mark.parametrize("name", ["seed_queue.py", "seed_pubsub.py"])
-def test_seed_programs_also_run_plainly(name):
-    # They are real programs: without the tutor (no server here), they fail only for lack of Redis.
+def test_seed_programs_run_plainly_and_print_what_the_trace_printed(name, start_server, tmp_path):
+    server = start_server()
     source = (SCRIPTS / name).read_text()
-    compile(source, name, "exec")
-    assert "import redis" in source
+    assert source.count(CONNECTIONS[name]) == 1
+    plain = tmp_path / name
+    plain.write_text(
+        source.replace(
+            CONNECTIONS[name], f'r = redis.Redis(host="127.0.0.1", port={server.port})\n'
+        )
+    )
+    result = subprocess.run(
+        [sys.executable, str(plain)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    traced_run = traced(name, server.url, fast=True)
+    assert traced_run.outcome.status == "finished"
+    if name == "seed_queue.py":
+        assert result.stdout == traced_run.stdout == "task1\ntask2\nNone\n"
+        return
+    # Without the tracer's turns the listener races the first PUBLISH, as in any plain run: the
+    # first message may be lost (the lesson's point); each later one comes a second after the
+    # last. The two threads' prints may share a line (print writes the text, then the newline).
+    said = re.findall(r"(?:Sent|Received): Notification \d", result.stdout)
+    traced_said = traced_run.stdout.splitlines()
+    sent = [line for line in traced_said if line.startswith("Sent")]
+    received = [line for line in traced_said if line.startswith("Received")]
+    assert sent == [f"Sent: Notification {i}" for i in (1, 2, 3)]
+    assert received == [f"Received: Notification {i}" for i in (1, 2, 3)]  # traced: none lost
+    assert [line for line in said if line.startswith("Sent")] == sent
+    assert [line for line in said if line.startswith("Received")] in (received, received[1:])
