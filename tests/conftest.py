@@ -171,6 +171,19 @@ class TlsFiles:
     key: Path
 
 
+GOLDEN = ROOT / "tests" / "golden"
+
+
+def golden(name: str, text: str) -> None:
+    """`text` is the golden file `name` (tests/golden/). With UPDATE_GOLDEN=1 it is written first:
+    regenerate after a deliberate change, and review the diff like code."""
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.write_text(text)
+    assert path.exists(), f"{path} is missing: run with UPDATE_GOLDEN=1 to create it"
+    assert text == path.read_text(), f"{name} differs from the golden file"
+
+
 def all_keys(client: redis.Redis, match: str = "*") -> set[bytes]:
     """Every key of the server's db, by SCAN (tests never use KEYS)."""
     return set(client.scan_iter(match=match, count=1000))
