@@ -149,6 +149,59 @@ def test_every_command_has_help_and_a_readme_mention():
         assert f"tutor {name}" in readme, f"README does not mention `tutor {name}`"
 
 
+def readme_command_table() -> dict[str, str]:
+    """The README's command table: each row's command name ('' for `tutor` alone) and text."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("\n## Commands\n") :]
+    section = section[: section.index("\n#", 1)]
+    rows: dict[str, str] = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        if len(cells) != 2 or not cells[0].startswith("`tutor"):
+            continue
+        words = cells[0].strip("`").split()
+        name = words[1] if len(words) > 1 and not words[1].startswith("[") else ""
+        assert name not in rows, f"`tutor {name}` has two rows in the README's command table"
+        rows[name] = cells[1].replace("\\|", "|")
+    return rows
+
+
+def help_first_line(name: str) -> tuple[str, str]:
+    """The first line of the command's description as `tutor [NAME] --help` shows it (the line
+    `tutor --help` lists it with), and the whole help text."""
+    out = run(*([name] if name else []), "--help", env={"COLUMNS": "1000"}).stdout
+    lines = [line.strip() for line in out.splitlines()]
+    usage = next(i for i, line in enumerate(lines) if line.startswith("Usage: tutor"))
+    return next(line for line in lines[usage + 1 :] if line), out
+
+
+def as_table_text(line: str) -> str:
+    """A help line as the README's table writes it: first letter in lower case, no final full stop
+    (an ellipsis stays)."""
+    text = line[0].lower() + line[1:]
+    return text[:-1] if text.endswith(".") and not text.endswith("...") else text
+
+
+def test_the_readme_command_table_is_the_help_of_every_command():
+    """Each row's text is its command's first help line (as_table_text), optionally followed by a
+    note in parentheses, for the README only, whose every --option is one the command has."""
+    rows = readme_command_table()
+    assert set(rows) == {"", *_commands(app)}, "the table and the commands differ"
+    for name, text in rows.items():
+        line, out = help_first_line(name)
+        expected = as_table_text(line)
+        if text == expected:
+            continue
+        where = f"README row `{' '.join(['tutor', name]).strip()}`"
+        assert text.startswith(expected + " (") and text.endswith(")"), (
+            f"{where}: {text!r} is not the help's first line {expected!r} (plus a note in"
+            " parentheses)"
+        )
+        note = text[len(expected) + 2 : -1]
+        for option in re.findall(r"--[a-z][a-z-]*", note):
+            assert re.search(rf"{option}\b", out), f"{where}: the command has no {option}"
+
+
 PANELS = {
     "Learn": ["step", "quiz", "progress", "reset", "next", "glossary"],
     "Teach": ["present", "export", "sandbox"],
