@@ -1,11 +1,16 @@
 """Shared fixtures: a redis-server of our own on a free loopback port, and both backends.
 
 The tests never touch port 6379 or a server they did not start. Under CI=true a missing
-redis-server binary is a failure, not a skip.
+redis-server binary (or any other test dependency: pexpect, tmux, openssl) is a failure, not a skip.
+
+`-m "not real"` starts no redis-server, and this is enforced rather than hoped for: the real case of
+`backend_spec` carries the `real` marker, a test not marked `real` that starts or uses a
+RedisServer fails on the spot, and a test marked `real` that used no server fails too.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import signal
@@ -17,9 +22,15 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import redis
+
+# pytest imports this file as `conftest`, the tests import helpers from `tests.conftest`: make them
+# one module, so that the RedisServer a test imports shares the guard's state with these hooks.
+if __name__ == "conftest":
+    sys.modules.setdefault("tests.conftest", sys.modules[__name__])
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "lessons"
@@ -35,10 +46,48 @@ def _free_port() -> int:
             return port
 
 
+class _Running:
+    """The test being run, and whether it has started or used a RedisServer so far."""
+
+    item: pytest.Item | None = None
+    used_server = False
+
+
+def _server_in_use() -> None:
+    """Called whenever a RedisServer is started or used: only a test marked `real` may do it."""
+    item = _Running.item
+    if item is not None and item.get_closest_marker("real") is None:
+        pytest.fail(
+            f"{item.nodeid} starts or uses a redis-server but is not marked `real`:"
+            " add @pytest.mark.real (`-m 'not real'` must start no server)",
+            pytrace=False,
+        )
+    _Running.used_server = True
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    _Running.item, _Running.used_server = item, False
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    result = yield
+    if item.get_closest_marker("real") is not None and not _Running.used_server:
+        pytest.fail(
+            f"{item.nodeid} is marked `real` but started or used no redis-server:"
+            " a test on fakeredis alone belongs to `-m 'not real'`",
+            pytrace=False,
+        )
+    return result
+
+
 class RedisServer:
     """A redis-server process started (and stopped) by the tests, on a free loopback port.
 
     `tls` is a TlsFiles: the server then listens for TLS only. `password` sets requirepass.
+    Starting one, or reading its port, URL or a client, is allowed only in a test marked `real`.
     """
 
     def __init__(
@@ -49,17 +98,18 @@ class RedisServer:
         password: str | None = None,
         tls: TlsFiles | None = None,
     ) -> None:
-        self.port = _free_port()
-        assert self.port != 6379
+        _server_in_use()
+        self._port = _free_port()
+        assert self._port != 6379
         self.password = password
         self.tls = tls
         self.dir = tempfile.mkdtemp(prefix="tutor-redis-")
         args = [binary, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         args += ["--dir", self.dir]
         if tls is None:
-            args += ["--port", str(self.port)]
+            args += ["--port", str(self._port)]
         else:
-            args += ["--port", "0", "--tls-port", str(self.port), "--tls-auth-clients", "no"]
+            args += ["--port", "0", "--tls-port", str(self._port), "--tls-auth-clients", "no"]
             args += ["--tls-cert-file", str(tls.cert), "--tls-key-file", str(tls.key)]
             args += ["--tls-ca-cert-file", str(tls.cert)]
         if password is not None:
@@ -72,12 +122,17 @@ class RedisServer:
             if self.process.poll() is not None:
                 break
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                socket.create_connection(("127.0.0.1", self._port), timeout=0.2).close()
                 return
             except OSError:
                 time.sleep(0.02)
         self.stop()
-        raise RuntimeError(f"redis-server did not start on port {self.port} ({' '.join(extra)})")
+        raise RuntimeError(f"redis-server did not start on port {self._port} ({' '.join(extra)})")
+
+    @property
+    def port(self) -> int:
+        _server_in_use()
+        return self._port
 
     @property
     def url(self) -> str:
@@ -88,6 +143,7 @@ class RedisServer:
 
     def client(self, **kwargs: object) -> redis.Redis:
         """A plain redis-py client for the tests' own checks (SCAN, DUMP; never KEYS or FLUSH*)."""
+        _server_in_use()
         return redis.Redis.from_url(self.url, **kwargs)
 
     def pause(self) -> None:
@@ -115,6 +171,19 @@ class TlsFiles:
     key: Path
 
 
+GOLDEN = ROOT / "tests" / "golden"
+
+
+def golden(name: str, text: str) -> None:
+    """`text` is the golden file `name` (tests/golden/). With UPDATE_GOLDEN=1 it is written first:
+    regenerate after a deliberate change, and review the diff like code."""
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.write_text(text)
+    assert path.exists(), f"{path} is missing: run with UPDATE_GOLDEN=1 to create it"
+    assert text == path.read_text(), f"{name} differs from the golden file"
+
+
 def all_keys(client: redis.Redis, match: str = "*") -> set[bytes]:
     """Every key of the server's db, by SCAN (tests never use KEYS)."""
     return set(client.scan_iter(match=match, count=1000))
@@ -137,13 +206,27 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def missing(message: str) -> None:
-    """Skip for lack of a tool; under CI=true fail instead, so CI cannot skip the real tests."""
+    """Skip for lack of a tool; under CI=true fail instead, so CI cannot skip the real tests.
+
+    Works in a test, a fixture or at a module's top level (then every test of the module is
+    skipped, or under CI=true the module fails to collect).
+    """
     if os.environ.get("CI") == "true":
-        pytest.fail(message + "; CI must run the real-server tests")
-    pytest.skip(message)
+        pytest.fail(message + "; CI must run every test", pytrace=False)
+    pytest.skip(message, allow_module_level=True)
+
+
+def required_module(name: str) -> ModuleType:
+    """Import a test dependency (pexpect...): missing, it is a skip, or under CI=true a failure."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        missing(f"{name} is not installed ({exc}); pip install '.[test]'")
+        raise  # not reached: missing() skips or fails
 
 
 def redis_server_binary() -> str:
+    _server_in_use()  # about to start one: the test must be marked `real`, binary or not
     binary = shutil.which("redis-server")
     if binary is None:
         missing("redis-server is not installed (apt-get install -y redis-server)")
@@ -174,9 +257,12 @@ def redis_server() -> Iterator[RedisServer]:
         server.stop()
 
 
-@pytest.fixture(params=["fake", "real"])
+@pytest.fixture(params=["fake", pytest.param("real", marks=pytest.mark.real)])
 def backend_spec(request: pytest.FixtureRequest) -> str:
-    """'fake' or the URL of the tests' own redis-server: every lesson test runs on both."""
+    """'fake' or the URL of the tests' own redis-server: every lesson test runs on both.
+
+    The real case carries the `real` marker by itself: `-m "not real"` keeps only the fake one.
+    """
     if request.param == "fake":
         return "fake"
     return request.getfixturevalue("redis_server").url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from typer.testing import CliRunner
 
 from redisqueue_tutor import __version__
 from redisqueue_tutor.cli import app
-from tests.conftest import ROOT
+from tests.conftest import ROOT, installed_tutor
 
 runner = CliRunner()
 
@@ -148,6 +149,59 @@ def test_every_command_has_help_and_a_readme_mention():
         assert f"tutor {name}" in readme, f"README does not mention `tutor {name}`"
 
 
+def readme_command_table() -> dict[str, str]:
+    """The README's command table: each row's command name ('' for `tutor` alone) and text."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("\n## Commands\n") :]
+    section = section[: section.index("\n#", 1)]
+    rows: dict[str, str] = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        if len(cells) != 2 or not cells[0].startswith("`tutor"):
+            continue
+        words = cells[0].strip("`").split()
+        name = words[1] if len(words) > 1 and not words[1].startswith("[") else ""
+        assert name not in rows, f"`tutor {name}` has two rows in the README's command table"
+        rows[name] = cells[1].replace("\\|", "|")
+    return rows
+
+
+def help_first_line(name: str) -> tuple[str, str]:
+    """The first line of the command's description as `tutor [NAME] --help` shows it (the line
+    `tutor --help` lists it with), and the whole help text."""
+    out = run(*([name] if name else []), "--help", env={"COLUMNS": "1000"}).stdout
+    lines = [line.strip() for line in out.splitlines()]
+    usage = next(i for i, line in enumerate(lines) if line.startswith("Usage: tutor"))
+    return next(line for line in lines[usage + 1 :] if line), out
+
+
+def as_table_text(line: str) -> str:
+    """A help line as the README's table writes it: first letter in lower case, no final full stop
+    (an ellipsis stays)."""
+    text = line[0].lower() + line[1:]
+    return text[:-1] if text.endswith(".") and not text.endswith("...") else text
+
+
+def test_the_readme_command_table_is_the_help_of_every_command():
+    """Each row's text is its command's first help line (as_table_text), optionally followed by a
+    note in parentheses, for the README only, whose every --option is one the command has."""
+    rows = readme_command_table()
+    assert set(rows) == {"", *_commands(app)}, "the table and the commands differ"
+    for name, text in rows.items():
+        line, out = help_first_line(name)
+        expected = as_table_text(line)
+        if text == expected:
+            continue
+        where = f"README row `{' '.join(['tutor', name]).strip()}`"
+        assert text.startswith(expected + " (") and text.endswith(")"), (
+            f"{where}: {text!r} is not the help's first line {expected!r} (plus a note in"
+            " parentheses)"
+        )
+        note = text[len(expected) + 2 : -1]
+        for option in re.findall(r"--[a-z][a-z-]*", note):
+            assert re.search(rf"{option}\b", out), f"{where}: the command has no {option}"
+
+
 PANELS = {
     "Learn": ["step", "quiz", "progress", "reset", "next", "glossary"],
     "Teach": ["present", "export", "sandbox"],
@@ -195,15 +249,45 @@ def test_python_dash_m_works_like_tutor():
     assert result.stdout.strip() == f"tutor {__version__}"
 
 
-def test_help_and_list_do_not_import_redis():
-    code = (
-        "import sys\n"
-        "from redisqueue_tutor.cli import main\n"
-        "sys.argv = ['tutor', 'list']\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in ('redis', 'fakeredis')))"
-    )
+# What `tutor list` and `tutor --help` must not import: Redis's clients and the rooms that run
+# lessons (the models, the engine, the backends, the modes). They stay quick without them.
+HEAVY = ("redis", "fakeredis", "redisqueue_tutor.run", "redisqueue_tutor.modes")
+HEAVY_MODULES = ("redisqueue_tutor.lessons.model", "redisqueue_tutor.lessons.engine")
+
+
+def imported_by(*args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run the installed `tutor` for real; the modules it imported, from Python's -X importtime."""
+    env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1", "COLUMNS": "120", "NO_COLOR": "1"}
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+        [installed_tutor(), *args], capture_output=True, text=True, env=env, check=False
     )
-    assert "LOADED []" in result.stdout, result.stdout + result.stderr
+    found = re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)$", result.stderr, re.M)
+    assert "redisqueue_tutor.cli" in found, result.stderr[-2000:]  # the profile was read
+    return result, set(found)
+
+
+def heavy(modules: set[str]) -> list[str]:
+    return sorted(
+        m
+        for m in modules
+        if m in HEAVY_MODULES or any(m == h or m.startswith(h + ".") for h in HEAVY)
+    )
+
+
+def test_help_and_list_run_and_do_not_import_redis_or_the_lesson_runner():
+    listed, modules = imported_by("list", "--plain")
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    assert re.search(r"\| queue\s+\| A Redis list as a task queue", listed.stdout)
+    assert heavy(modules) == []
+
+    helped, modules = imported_by("--help")
+    assert helped.returncode == 0, helped.stderr[-2000:]
+    assert "Usage: tutor" in helped.stdout
+    for name in ("step", "quiz", "present", "check", "trace", "doctor"):
+        assert re.search(rf"^\W*{name}\s", helped.stdout, re.M), name
+    assert heavy(modules) == []
+
+    # The check itself sees these modules when a command does import them.
+    stepped, modules = imported_by("step", "queue", "--plain")
+    assert stepped.returncode == 0, stepped.stderr[-2000:]
+    assert {"redis", "fakeredis", "redisqueue_tutor.lessons.model"} <= set(heavy(modules))

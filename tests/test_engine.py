@@ -75,3 +75,10 @@ def test_cleanup_removes_only_the_runs_keys():
         assert removed == 2
         assert other.get("jobs") == "foreign"
         assert list(other.scan_iter(match=backend.namespace.pattern)) == []
+
+
+def test_the_fake_backend_is_described_without_info_or_role():
+    # (On fakeredis alone: it lives here, not among the real-server tests.)
+    with running("fake") as backend:
+        assert backend.describe().startswith("embedded fakeredis 2.")
+        assert backend.log.since(0) == ()  # describing sent nothing through a lesson client

@@ -9,7 +9,10 @@ import threading
 import time
 
 import fakeredis
+import pytest
 import redis
+
+pytestmark = pytest.mark.real  # each pin runs the same commands on the tests' redis-server
 
 
 def blmove_while_a_push_follows(client: redis.Redis) -> object:

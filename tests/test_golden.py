@@ -7,7 +7,6 @@ the diff like code.
 from __future__ import annotations
 
 import io
-import os
 
 import pytest
 from rich.console import Console
@@ -17,10 +16,7 @@ from redisqueue_tutor.lessons.engine import run_lesson
 from redisqueue_tutor.run.backend import running
 from redisqueue_tutor.screens.console import Look
 from redisqueue_tutor.screens.step import StepView, concept_card, step_screen
-from tests.conftest import ROOT
-
-GOLDEN = ROOT / "tests" / "golden"
-UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+from tests.conftest import golden
 
 
 def rendered(renderable, width: int) -> str:
@@ -29,14 +25,6 @@ def rendered(renderable, width: int) -> str:
     )
     console.print(renderable)
     return console.export_text()
-
-
-def compare(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if UPDATE:
-        path.write_text(text)
-    assert path.exists(), f"{path} is missing: run with UPDATE_GOLDEN=1 to create it"
-    assert text == path.read_text(), f"{name} differs from the golden file"
 
 
 CASES = [
@@ -65,7 +53,7 @@ def test_step_screen_golden(lesson_id, shown, width, plain, backend_spec):
     view = StepView(lesson, start, tuple(records[:shown]), len(records), "BACKEND")
     text = rendered(step_screen(view, Look(plain)), width)
     suffix = "-plain" if plain else ""
-    compare(f"{lesson_id}-step{shown}-w{width}{suffix}.txt", text)
+    golden(f"{lesson_id}-step{shown}-w{width}{suffix}.txt", text)
 
 
 @pytest.mark.parametrize(
@@ -73,6 +61,4 @@ def test_step_screen_golden(lesson_id, shown, width, plain, backend_spec):
     ["queue", "queue-rpush", "pubsub", "pubsub-vs-queue", "blocking", "reliable-queue", "streams"],
 )
 def test_concept_card_golden(lesson_id):
-    compare(
-        f"{lesson_id}-card.txt", rendered(concept_card(find_lesson(lesson_id), Look(False)), 80)
-    )
+    golden(f"{lesson_id}-card.txt", rendered(concept_card(find_lesson(lesson_id), Look(False)), 80))

@@ -124,6 +124,7 @@ def test_a_traced_programs_passwords_are_masked_in_the_table_and_the_run_file(
     assert 'line 7: redis.Redis(password="***").rpush("q", "b")' in actions
 
 
+@pytest.mark.real
 def test_auth_on_a_server_with_a_password_is_sent_whole_and_shown_masked(
     start_server, tmp_path: Path
 ):
@@ -165,6 +166,7 @@ def sandbox_with_auth(monkeypatch):
     monkeypatch.delitem(catalogue.REFUSED, "AUTH")
 
 
+@pytest.mark.real
 def test_sandbox_history_table_and_undo_mask_the_password_and_replay_it_whole(
     sandbox_with_auth, start_server
 ):

@@ -22,6 +22,7 @@ from redisqueue_tutor.modes.present import (
 )
 from redisqueue_tutor.run.backend import running
 from redisqueue_tutor.screens.console import Look, make_console
+from tests.conftest import golden
 
 runner = CliRunner()
 LOOK = Look(plain=True)
@@ -93,9 +94,9 @@ def test_the_question_comes_before_the_result_on_both_backends(backend_spec):
     assert "The queue is empty" in text
 
 
-def test_both_backends_tell_the_same_story(redis_server):
-    lesson = find_lesson("pubsub")
-    assert _present(lesson, "fake") == _present(lesson, redis_server.url)
+def test_both_backends_tell_the_golden_story(backend_spec):
+    # The same golden text on both backends: equal, and not equally wrong.
+    golden("present-pubsub-w100-plain.txt", _present(find_lesson("pubsub"), backend_spec))
 
 
 def test_moment_notes_wait_for_the_reveal_so_the_class_does_not_see_the_answer():

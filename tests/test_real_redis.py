@@ -29,12 +29,6 @@ def test_the_step_header_names_server_version_db_and_namespace(redis_server):
     assert "LPUSH queue 'task1'" in result.stdout  # the learner sees the short name
 
 
-def test_the_fake_backend_is_described_without_info_or_role():
-    with running("fake") as backend:
-        assert backend.describe().startswith("embedded fakeredis 2.")
-        assert backend.log.since(0) == ()  # describing sent nothing through a lesson client
-
-
 def test_a_replica_is_refused(redis_server, start_server):
     replica = start_server("--replicaof", "127.0.0.1", str(redis_server.port))
     expected = "read-only replica; point the tutor at its primary"

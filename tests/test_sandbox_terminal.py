@@ -6,9 +6,10 @@ import time
 
 import pytest
 
+from tests.conftest import required_module
 from tests.test_terminal import spawn
 
-pexpect = pytest.importorskip("pexpect")
+pexpect = required_module("pexpect")
 
 pytestmark = pytest.mark.terminal
 
@@ -94,7 +95,7 @@ def test_present_ctrl_c_exits_130():
     assert child.exitstatus == 130
 
 
-@pytest.fixture(params=["fake", "real"])
+@pytest.fixture(params=["fake", pytest.param("real", marks=pytest.mark.real)])
 def sandbox_args(request: pytest.FixtureRequest) -> list[str]:
     # --plain: no colour codes between the words the test reads.
     if request.param == "fake":

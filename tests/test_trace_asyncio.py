@@ -19,7 +19,8 @@ from redisqueue_tutor.cli import app
 runner = CliRunner()
 
 # Each opens an asyncio client its own way, then deletes a key that is not the program's, on the
-# tests' own redis-server (named directly: the tracer never hands it to an asyncio client).
+# tests' own redis-server (named directly: the tracer never hands it to an asyncio client). So every
+# case is `real`, the fake backend's too: the server is the foreign one the program must not reach.
 OPENINGS = {
     "Redis": "r = aioredis.Redis(host=HOST, port=PORT)",
     "StrictRedis": "r = aioredis.StrictRedis(host=HOST, port=PORT)",
@@ -87,6 +88,7 @@ def _check_stopped(result, foreign, key: str) -> None:
     assert foreign.get(key) == b"precious"
 
 
+@pytest.mark.real
 @pytest.mark.parametrize("opening", list(OPENINGS))
 def test_an_asyncio_client_is_stopped_before_it_reaches_a_server(
     opening: str, backend_spec: str, redis_server, tmp_path: Path
@@ -109,6 +111,7 @@ def test_an_asyncio_client_is_stopped_before_it_reaches_a_server(
     assert f"line 10: {OPENINGS[opening]}" in result.stderr  # the line that opened it
 
 
+@pytest.mark.real
 def test_an_asyncio_connection_of_its_own_is_stopped(backend_spec, redis_server, tmp_path: Path):
     foreign = redis_server.client()
     key = "foreign:asyncio:connection"
@@ -146,6 +149,7 @@ print("deleted", c.read_response())
 """
 
 
+@pytest.mark.real
 @pytest.mark.parametrize("opening", list(SYNC_CONNECTIONS))
 def test_a_sync_connection_of_its_own_is_stopped(
     opening: str, backend_spec: str, redis_server, tmp_path: Path

@@ -80,6 +80,7 @@ def _pids(path: Path) -> list[int]:
     return [int(word) for word in path.read_text().split()]
 
 
+@pytest.mark.real  # on both backends the tests' redis-server is where the late key would land
 @pytest.mark.parametrize("close", ["close", "keep"], ids=["closes-its-pipes", "keeps-its-pipes"])
 def test_a_double_forked_daemon_is_stopped_before_the_namespace_is_removed(
     close: str, backend_spec: str, redis_server, tmp_path: Path
@@ -125,6 +126,7 @@ def _is_subreaper() -> bool:
     return bool(flag.value)
 
 
+@pytest.mark.real
 def test_the_tutors_own_children_are_left_alone(tmp_path: Path, redis_server):
     # The tests' redis-server is a child of this process, started before the trace: it is not
     # the program's, so it is left running; and the tutor is a subreaper only while tracing.
