@@ -3,8 +3,7 @@
 Lesson titles, summaries, steps, questions and answers, glossary words, folder and file names,
 typed commands and a program's key names may hold `[red]` or `[/x]`: Rich would eat the first
 as a style tag and die on the second (MarkupError). Each field below carries such a tag, and the
-output must show it whole. The xfail cases are known bugs: the screens write those strings into
-markup (see each reason); they must pass once the screens escape what they did not write.
+output must show it whole: screens escape what they did not write.
 """
 
 from __future__ import annotations
@@ -163,15 +162,10 @@ def test_export_markdown_prints_every_field_as_written(lesson):
 
 
 # --------------------------------------------------------------------------------------------------
-# Read as markup today (strict xfail: each passes, and must lose its mark, once fixed).
 
 MARKUP = "the screen writes user text into a Rich markup string"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=f"{MARKUP}: cli/lesson_commands.py check prints paths in f'[green]...[/] ... ({{path}})'",
-)
 def test_check_on_a_folder_named_with_a_closing_tag_prints_its_path(tmp_path: Path):
     folder = tmp_path / "[" / "x]"  # the path reads .../[/x]: a closing tag to Rich
     folder.mkdir(parents=True)
@@ -184,10 +178,6 @@ def test_check_on_a_folder_named_with_a_closing_tag_prints_its_path(tmp_path: Pa
     assert f"ok mini: 0 claims proven ({folder / 'mini.toml'})" in result.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=f"{MARKUP}: cli/lesson_commands.py check prints paths and errors inside markup",
-)
 def test_check_prints_paths_and_errors_as_written(folder: Path):
     (folder / "bad.toml").write_text('format = 1\nid = "bad"\ntitle = 3\n')
     result = run("check", str(folder), "--plain")
@@ -200,29 +190,18 @@ def test_check_prints_paths_and_errors_as_written(folder: Path):
     assert any(line.startswith(f"FAIL {folder / 'bad.toml'}:3: title") for line in lines), lines
 
 
-@pytest.mark.xfail(
-    strict=True, reason=f"{MARKUP}: screens/console.py lesson_list passes the title as a str cell"
-)
 def test_list_prints_a_title_as_written(folder: Path):
     result = run("list", "--plain", "--lessons-dir", str(folder))
     assert result.exit_code == 0, result.output
     assert re.search(r"\| mini\*\s+\| Mini \[red\]title", result.stdout), result.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=f"{MARKUP}: screens/quiz.py feedback adds each solution line as a str cell",
-)
 def test_quiz_piped_prints_the_solution_as_written(lesson):
     result = run("quiz", str(lesson), "--plain", "--seed", "1", input="A\n")
     assert result.exit_code == 0, result.output
     assert "The [red]solution." in result.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=f"{MARKUP}: screens/console.py course_table and glossary_table pass str cells",
-)
 def test_the_course_and_the_glossary_print_titles_and_words_as_written(folder: Path, monkeypatch):
     monkeypatch.setenv("TUTOR_LESSONS_DIR", str(folder))
     course = run()
@@ -256,11 +235,6 @@ listener.join()
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=f"{MARKUP}: screens/trace.py listeners_table and keys_table, and screens/table.py"
-    " tracker_table, pass names and values as str cells",
-)
 def test_trace_prints_the_programs_names_and_values_as_written(tmp_path: Path):
     script = tmp_path / "prog.py"
     script.write_text(PROGRAM)
@@ -275,11 +249,6 @@ def test_trace_prints_the_programs_names_and_values_as_written(tmp_path: Path):
     assert re.search(r"\| \[red\]key\s+\|", tracker), tracker
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=f"{MARKUP}: screens/sandbox.py live_view passes the name as a str cell and"
-    " modes/sandbox/shell.py prints 'Undone: {line}' with markup",
-)
 def test_sandbox_prints_typed_names_and_the_undone_line_as_written():
     result = run("sandbox", "--plain", input="RPUSH [red]k v\nLLEN [red]k\nundo\n")
     assert result.exit_code == 0, result.output

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from redisqueue_tutor.cli.app import (
     AUTHOR,
@@ -299,25 +300,28 @@ def check(
             course, problems = check_course(path, known)
         except LessonError as exc:
             failed += 1
-            console.print(f"[red]{bad_mark}[/] {exc}", soft_wrap=True, highlight=False)
+            console.print(f"[red]{bad_mark}[/] {escape(str(exc))}", soft_wrap=True, highlight=False)
             continue
         if problems:
             failed += 1
-            console.print(f"[red]{bad_mark}[/] {path}: {'; '.join(problems)}", soft_wrap=True)
+            console.print(
+                f"[red]{bad_mark}[/] {escape(str(path))}: {escape('; '.join(problems))}",
+                soft_wrap=True,
+            )
         else:
             console.print(
                 f"[green]{ok_mark}[/] course: {counted(len(course.order), 'lesson')} in teaching"
-                f" order, {counted(len(course.glossary), 'word')} in the glossary ({path})",
+                f" order, {counted(len(course.glossary), 'word')} in the glossary ({escape(str(path))})",
                 soft_wrap=True,
             )
     for result in check_paths(files, backend):
         if result.error:
             failed += 1
-            console.print(f"[red]{bad_mark}[/] {result.error}", soft_wrap=True)
+            console.print(f"[red]{bad_mark}[/] {escape(result.error)}", soft_wrap=True)
         elif result.mismatches:
             failed += 1
             console.print(
-                f"[red]{bad_mark}[/] {result.path}:"
+                f"[red]{bad_mark}[/] {escape(str(result.path))}:"
                 f" {counted(len(result.mismatches), 'claim')} wrong",
                 soft_wrap=True,
             )
@@ -326,7 +330,7 @@ def check(
         else:
             console.print(
                 f"[green]{ok_mark}[/] {result.lesson_id}: {counted(result.claims, 'claim')}"
-                f" proven ({result.path})",
+                f" proven ({escape(str(result.path))})",
                 soft_wrap=True,
             )
     console.print(f"{len(files) + len(courses) - failed} passed, {failed} failed")

@@ -84,7 +84,9 @@ def lesson_list(entries: Sequence[LessonEntry], look: Look) -> Table:
     table.add_column("Quiz", justify="right")
     for entry in entries:
         ident = entry.id if entry.builtin else f"{entry.id}*"
-        table.add_row(ident, entry.title, entry.level, str(entry.steps), str(entry.questions))
+        table.add_row(
+            Text(ident), Text(entry.title), entry.level, str(entry.steps), str(entry.questions)
+        )
     if not all(e.builtin for e in entries):
         table.caption = "* from your lessons folder"
     return table
@@ -109,7 +111,7 @@ def course_table(
             steps = f"{tick} {steps}"
         quiz = standing.best or "-"
         ident = summary.id if builtin else f"{summary.id}*"
-        table.add_row(str(number), ident, summary.title, steps, quiz)
+        table.add_row(str(number), Text(ident), Text(summary.title), steps, quiz)
     if not all(builtin for _summary, builtin in lessons):
         table.caption = "* from your lessons folder"
     return table
@@ -120,7 +122,7 @@ def glossary_table(terms: Sequence[Any], look: Look) -> Table:
     table.add_column("Word", style="bold", no_wrap=True)
     table.add_column("What it means", overflow="fold", ratio=1)
     for term in terms:
-        table.add_row(term.term, term.means)
+        table.add_row(Text(term.term), Text(term.means))
     return table
 
 

@@ -160,7 +160,7 @@ def feedback(item: QuizItem, outcome: Outcome, look: Look) -> RenderableType:
     steps.add_column(justify="right", no_wrap=True)
     steps.add_column()
     for number, step in enumerate(question.solution, start=1):
-        steps.add_row(f"{number}.", step)
+        steps.add_row(f"{number}.", Text(step))
     return Group(head, Text("Why:", style="bold"), Padding(steps, (0, 0, 1, 2)))
 
 

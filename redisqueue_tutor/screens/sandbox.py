@@ -121,7 +121,7 @@ def live_view(rows: Sequence[Live], look: Look) -> Table:
     table.add_column("Now", overflow="fold")
     for row in rows:
         table.add_row(
-            row.name, row.kind, Text(row.value, style="dim" if row.kind == "none" else "")
+            Text(row.name), row.kind, Text(row.value, style="dim" if row.kind == "none" else "")
         )
     return table
 

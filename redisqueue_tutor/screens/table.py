@@ -223,7 +223,7 @@ def tracker_table(
     if compact:
         table.add_column("When", no_wrap=True)
         for name, _cells in data.rows:
-            table.add_column(name, overflow="fold")
+            table.add_column(Text(name), overflow="fold")
         for index, title in enumerate(data.columns):
             table.add_row(
                 title.replace("After Step", "After"),
@@ -237,5 +237,5 @@ def tracker_table(
     for title in data.columns:
         table.add_column(title, overflow="fold")
     for (name, cells), flags in zip(data.rows, data.changed, strict=True):
-        table.add_row(name, *(cell(c, flags[i], i) for i, c in enumerate(cells)))
+        table.add_row(Text(name), *(cell(c, flags[i], i) for i, c in enumerate(cells)))
     return table

@@ -38,7 +38,7 @@ def listeners_table(run: Run, look: Look) -> Table | None:
         for command in messages:
             reply = command.reply
             channel, data = _text(reply[-2]), reply[-1]
-            table.add_row(lane, fold_text(channel), python_text(fold(data)))
+            table.add_row(Text(lane), Text(fold_text(channel)), Text(python_text(fold(data))))
     return table
 
 
@@ -55,9 +55,9 @@ def keys_table(run: Run, look: Look) -> Table | None:
     table.add_column("Value", overflow="fold")
     for key in run.keys:
         if key.type == "none":
-            table.add_row(key.key, "-", Text("(gone: removed or emptied)", style="dim"))
+            table.add_row(Text(key.key), "-", Text("(gone: removed or emptied)", style="dim"))
         else:
-            table.add_row(key.key, key.type, python_text(fold(key.value)))
+            table.add_row(Text(key.key), key.type, Text(python_text(fold(key.value))))
     return table
 
 

@@ -145,7 +145,9 @@ def run_shell(
             if word == "undo" and len(words) == 1:
                 undone = sandbox.undo()
                 _show(sandbox, console, look, where, clear)
-                console.print(f"Undone: {undone} (replayed the rest on a fresh namespace)")
+                console.print(
+                    f"Undone: {undone} (replayed the rest on a fresh namespace)", markup=False
+                )
                 continue
             sandbox.run(line)
         except Refused as exc:
