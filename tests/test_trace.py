@@ -176,6 +176,14 @@ def test_a_program_that_never_ends_is_stopped_and_keeps_its_table(backend_spec):
     assert {t.ident for t in threading.enumerate()} <= before
 
 
+def test_an_error_inside_a_redis_call_shows_the_programs_frames_not_the_tutors(backend_spec):
+    run = traced("wrongtype.py", backend_spec)
+    assert run.outcome.status == "error"
+    assert "WRONGTYPE" in run.outcome.message and "line 7" in run.outcome.message
+    assert "Traceback" in run.stderr and "wrongtype.py" in run.stderr
+    assert "redisqueue_tutor" not in run.stderr  # the recorder's and the gate's frames are library
+
+
 def test_a_program_that_raises_gives_its_error_line_and_the_table_so_far(backend_spec):
     run = traced("raises.py", backend_spec)
     assert run.outcome.status == "error"
