@@ -12,7 +12,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 import typer.core
 
-from redisqueue_tutor.keyspace.gate import Refused
+from redisqueue_tutor.keyspace.refused import Refused
 from redisqueue_tutor.lessons import ENV_LESSONS_DIR, LessonError, UnknownLesson
 from redisqueue_tutor.screens.console import make_console
 

@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from redisqueue_tutor.keyspace.refused import Refused
 from redisqueue_tutor.keyspace.specs import (
     CommandSpec,
     UnknownKeys,
@@ -36,11 +37,7 @@ from redisqueue_tutor.keyspace.specs import (
     split_words,
 )
 
-
-class Refused(BaseException):
-    """A command the tutor will not send. A BaseException, so a traced program cannot swallow it
-    with `except Exception`."""
-
+__all__ = ["KEYLESS", "REACHES_THE_SERVER", "SCRIPTS", "Gate", "Refused", "display"]
 
 # Commands without keys that a lesson, the sandbox or a program may send.
 KEYLESS = frozenset(
