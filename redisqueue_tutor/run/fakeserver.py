@@ -1,0 +1,207 @@
+"""The embedded server of a run records every command where it arrives, and serves on loopback.
+
+fakeredis parses every client's commands in one method of its socket class,
+`BaseFakeSocket._process_command(fields)`, for in-process clients and for its TCP server alike,
+and every reply or pushed message leaves through `put_response(msg)`. Wrapping those two methods
+records, in the order the server runs them, every command of every client of every process
+(redis-py sync and asyncio, `redis-cli`, a Celery worker), its reply, and each message pushed to
+a subscriber; the connection that sent it is named by its CLIENT SETNAME. Only servers
+registered here are recorded; every other FakeServer is left alone.
+
+This leans on two private methods of fakeredis: tests/test_fakeserver.py pins the versions it is
+proven on and fails the day they change. The served server also answers what fakeredis does not:
+INFO (a server section, as workers ask before their first command) and a CLIENT INFO whose
+addresses redis-py can parse.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import fakeredis
+from fakeredis._clients._tcp_server import TCPFakeRequestHandler, TcpFakeServer
+from fakeredis._core import FakeServer
+from fakeredis._socket._base import BaseFakeSocket
+
+PROVEN_ON = ("2.40", "2.41")  # fakeredis versions whose dispatch these hooks are proven on
+SERVER_VERSION = (7, 0)
+
+
+@dataclass(frozen=True)
+class ServerEvent:
+    """One thing the server did for one connection: a command and its replies, or a push."""
+
+    seq: int  # the server's order
+    connection: int  # the server's client id
+    name: str  # the connection's CLIENT SETNAME, "" before it has one
+    db: int
+    command: tuple[bytes, ...]  # as the server received it; () for a push
+    replies: tuple[Any, ...]  # what the server answered (several for SUBSCRIBE a b), or pushed
+    push: bool
+    t: float  # time.monotonic() when the server finished with it
+
+
+class ServerRecorder:
+    """The events of one FakeServer, handed to `on_event` as the server produces them.
+
+    `on_event` runs on the thread of the client whose command it is (or of the publisher, for a
+    push): keep it cheap. Events of one connection arrive in its order; `seq` orders them all.
+    """
+
+    def __init__(self, server: FakeServer, on_event: Callable[[ServerEvent], None]) -> None:
+        self.server = server
+        self.on_event = on_event
+        self._seq = itertools.count(1)
+        self._local = threading.local()
+        _RECORDERS[server] = self
+
+    def close(self) -> None:
+        _RECORDERS.pop(self.server, None)
+
+    # -- called by the hooks ----------------------------------------------------------------
+    def began(self, sock: BaseFakeSocket, fields: list[bytes]) -> None:
+        self._local.current = (sock, fields, [])
+
+    def replied(self, sock: BaseFakeSocket, message: Any) -> bool:
+        """Record a reply of the command being processed; False when the message is a push."""
+        current = getattr(self._local, "current", None)
+        if current is None or current[0] is not sock:
+            self._emit(sock, (), (message,), push=True)
+            return False
+        current[2].append(message)
+        return True
+
+    def ended(self, sock: BaseFakeSocket) -> None:
+        current = getattr(self._local, "current", None)
+        self._local.current = None
+        if current is not None:
+            _sock, fields, replies = current
+            self._emit(sock, tuple(bytes(f) for f in fields), tuple(replies), push=False)
+
+    def _emit(
+        self,
+        sock: BaseFakeSocket,
+        command: tuple[bytes, ...],
+        replies: tuple[Any, ...],
+        *,
+        push: bool,
+    ) -> None:
+        info = sock._client_info
+        name = info.get("name") or ""
+        self.on_event(
+            ServerEvent(
+                seq=next(self._seq),
+                connection=int(info.get("id") or 0),
+                name=name.decode() if isinstance(name, bytes) else str(name),
+                db=int(sock._db_num),
+                command=command,
+                replies=replies,
+                push=push,
+                t=time.monotonic(),
+            )
+        )
+
+
+_RECORDERS: weakref.WeakKeyDictionary[FakeServer, ServerRecorder] = weakref.WeakKeyDictionary()
+_ORIGINAL_PROCESS = BaseFakeSocket._process_command
+_ORIGINAL_PUT = BaseFakeSocket.put_response
+
+
+def _server_info() -> bytes:
+    major, minor = SERVER_VERSION
+    lines = [
+        "# Server",
+        f"redis_version:{major}.{minor}.0",
+        "redis_mode:standalone",
+        "os:embedded fakeredis " + fakeredis.__version__,
+        "# Replication",
+        "role:master",
+    ]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def _process_command(self: BaseFakeSocket, fields: list[bytes]) -> None:
+    recorder = _RECORDERS.get(self._server)
+    if recorder is None:
+        _ORIGINAL_PROCESS(self, fields)
+        return
+    recorder.began(self, fields)
+    try:
+        if fields and bytes(fields[0]).lower() == b"info":
+            # fakeredis knows no INFO; workers (RQ, Celery's inspect) ask for it first.
+            self.put_response(_server_info())
+        else:
+            _ORIGINAL_PROCESS(self, fields)
+    finally:
+        recorder.ended(self)
+
+
+def _put_response(self: BaseFakeSocket, message: Any) -> None:
+    recorder = _RECORDERS.get(self._server)
+    if recorder is not None:
+        recorder.replied(self, message)
+    _ORIGINAL_PUT(self, message)
+
+
+BaseFakeSocket._process_command = _process_command  # type: ignore[method-assign]
+BaseFakeSocket.put_response = _put_response  # type: ignore[method-assign, assignment]
+
+
+# --------------------------------------------------------------------------------------------------
+# Serving the run's server on loopback
+
+
+class _Handler(TCPFakeRequestHandler):
+    """fakeredis's handler, with the addresses CLIENT INFO reports written as Redis writes them
+    (`127.0.0.1:5555`): its tuples made redis-py's parse_client_info fail (RQ's worker)."""
+
+    def setup(self) -> None:
+        super().setup()
+        client = self.current_client
+        info = getattr(client, "_client_info", None)
+        if isinstance(info, dict):
+            for key in ("addr", "laddr"):
+                value = info.get(key)
+                if isinstance(value, tuple) and len(value) >= 2:
+                    info[key] = f"{value[0]}:{value[1]}"
+
+
+class ServedServer:
+    """A FakeServer served on 127.0.0.1 (a free port) for other processes and asyncio clients."""
+
+    def __init__(self, server: FakeServer) -> None:
+        self._tcp = TcpFakeServer(
+            ("127.0.0.1", 0), server_type="redis", server_version=SERVER_VERSION
+        )
+        self._tcp.fake_server = server  # every client of the run shares one server
+        self._tcp.RequestHandlerClass = _Handler
+        self._thread = threading.Thread(
+            target=self._tcp.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="tutor-fakeserver",
+            daemon=True,
+        )
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        return int(self._tcp.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def close(self) -> None:
+        self._tcp.shutdown()
+        self._tcp.server_close()
+        self._thread.join(5)
+
+
+def new_server() -> FakeServer:
+    return FakeServer(server_type="redis", version=SERVER_VERSION)
