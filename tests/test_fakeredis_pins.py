@@ -50,7 +50,7 @@ def pending_summary(client: redis.Redis) -> tuple[object, object]:
 
 
 def test_xpending_summary_differs_and_the_fake_backend_corrects_it(redis_server):
-    # Why backend.FakeRedisCompat exists: the streams lesson shows XPENDING's summary.
+    # Why run/fakeserver.as_redis_answers corrects it: the streams lesson shows XPENDING's summary.
     fake = fakeredis.FakeRedis(server=fakeredis.FakeServer())
     assert pending_summary(fake) == ([[b"c", 1]], [])
     real = redis.Redis.from_url(redis_server.url)

@@ -39,9 +39,9 @@ from redisqueue_tutor.keyspace.gate import Gate
 from redisqueue_tutor.run.connections import (
     _CONNECTION_CLASSES,
     COMMAND_TIMEOUT,
-    FakeRedisCompat,
     _fake_connection_classes,
 )
+from redisqueue_tutor.run.fakeserver import ServerEvent, ServerRecorder, new_server
 from redisqueue_tutor.run.faults import ENV_REDIS_URL, BackendError, connect_failure, explain
 from redisqueue_tutor.run.recorder import CommandLog
 from redisqueue_tutor.run.server import (
@@ -175,22 +175,58 @@ def _package_version(name: str) -> str:
 
 
 class FakeBackend(Backend):
-    """An in-process fakeredis server, one per run, shared by all its clients."""
+    """An in-process fakeredis server, one per run, shared by all its clients.
+
+    The server records every command where it arrives (run/fakeserver.py): each client's
+    connection is named by its lane (CLIENT SETNAME), and what the server did for it lands in the
+    run's CommandLog, with replies as that client reads them (str where it decodes). The
+    observer's connection is named with a leading "~" and is not recorded.
+    """
 
     kind = "fake"
 
     def __init__(self, namespace: Namespace | None = None) -> None:
-        import fakeredis
-
         super().__init__(namespace)
-        self.server = fakeredis.FakeServer()
+        self.server = new_server()
+        self._decodes: dict[str, bool] = {}
+        self._recorder = ServerRecorder(self.server, self._arrived)
         self._plain, self._recording = _fake_connection_classes()
 
     def _pool_kwargs(self) -> dict[str, Any]:
         return {"server": self.server}
 
     def _connection_class(self, recording: bool) -> type[redis.Connection]:
-        return self._recording if recording else self._plain
+        return self._plain
+
+    def connection_pool(
+        self, lane: str, *, decode_responses: bool = True, record: bool = True
+    ) -> redis.ConnectionPool:
+        name = lane if record else f"~{lane}"
+        self._decodes[name] = decode_responses
+        pool = redis.ConnectionPool(
+            connection_class=self._plain,
+            decode_responses=decode_responses,
+            gate=self.gate if record else self.internal_gate,
+            client_name=name,
+            **self._pool_kwargs(),
+        )
+        self._pools.append(pool)
+        return pool
+
+    def _arrived(self, event: ServerEvent) -> None:
+        """Called on the server's threads for everything it does: keep the lanes' commands."""
+        name = event.name
+        if not name or name.startswith("~") or _housekeeping(event.command):
+            return
+        decode = self._decodes.get(name, False)
+        if event.push:
+            self.log.append(name, (), _as_read(event.replies[0], decode), None)
+            return
+        reply: Any = event.replies[0] if len(event.replies) == 1 else list(event.replies)
+        if isinstance(reply, Exception):
+            self.log.append(name, event.command, None, str(reply))
+            return
+        self.log.append(name, event.command, _as_read(reply, decode), None)
 
     def connect(self) -> ServerInfo:
         # fakeredis knows neither INFO nor ROLE, and there is nothing to reach: describe it as is.
@@ -199,6 +235,45 @@ class FakeBackend(Backend):
 
     def describe(self) -> str:
         return str(self.info or self.connect())
+
+    def close(self, *, clean: bool = True) -> None:
+        try:
+            super().close(clean=clean)
+        finally:
+            self._recorder.close()
+
+
+# The connection handshake and the tutor's own bookkeeping: not commands of a lesson or program.
+_HOUSEKEEPING = frozenset({b"hello", b"auth"})
+_CLIENT_HOUSEKEEPING = frozenset(
+    {b"setname", b"setinfo", b"id", b"maint_notifications", b"getname"}
+)
+
+
+def _housekeeping(command: tuple[bytes, ...]) -> bool:
+    if not command:
+        return False
+    name = command[0].lower()
+    if name in _HOUSEKEEPING:
+        return True
+    return name == b"client" and len(command) > 1 and command[1].lower() in _CLIENT_HOUSEKEEPING
+
+
+def _as_read(value: Any, decode: bool) -> Any:
+    """A reply as a client reads it: with decode_responses, bytes become str (as redis-py's
+    decoder does, keeping bytes that are not UTF-8)."""
+    if not decode:
+        return value
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value
+    if isinstance(value, list | tuple):
+        return [_as_read(v, decode) for v in value]
+    if isinstance(value, dict):
+        return {_as_read(k, decode): _as_read(v, decode) for k, v in value.items()}
+    return value
 
 
 class RedisBackend(Backend):
@@ -393,7 +468,6 @@ __all__ = [
     "Backend",
     "BackendError",
     "FakeBackend",
-    "FakeRedisCompat",
     "Namespace",
     "RedisBackend",
     "ServerInfo",

@@ -68,14 +68,16 @@ class ServerRecorder:
     def began(self, sock: BaseFakeSocket, fields: list[bytes]) -> None:
         self._local.current = (sock, fields, [])
 
-    def replied(self, sock: BaseFakeSocket, message: Any) -> bool:
-        """Record a reply of the command being processed; False when the message is a push."""
+    def replied(self, sock: BaseFakeSocket, message: Any) -> Any:
+        """Record a reply of the command being processed, or a message pushed to `sock`; returns
+        the message as Redis would send it (corrected where fakeredis differs)."""
         current = getattr(self._local, "current", None)
         if current is None or current[0] is not sock:
             self._emit(sock, (), (message,), push=True)
-            return False
+            return message
+        message = as_redis_answers(current[1], message)
         current[2].append(message)
-        return True
+        return message
 
     def ended(self, sock: BaseFakeSocket) -> None:
         current = getattr(self._local, "current", None)
@@ -145,8 +147,27 @@ def _process_command(self: BaseFakeSocket, fields: list[bytes]) -> None:
 def _put_response(self: BaseFakeSocket, message: Any) -> None:
     recorder = _RECORDERS.get(self._server)
     if recorder is not None:
-        recorder.replied(self, message)
+        message = recorder.replied(self, message)
     _ORIGINAL_PUT(self, message)
+
+
+def as_redis_answers(fields: list[bytes], reply: Any) -> Any:
+    """The reply as Redis gives it, where fakeredis differs in a way a lesson shows.
+
+    XPENDING's summary: fakeredis 2.40 answers each consumer's count as an integer and no
+    consumers as an empty array; Redis answers bulk strings and nil (pinned by
+    tests/test_fakeredis_pins.py: when fakeredis changes, this goes).
+    """
+    if (
+        len(fields) == 3
+        and bytes(fields[0]).lower() == b"xpending"
+        and isinstance(reply, list)
+        and len(reply) == 4
+    ):
+        consumers = reply[3]
+        fixed = None if not consumers else [[who, str(n).encode()] for who, n in consumers]
+        return [*reply[:3], fixed]
+    return reply
 
 
 BaseFakeSocket._process_command = _process_command  # type: ignore[method-assign]

@@ -40,6 +40,7 @@ from redisqueue_tutor.modes.trace.tracer import (
 )
 from redisqueue_tutor.run.backend import Backend, FakeBackend, Namespace, RedisBackend
 from redisqueue_tutor.run.connections import GateMixin
+from redisqueue_tutor.run.recorder import RecordingMixin
 
 # --------------------------------------------------------------------------------------------------
 # Installing it into redis-py
@@ -49,8 +50,15 @@ _traced_classes: dict[type, type] = {}
 
 
 def traced_class(base: type) -> type:
+    """The backend's connection class with the trace's mixin on top, and the connection-level
+    recorder beneath it where the backend records elsewhere (the embedded server)."""
     if base not in _traced_classes:
-        _traced_classes[base] = type(f"Traced{base.__name__}", (TraceMixin, base), {})
+        bases = (
+            (TraceMixin, base)
+            if issubclass(base, RecordingMixin)
+            else (TraceMixin, RecordingMixin, base)
+        )
+        _traced_classes[base] = type(f"Traced{base.__name__}", bases, {})
     return _traced_classes[base]
 
 

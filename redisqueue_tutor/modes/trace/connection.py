@@ -35,7 +35,9 @@ class TraceMixin(ConnectionMixin):
 
     _in_handshake: bool
 
-    def __init__(self, *args: Any, command_log: CommandLog, lane: str, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, command_log: CommandLog | None = None, lane: str = "", **kwargs: Any
+    ) -> None:
         tracer = current()
         self._trace_client: ClientName = kwargs.pop("trace_client")
         self._own_log = CommandLog(shorten=tracer.backend.namespace.short)
@@ -47,6 +49,7 @@ class TraceMixin(ConnectionMixin):
         # line that sent each command, kept until its reply is recorded.
         self._sent_from: deque[str] = deque()
         # Next in the MRO is the recorder's mixin, which takes these; mypy sees redis-py's class.
+        lane = lane or str(kwargs.get("client_name") or "")
         super().__init__(*args, command_log=self._own_log, lane=lane, **kwargs)  # type: ignore[call-arg]
 
     @property
