@@ -1,6 +1,7 @@
-"""What the command recorder costs on a real server, in the same run (issue 3's budget: 10 %).
+"""What the command recorder costs, in the same run (issue 3's budget: 10 %).
 
     python benchmarks/recorder_overhead.py [--pairs 2000] [--rounds 15] [--url redis://...]
+    python benchmarks/recorder_overhead.py --fake   # the embedded server, recording where commands arrive
 
 Unpipelined LPUSH + RPOP round trips (what a lesson does: one command per step) through clients of
 one Backend: `connection_pool(record=True)` (what lessons use) against `record=False` (the same
@@ -70,10 +71,18 @@ def main() -> int:
     parser.add_argument("--pairs", type=int, default=250, help="LPUSH+RPOP pairs per block")
     parser.add_argument("--rounds", type=int, default=80)
     parser.add_argument("--url", help="a Redis to use (default: start our own)")
+    parser.add_argument(
+        "--fake",
+        action="store_true",
+        help="the embedded backend, where its server records (recorded lanes against the same"
+        " server's unrecorded connections)",
+    )
     args = parser.parse_args()
 
-    with own_server() if args.url is None else _given(args.url) as url, running(url) as backend:
-        assert isinstance(backend, RedisBackend)
+    context = _given("fake") if args.fake else own_server() if args.url is None else _given(args.url)
+    with context as url, running(url) as backend:
+        if not args.fake:
+            assert isinstance(backend, RedisBackend)
         key = backend.namespace.key("bench")
         sides: dict[str, Callable[[], float]] = {
             "recorded": _side(
@@ -84,8 +93,17 @@ def main() -> int:
                 key,
                 args.pairs,
             ),
-            "bare redis-py": _side(redis.Redis.from_url(url), key, args.pairs),
         }
+        if args.fake:
+            import fakeredis
+
+            from redisqueue_tutor.run.fakeserver import new_server
+
+            # A server nobody records: what the dispatch hooks themselves cost.
+            bare = fakeredis.FakeRedis(server=new_server())
+            sides["bare fakeredis"] = _side(bare, key, args.pairs)
+        else:
+            sides["bare redis-py"] = _side(redis.Redis.from_url(url), key, args.pairs)
         for run in sides.values():  # warm up: connect, fill caches
             run()
         times: dict[str, list[float]] = {name: [] for name in sides}
