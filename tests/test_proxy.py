@@ -14,6 +14,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -24,18 +25,23 @@ import redis.asyncio
 
 from redisqueue_tutor.keyspace.gate import Gate
 from redisqueue_tutor.run.proxy import RecordingProxy, WireEvent
+from redisqueue_tutor.run.proxy_session import ClientSession
 from redisqueue_tutor.run.resp import ReplyFramer, encode, shorten
 from redisqueue_tutor.run.server import Namespace
 from tests.conftest import RedisServer, all_keys, missing
 
 real = pytest.mark.real
-HANDSHAKE = {b"HELLO", b"CLIENT"}  # redis-py's own opening (HELLO 3, CLIENT SETINFO ...)
 
 
 class Run:
     """A proxy of one namespace, and what it recorded."""
 
-    def __init__(self, server: RedisServer, url: str | None = None, gate: Gate | None = None):
+    def __init__(
+        self,
+        server: RedisServer,
+        url: str | None = None,
+        on_event: Callable[[WireEvent], None] | None = None,
+    ):
         self.server = server
         self.namespace = Namespace.new()
         self.prefix = self.namespace.prefix
@@ -43,8 +49,8 @@ class Run:
         self.proxy = RecordingProxy(
             url or server.url,
             prefix=self.prefix,
-            gate=gate or Gate(self.prefix),
-            on_event=self.events.append,
+            gate=Gate(self.prefix),
+            on_event=on_event or self.events.append,
         ).start()
 
     def client(self, **options: Any) -> redis.Redis:
@@ -53,17 +59,18 @@ class Run:
 
     def program_events(self) -> list[WireEvent]:
         """The events of the program's own commands: redis-py's handshake left out."""
-        return [
-            e
-            for e in self.events
-            if not (e.command[:1] == (b"HELLO",) and len(e.command) <= 2)
-            and not (
-                e.command[:2] in ((b"CLIENT", b"SETINFO"), (b"CLIENT", b"MAINT_NOTIFICATIONS"))
-            )
-        ]
+        return [e for e in self.events if not handshake(e)]
 
     def server_keys(self) -> set[bytes]:
         return all_keys(self.server.client(), match=self.namespace.pattern)
+
+
+def handshake(event: WireEvent) -> bool:
+    """redis-py's opening of a connection: HELLO 3, CLIENT SETINFO, CLIENT MAINT_NOTIFICATIONS."""
+    command = event.command
+    if command[:1] == (b"HELLO",):
+        return len(command) <= 2
+    return command[:2] in ((b"CLIENT", b"SETINFO"), (b"CLIENT", b"MAINT_NOTIFICATIONS"))
 
 
 @pytest.fixture
@@ -136,6 +143,16 @@ def exercise(make: Callable[[], redis.Redis], k: Callable[[str], str]) -> list[A
     add(r.incrbyfloat(k("float"), 1.25))
     add(r.append(k("m2"), "!"))
     add(r.set(k("m1"), "new", get=True))
+    return out + exercise_streams_and_blocking(make, k)
+
+
+def exercise_streams_and_blocking(
+    make: Callable[[], redis.Redis], k: Callable[[str], str]
+) -> list[Any]:
+    r = make()
+    out: list[Any] = []
+    add = out.append
+    add(r.hset(k("hash"), "f2", b"\x00\xff\r\n"))
     add(r.xadd(k("stream"), {"job": "1"}, id="1-1"))
     add(r.xadd(k("stream"), {"job": "2"}, id="1-2"))
     add(r.xgroup_create(k("stream"), "workers", id="0"))
@@ -186,13 +203,14 @@ def test_a_program_gets_the_same_replies_through_the_proxy(start_run, redis_serv
     assert through[24] == bytes(range(256))
 
 
-def raw_exchange(port: int, commands: list[tuple[bytes, ...]]) -> list[bytes]:
-    """Each reply's bytes exactly as they came, for commands pipelined on one raw socket."""
+def raw_exchange(port: int, commands: list[tuple[bytes, ...]], replies_due: int = 0) -> list[bytes]:
+    """Each reply's bytes exactly as they came, for commands pipelined on one raw socket (one
+    reply each, unless `replies_due` says how many in all)."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(b"".join(encode(c) for c in commands))
         framer = ReplyFramer()
         replies: list[bytes] = []
-        while len(replies) < len(commands):
+        while len(replies) < (replies_due or len(commands)):
             data = sock.recv(65536)
             assert data, "the connection closed before every reply came"
             framer.feed(data)
@@ -367,13 +385,13 @@ def test_what_the_gate_refuses_never_reaches_the_server(start_run, own_server):
     client = run.client()
     client.set("mine", "1")
     refused = {
-        "FLUSHALL": lambda: client.flushall(),
+        "FLUSHALL": client.flushall,
         "KEYS": lambda: client.keys("*"),
         "CONFIG SET": lambda: client.config_set("maxmemory", "1mb"),
         "SELECT": lambda: client.execute_command("SELECT", 1),
         "SORT": lambda: client.sort("mine", by="precious"),  # BY reaches keys by pattern
         "EVAL": lambda: client.eval("return redis.call('DEL', 'precious')", 0),
-        "SCAN": lambda: client.scan(),
+        "SCAN": client.scan,
     }
     for name, call in refused.items():
         with pytest.raises(redis.ResponseError, match=f"the tutor refused the command: {name}"):
@@ -527,7 +545,12 @@ def test_events_of_redis_cli_in_a_subprocess(start_run):
         "CLIENT SETNAME cli\nRPUSH queue a b\nFLUSHALL\nLRANGE queue 0 -1\nAUTH wrong-password\n"
     )
     done = subprocess.run(
-        [cli, "-p", str(run.proxy.port)], input=script, capture_output=True, text=True, timeout=20
+        [cli, "-p", str(run.proxy.port)],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
     )
     assert "the tutor refused the command: FLUSHALL is refused" in done.stdout + done.stderr
     assert "a\nb" in done.stdout
@@ -666,6 +689,234 @@ def test_close_joins_every_thread_and_closes_every_connection(start_server):
         time.sleep(0.05)
     assert client_count(server) == before
     with pytest.raises(redis.ConnectionError):
-        redis.Redis(port=port, socket_connect_timeout=1).ping()  # nothing listens any more
+        no_retry = redis.retry.Retry(redis.backoff.NoBackoff(), 0)
+        redis.Redis(port=port, retry=no_retry).ping()  # nothing listens any more
     assert proxy.problems == []
     assert not any(e.error for e in events)  # closing is not a failure of any connection
+
+
+@real
+def test_unsubscribing_from_everything_pairs_one_reply_per_subscription(start_run):
+    run = start_run()
+    commands = [
+        (b"SUBSCRIBE", b"a", b"b"),
+        (b"PSUBSCRIBE", b"p*"),
+        (b"UNSUBSCRIBE",),  # two replies: a and b
+        (b"PUNSUBSCRIBE",),  # one: p*
+        (b"UNSUBSCRIBE",),  # none held: one reply with no channel
+        (b"PING",),
+    ]
+    replies = raw_exchange(run.proxy.port, commands, replies_due=8)
+    assert replies[-1] == b"+PONG\r\n"
+    rows = [(e.command, e.reply) for e in run.events]
+    # UNSUBSCRIBE alone: one confirmation per channel held, in an order of the server's own.
+    first, second = rows[3:5]
+    assert first[0] == second[0] == (b"UNSUBSCRIBE",)
+    assert {first[1][1], second[1][1]} == {b"a", b"b"} and [first[1][2], second[1][2]] == [2, 1]
+    assert rows[:3] + rows[5:] == [
+        ((b"SUBSCRIBE", b"a", b"b"), [b"subscribe", b"a", 1]),
+        ((b"SUBSCRIBE", b"a", b"b"), [b"subscribe", b"b", 2]),
+        ((b"PSUBSCRIBE", b"p*"), [b"psubscribe", b"p*", 3]),
+        ((b"PUNSUBSCRIBE",), [b"punsubscribe", b"p*", 0]),
+        ((b"UNSUBSCRIBE",), [b"unsubscribe", None, 0]),
+        ((b"PING",), b"PONG"),
+    ]
+
+
+@real
+def test_a_client_that_pipelines_without_reading_does_not_stall_the_proxy(start_run):
+    run = start_run()
+    value = b"v" * 100
+    count = 60_000  # about 9 MB of commands and 0.3 MB of replies, more than any socket buffer
+    payload = b"".join(encode((b"SET", b"k%d" % (i % 10), value)) for i in range(count))
+    payload += encode((b"GET", b"k1"))
+    with socket.create_connection(("127.0.0.1", run.proxy.port), timeout=30) as sock:
+        sock.sendall(payload)  # all of it before reading a byte
+        reader = hiredis.Reader()
+        replies = 0
+        last: Any = None
+        while replies < count + 1:
+            data = sock.recv(1 << 16)
+            assert data
+            reader.feed(data)
+            while (reply := reader.gets()) is not False:
+                replies += 1
+                last = reply
+    assert last == value
+    assert len(run.events) == count + 1 and run.events[-1].reply == value
+
+
+@real
+def test_a_failing_recorder_and_odd_clients_do_not_break_the_proxy(start_run):
+    calls = []
+
+    def recorder(event: WireEvent) -> None:
+        calls.append(event)
+        raise RuntimeError("a recorder's bug")
+
+    run = start_run(on_event=recorder)
+    client = run.client()
+    assert client.rpush("q", "a") == 1 and client.lrange("q", 0, -1) == [b"a"]
+    assert calls and "a recorder's bug" in run.proxy.problems[0]
+    # Inline commands (telnet) are not RESP: the client is told so and its connection ends.
+    with socket.create_connection(("127.0.0.1", run.proxy.port), timeout=5) as sock:
+        sock.sendall(b"PING\r\n")
+        answer = sock.recv(1000)
+        assert answer.startswith(b"-ERR Protocol error") and sock.recv(1000) == b""
+    # QUIT ends a connection without a complaint.
+    assert raw_exchange(run.proxy.port, [(b"QUIT",)]) == [b"+OK\r\n"]
+    assert client.ping() is True
+    assert len(run.proxy.problems) == len([p for p in run.proxy.problems if "recorder" in p])
+
+
+# -- the RESP stream, without a server --------------------------------------------------------
+
+
+def resp(value: Any, resp3: bool = True) -> bytes:
+    """`value` as a server would send it (RESP3 types where `resp3`)."""
+    if value is None:
+        return b"_\r\n" if resp3 else b"$-1\r\n"
+    if isinstance(value, bool):
+        return b"#t\r\n" if value else b"#f\r\n"
+    if isinstance(value, int):
+        return b":%d\r\n" % value
+    if isinstance(value, float):
+        return b",%r\r\n" % value
+    if isinstance(value, bytes):
+        return b"$%d\r\n%s\r\n" % (len(value), value)
+    if isinstance(value, str):
+        return b"+%s\r\n" % value.encode()
+    if isinstance(value, dict):
+        return b"%%%d\r\n" % len(value) + b"".join(resp(k) + resp(v) for k, v in value.items())
+    if isinstance(value, frozenset):
+        return b"~%d\r\n" % len(value) + b"".join(resp(v) for v in sorted(value))
+    if isinstance(value, tuple):  # a push
+        return b">%d\r\n" % len(value) + b"".join(resp(v) for v in value)
+    return b"*%d\r\n" % len(value) + b"".join(resp(v) for v in value)
+
+
+def random_value(rng: random.Random, depth: int = 0) -> Any:
+    kinds = ["int", "bytes", "simple", "null", "float", "bool"]
+    if depth < 3:
+        kinds += ["array", "map", "set", "push"]
+    kind = rng.choice(kinds)
+    if kind == "int":
+        return rng.randint(-(10**12), 10**12)
+    if kind == "bytes":
+        return bytes(rng.randrange(256) for _ in range(rng.choice([0, 1, 5, 300])))
+    if kind == "simple":
+        return rng.choice(["OK", "QUEUED", "PONG"])
+    if kind == "null":
+        return None
+    if kind == "float":
+        return rng.random()
+    if kind == "bool":
+        return rng.random() < 0.5
+    items = [random_value(rng, depth + 1) for _ in range(rng.randrange(4))]
+    if kind == "map":
+        return {b"k%d" % i: v for i, v in enumerate(items)}
+    if kind == "set":
+        return frozenset(b"m%d" % i for i in range(len(items)))
+    return tuple(items) if kind == "push" else items
+
+
+def test_the_framer_cuts_whole_replies_however_the_bytes_arrive():
+    rng = random.Random(15)
+    replies = [resp(random_value(rng)) for _ in range(300)]
+    replies += [
+        b"$-1\r\n",
+        b"*-1\r\n",
+        b"*0\r\n",
+        b"-ERR x\r\n",
+        b"(123456789012345678901234567890\r\n",
+    ]
+    replies += [b"|1\r\n+ttl\r\n:3\r\n$1\r\nv\r\n", b"=8\r\ntxt:ab\r\n\r\n"]
+    stream = b"".join(replies)
+    for _ in range(5):
+        framer = ReplyFramer()
+        cut: list[bytes] = []
+        position = 0
+        while position < len(stream):
+            step = rng.choice([1, 2, 7, 64, 4096])
+            framer.feed(stream[position : position + step])
+            position += step
+            while (span := framer.next_reply()) is not None:
+                cut.append(bytes(framer.buffer[span[0] : span[1]]))
+            framer.compact()
+        assert cut == replies
+
+
+def test_shortening_takes_the_prefix_off_names_and_nothing_else():
+    prefix = b"tutor:{0a1b2c3d}:"
+    reply = resp([prefix + b"queue", [b"x" + prefix, prefix, {prefix + b"f": prefix + b"v"}], 7])
+    reply += b""
+    assert shorten(reply, prefix) == resp([b"queue", [b"x" + prefix, prefix, {b"f": b"v"}], 7])
+    assert shorten(b"+%sname\r\n" % prefix, prefix) == b"+name\r\n"
+    assert shorten(b"$-1\r\n", prefix) == b"$-1\r\n"
+    untouched = resp([b"job", 1.5, None])
+    assert shorten(untouched, prefix) is untouched
+    # A value that carries the prefix's bytes inside it keeps them: lengths steer the reading.
+    inner = resp([b"$17\r\n" + prefix + b"\r\n"])
+    assert shorten(inner, prefix) == inner
+
+
+@pytest.fixture
+def session() -> Iterator[tuple[ClientSession, list[WireEvent]]]:
+    """A client connection's pairing without sockets: commands and replies fed by hand."""
+    prefix = "tutor:{0a1b2c3d}:"
+    events: list[WireEvent] = []
+    proxy = RecordingProxy(
+        "redis://127.0.0.1:1/0", prefix=prefix, gate=Gate(prefix), on_event=events.append
+    )
+    near, far = socket.socketpair()
+    yield ClientSession(proxy, 1, near), events
+    near.close()
+    far.close()
+    proxy.close()
+
+
+def test_a_message_that_overtakes_a_reply_is_a_push_on_resp2(session):
+    session, events = session
+    p = b"tutor:{0a1b2c3d}:"
+    session.commands_in(encode((b"SUBSCRIBE", b"a")))
+    session.replies_in(resp([b"subscribe", p + b"a", 1], resp3=False))
+    session.commands_in(encode((b"SUBSCRIBE", b"b")) + encode((b"PING",)))
+    assert session.to_server.endswith(encode((b"SUBSCRIBE", p + b"b")) + encode((b"PING",)))
+    session.replies_in(resp([b"message", p + b"a", b"m1"], resp3=False))  # before the reply
+    session.replies_in(resp([b"subscribe", p + b"b", 2], resp3=False))
+    session.replies_in(resp([b"message", p + b"b", b"m2"], resp3=False))
+    session.replies_in(resp([b"pong", b""], resp3=False))
+    rows = [(e.command, e.reply, e.push) for e in events]
+    assert rows == [
+        ((b"SUBSCRIBE", b"a"), [b"subscribe", b"a", 1], False),
+        ((), [b"message", b"a", b"m1"], True),
+        ((b"SUBSCRIBE", b"b"), [b"subscribe", b"b", 2], False),
+        ((), [b"message", b"b", b"m2"], True),
+        ((b"PING",), [b"pong", b""], False),
+    ]
+    assert session.to_client.count(b"$1\r\na\r\n") == 2  # the channel, short, in both
+
+
+def test_resp3_pushes_never_take_a_commands_reply(session):
+    session, events = session
+    session.commands_in(encode((b"HELLO", b"3", b"AUTH", b"user", b"pw", b"SETNAME", b"w")))
+    assert bytes(session.to_server) == encode((b"HELLO", b"3", b"SETNAME", b"w"))  # no password
+    session.replies_in(resp({b"proto": 3}))
+    session.commands_in(encode((b"SUBSCRIBE", b"c")))
+    session.replies_in(resp((b"subscribe", b"tutor:{0a1b2c3d}:c", 1)))  # RESP3: a push
+    # Subscribed, a RESP3 connection still runs commands: an array is a reply, never a message.
+    session.commands_in(encode((b"LRANGE", b"l", b"0", b"-1")) + encode((b"GET", b"k")))
+    session.replies_in(resp((b"message", b"tutor:{0a1b2c3d}:c", b"m")))
+    session.replies_in(resp([b"message", b"x", b"y"]))  # an array: LRANGE's own reply
+    session.replies_in(resp((b"sunsubscribe", b"tutor:{0a1b2c3d}:s", 0)))  # unasked: a push
+    session.replies_in(resp(None))
+    rows = [(e.name, e.command[:1], e.reply, e.push) for e in events]
+    assert rows == [
+        ("", (b"HELLO",), {b"proto": 3}, False),
+        ("w", (b"SUBSCRIBE",), [b"subscribe", b"c", 1], False),
+        ("w", (), [b"message", b"c", b"m"], True),
+        ("w", (b"LRANGE",), [b"message", b"x", b"y"], False),
+        ("w", (), [b"sunsubscribe", b"s", 0], True),
+        ("w", (b"GET",), None, False),
+    ]
+    assert session.pending == deque()

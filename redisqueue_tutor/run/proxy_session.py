@@ -260,6 +260,19 @@ class ClientSession:
             return False
         if not data:
             return False
+        try:
+            self.commands_in(data)
+        except hiredis.ProtocolError:
+            self._send_now(
+                b"-ERR Protocol error: the tutor's proxy reads commands as RESP arrays, as"
+                b" redis-py and redis-cli send them (not inline commands)\r\n"
+            )
+            return False
+        return True
+
+    def commands_in(self, data: bytes) -> None:
+        """Take bytes the client sent: whole commands go to `to_server`, namespaced, or wait for
+        a refusal's turn. Raises hiredis.ProtocolError on bytes that are not RESP commands."""
         self.commands.feed(data)
         out = []
         try:
@@ -267,14 +280,8 @@ class ClientSession:
                 if not isinstance(args, list) or not args:
                     raise hiredis.ProtocolError("a command is an array of bulk strings")
                 out.append(self._command(args))
-        except hiredis.ProtocolError:
-            self._send_now(
-                b"-ERR Protocol error: the tutor's proxy reads commands as RESP arrays, as"
-                b" redis-py and redis-cli send them (not inline commands)\r\n"
-            )
-            return False
-        self.to_server += b"".join(out)
-        return True
+        finally:
+            self.to_server += b"".join(out)
 
     def _command(self, args: list[bytes]) -> bytes:
         """What is sent upstream for one command of the client, its _Pending queued."""
@@ -335,16 +342,21 @@ class ClientSession:
                     self.lost("Redis closed the connection")
                 self._send_now(b"")
             return False
-        framer = self.framer
-        framer.feed(data)
         try:
-            while (span := framer.next_reply()) is not None:
-                self._reply(bytes(framer.buffer[span[0] : span[1]]))
+            self.replies_in(data)
         except ProtocolError as exc:
             self.lost(f"the server's reply could not be read: {exc}")
             return False
-        framer.compact()
         return True
+
+    def replies_in(self, data: bytes) -> None:
+        """Take bytes the server sent: each whole reply goes to `to_client` (names shortened)
+        and becomes an event. Raises resp.ProtocolError on bytes that are not RESP."""
+        framer = self.framer
+        framer.feed(data)
+        while (span := framer.next_reply()) is not None:
+            self._reply(bytes(framer.buffer[span[0] : span[1]]))
+        framer.compact()
 
     def _reply(self, raw: bytes) -> None:
         if self.proxy.prefix_bytes in raw:
