@@ -677,11 +677,12 @@ def test_close_joins_every_thread_and_closes_every_connection(start_server):
     while client_count(server) < before + 3 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert len(proxy_threads()) == 4  # the acceptor and one per connection
+    assert proxy.open_connections == 3
     assert client_count(server) == before + 3
     started = time.monotonic()
     proxy.close()
     assert time.monotonic() - started < 2
-    assert proxy_threads() == []
+    assert proxy_threads() == [] and proxy.open_connections == 0
     blocked.join(5)
     assert isinstance(outcome[0], redis.ConnectionError)  # the client saw its connection end
     deadline = time.monotonic() + 5

@@ -102,7 +102,7 @@ class RecordingProxy:
         self._emitting = threading.Lock()
         self._seq = itertools.count(1)
         self._numbers = itertools.count(1)
-        self._connections: set[ClientSession] = set()
+        self._sessions: set[ClientSession] = set()
         self._listener: socket.socket | None = None
         self._accepting: threading.Thread | None = None
         self.wake, self._wake_writer = socket.socketpair()
@@ -153,19 +153,21 @@ class RecordingProxy:
         return self
 
     def close(self) -> None:
-        """Stop accepting, close every connection both ways, join every thread."""
+        """Stop accepting, close every client connection both ways (and its connection to the
+        server), join every thread. A connection still opening waits for the server's answer,
+        at most the URL's socket_connect_timeout (redis-py's default: 5 s)."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            connections = list(self._connections)
+            sessions = list(self._sessions)
         self._wake_writer.send(b"x")  # never read: every select loop sees it from now on
-        for connection in connections:
-            connection.stop()
+        for session in sessions:
+            session.stop()
         if self._accepting is not None:
             self._accepting.join()
-        for connection in connections:
-            connection.thread.join()
+        for session in sessions:
+            session.thread.join()
         if self._listener is not None:
             self._listener.close()
         self.wake.close()
@@ -185,7 +187,7 @@ class RecordingProxy:
     @property
     def open_connections(self) -> int:
         with self._lock:
-            return len(self._connections)
+            return len(self._sessions)
 
     def _accept(self) -> None:
         listener = self._listener
@@ -202,23 +204,23 @@ class RecordingProxy:
                     except OSError:  # gone before it was accepted, or out of descriptors
                         continue
                     client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                    connection = ClientSession(self, next(self._numbers), client)
+                    session = ClientSession(self, next(self._numbers), client)
                     with self._lock:
                         if self._closed:
                             client.close()
                             return
-                        self._connections.add(connection)
-                    connection.thread.start()
+                        self._sessions.add(session)
+                    session.thread.start()
 
-    def forget(self, connection: ClientSession) -> None:
+    def forget(self, session: ClientSession) -> None:
         with self._lock:
-            self._connections.discard(connection)
+            self._sessions.discard(session)
 
     # -- the server side ---------------------------------------------------------------------------
 
-    def connect_upstream(self, connection: ClientSession) -> None:
-        """Open the connection's own connection to the server: AUTH and SELECT as the URL says.
-        Raises Unreachable with one line that says why not."""
+    def connect_upstream(self, session: ClientSession) -> None:
+        """Open a client connection's own connection to the server (AUTH and SELECT as the URL
+        says) as session.upstream; raise Unreachable with one line that says why not."""
         try:
             sock: socket.socket = self._dialer._connect()
         except TimeoutError as exc:
@@ -226,8 +228,8 @@ class RecordingProxy:
         except (OSError, redis.RedisError) as exc:
             error = redis.ConnectionError(f"Error connecting to {self._address}: {exc}")
             raise Unreachable(connect_failure(error, self)) from None
-        connection.upstream = sock
-        if connection.stopping:  # close() came while connecting: stop() found no socket
+        session.upstream = sock
+        if session.stopping:  # close() came while connecting: stop() found no socket
             raise Unreachable("the proxy is closing")
         try:
             self._handshake(sock)
@@ -266,7 +268,7 @@ class RecordingProxy:
 
     def emit(
         self,
-        connection: ClientSession,
+        session: ClientSession,
         command: tuple[bytes, ...],
         reply: Any,
         *,
@@ -275,16 +277,16 @@ class RecordingProxy:
         push: bool = False,
     ) -> None:
         with self._emitting:
-            event = WireEvent(
-                connection=connection.number,
-                name=connection.name,
-                command=command,
-                reply=reply,
-                error=error,
-                refused=refused,
-                push=push,
-                seq=next(self._seq),
-                t=time.monotonic(),
+            event = WireEvent(  # by position: the fields' order; a little quicker
+                session.number,
+                session.name,
+                command,
+                reply,
+                error,
+                refused,
+                push,
+                next(self._seq),
+                time.monotonic(),
             )
             try:
                 self._on_event(event)

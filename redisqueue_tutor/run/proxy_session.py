@@ -53,6 +53,7 @@ SUBSCRIPTIONS = {
     b"sunsubscribe": ("shard channels", False),
 }
 MESSAGES = frozenset({b"message", b"pmessage", b"smessage"})
+_SPECIAL = frozenset({b"auth", b"hello", b"client", b"quit", *SUBSCRIPTIONS})  # see _command
 
 
 @dataclass(slots=True)
@@ -293,7 +294,7 @@ class ClientSession:
             positions = names_at(words)
         except UnknownKeys:
             positions = []  # the gate refuses a command whose names Redis cannot place
-        sent = list(args)
+        sent = args  # `command` keeps what the client sent
         for i in positions:
             if not args[i].startswith(prefix):
                 sent[i] = prefix + args[i]
@@ -304,18 +305,19 @@ class ClientSession:
             return PLACEHOLDER
         entry = _Pending(command)
         head = args[0].lower()
-        if head == b"auth":
-            entry.answer = b"+OK\r\n"
-            self.pending.append(entry)
-            return PLACEHOLDER
-        if head == b"hello":
-            sent = _hello(sent, words, entry)
-        elif head == b"client" and len(words) == 3 and words[1].lower() == "setname":
-            entry.name = words[2]
-        elif head in SUBSCRIPTIONS:
-            entry.kind, entry.remaining = head, len(args) - 1
-        elif head == b"quit":
-            self.quitting = True
+        if head in _SPECIAL:
+            if head == b"auth":
+                entry.answer = b"+OK\r\n"
+                self.pending.append(entry)
+                return PLACEHOLDER
+            if head == b"hello":
+                sent = _hello(sent, words, entry)
+            elif head == b"client" and len(words) == 3 and words[1].lower() == "setname":
+                entry.name = words[2]
+            elif head in SUBSCRIPTIONS:
+                entry.kind, entry.remaining = head, len(args) - 1
+            elif head == b"quit":
+                self.quitting = True
         self.pending.append(entry)
         return encode(sent)
 
@@ -409,6 +411,8 @@ class ClientSession:
             self.proxy.emit(self, head.command, None, error=str(value))
             return
         self.proxy.emit(self, head.command, value)
+        if value == b"QUEUED":  # inside MULTI: the name or protocol changes at EXEC, if ever
+            return
         if head.name is not None:
             self.name = head.name
         if head.protocol is not None:
