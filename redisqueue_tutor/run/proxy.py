@@ -203,14 +203,29 @@ class RecordingProxy:
                         client, _ = listener.accept()
                     except OSError:  # gone before it was accepted, or out of descriptors
                         continue
-                    client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                    session = ClientSession(self, next(self._numbers), client)
-                    with self._lock:
-                        if self._closed:
-                            client.close()
-                            return
-                        self._sessions.add(session)
-                    session.thread.start()
+                    if not self._serve(client):
+                        return
+
+    def _serve(self, client: socket.socket) -> bool:
+        """Start a thread for a new client connection; False once the proxy is closing."""
+        try:
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:  # gone already
+            client.close()
+            return True
+        session = ClientSession(self, next(self._numbers), client)
+        with self._lock:
+            if self._closed:
+                client.close()
+                return False
+            self._sessions.add(session)
+        try:
+            session.thread.start()
+        except RuntimeError as exc:  # no thread to be had: this client is turned away
+            self.note(f"a client connection could not be served: {exc!r}")
+            self.forget(session)
+            client.close()
+        return True
 
     def forget(self, session: ClientSession) -> None:
         with self._lock:
