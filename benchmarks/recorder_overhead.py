@@ -79,7 +79,9 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    context = _given("fake") if args.fake else own_server() if args.url is None else _given(args.url)
+    context = (
+        _given("fake") if args.fake else own_server() if args.url is None else _given(args.url)
+    )
     with context as url, running(url) as backend:
         if not args.fake:
             assert isinstance(backend, RedisBackend)
