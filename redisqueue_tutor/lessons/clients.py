@@ -118,11 +118,12 @@ class Subscribers:
 class Listener:
     """A subscriber's background thread, as in a Django app: subscribe, then handle messages.
 
-    It polls `get_message(timeout=...)` in a loop, the way redis-py's own `run_in_thread` does, so
-    that it can be stopped and joined: a bare `listen()` loop blocks until a message comes.
+    It waits in `get_message(timeout=...)` and is woken by what ends it (the confirmation of its
+    UNSUBSCRIBE, sent by stop(), or its connection closing), so it never polls and can always be
+    joined: a bare `listen()` loop would block until a message comes.
     """
 
-    POLL = 0.05
+    WAIT = 1.0  # seconds: only a safety net, every end of the wait is signalled
 
     def __init__(
         self,
@@ -160,8 +161,18 @@ class Listener:
         return self._confirmation
 
     def stop(self) -> Any:
-        """Unsubscribe, stop and join the thread; returns the unsubscribe confirmation."""
+        """Unsubscribe, stop and join the thread; returns the unsubscribe confirmation.
+
+        The UNSUBSCRIBE is sent from here, so the listener, waiting for its next message, wakes
+        at once with the confirmation instead of noticing a flag at its next poll.
+        """
         self._stop.set()
+        if self.thread.is_alive() and not self._killed and self.confirmed:
+            with suppress(redis.RedisError, OSError):
+                if self.command == "PSUBSCRIBE":
+                    self.pubsub.punsubscribe()
+                else:
+                    self.pubsub.unsubscribe()
         self.thread.join(DELIVERY_TIMEOUT)
         if self.thread.is_alive():
             raise EngineError(f"the listener thread of {self.client.name} did not stop")
@@ -169,8 +180,13 @@ class Listener:
 
     def kill(self) -> None:
         """The process dies: no UNSUBSCRIBE, its connection just closes (Redis drops the
-        subscription with it)."""
+        subscription with it), which also wakes the listener's wait."""
         self._killed = True
+        self._stop.set()
+        connection = self.pubsub.connection
+        if connection is not None:
+            with suppress(Exception):
+                connection.disconnect()
         self.stop()
 
     def _run(self) -> None:
@@ -178,29 +194,28 @@ class Listener:
         try:
             subscribe = pubsub.psubscribe if self.command == "PSUBSCRIBE" else pubsub.subscribe
             subscribe(*self.names)
-            while not self._stop.is_set():
-                message = pubsub.get_message(timeout=self.POLL)
+            while True:
+                # A long wait: a message, the confirmation of stop()'s UNSUBSCRIBE, or a closed
+                # connection (kill) ends it at once; the timeout is only a safety net.
+                message = pubsub.get_message(timeout=self.WAIT)
                 if message is None:
+                    if self._stop.is_set() and (self._killed or not pubsub.subscribed):
+                        break
                     continue
-                if message["type"] in ("message", "pmessage"):
+                kind = message["type"]
+                if kind in ("message", "pmessage"):
                     self._heard(self.client, message, self)
-                elif message["type"] in ("subscribe", "psubscribe"):
+                elif kind in ("subscribe", "psubscribe"):
                     self._confirmation = freeze(message["data"])
                     self.confirmed = True
                     self._ready.set()
-            if self._killed:
-                return  # the finally below closes the connection, as a dying process would
-            if self.command == "PSUBSCRIBE":
-                pubsub.punsubscribe()
-            else:
-                pubsub.unsubscribe()
-            # Read the confirmation so the recorder logs it with the UNSUBSCRIBE.
-            deadline = 20
-            while deadline and pubsub.subscribed:
-                message = pubsub.get_message(timeout=self.POLL)
-                if message and message["type"] in ("unsubscribe", "punsubscribe"):
+                elif kind in ("unsubscribe", "punsubscribe"):
                     self._confirmation = freeze(message["data"])
-                deadline -= 1
+                    if not pubsub.subscribed:
+                        break
+        except (redis.ConnectionError, OSError, ValueError, AttributeError):
+            if not self._killed:
+                raise
         except BaseException as exc:  # reported to the main thread by start()
             self._error = exc
             self._ready.set()
