@@ -66,11 +66,25 @@ def _spec(name: str, entry: dict[str, Any]) -> CommandSpec:
 
 
 @functools.cache
+def _described() -> dict[str, Any]:
+    """The shipped data as read: each command's specification is built the first time it is
+    looked up (building all 240 costs more start-up than a lesson uses)."""
+    text = resources.files("redisqueue_tutor.keyspace").joinpath(DATA).read_text(encoding="utf-8")
+    commands: dict[str, Any] = json.loads(text)["commands"]
+    return commands
+
+
+@functools.cache
+def command_spec(name: str) -> CommandSpec | None:
+    """One command's specification, by lowercase name; None if Redis does not describe it."""
+    entry = _described().get(name)
+    return None if entry is None else _spec(name, entry)
+
+
 def specs() -> dict[str, CommandSpec]:
     """Every command Redis describes, by lowercase name."""
-    text = resources.files("redisqueue_tutor.keyspace").joinpath(DATA).read_text(encoding="utf-8")
-    data = json.loads(text)
-    return {name: _spec(name, entry) for name, entry in data["commands"].items()}
+    found = {name: command_spec(name) for name in _described()}
+    return {name: spec for name, spec in found.items() if spec is not None}
 
 
 def source() -> str:
@@ -98,7 +112,7 @@ def lookup(words: list[str]) -> CommandSpec | None:
     """The specification of a command (its subcommand's, where it has them)."""
     if not words:
         return None
-    spec = specs().get(words[0].lower())
+    spec = command_spec(words[0].lower())
     if spec is None:
         return None
     if spec.subcommands and len(words) > 1:
