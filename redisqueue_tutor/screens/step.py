@@ -97,6 +97,7 @@ class StepView:
     # The last step carries the lesson's closing (comparison, end note, what next). Interactive
     # screens show the closing on a page of its own after the last step instead.
     closing: bool = True
+    interactive: bool = True  # False: printed one step after another, the earlier rows above
 
     @property
     def current(self) -> int:
@@ -149,7 +150,7 @@ class StepScreen:
         if view.table_from:
             hidden = view.records[view.table_from - 1].number
             above = "step 1 is" if hidden == 1 else f"steps 1-{hidden} are"
-            title = f"Execution table ({above} above: b goes back)"
+            title = f"Execution table ({above} above{': b goes back' if view.interactive else ''})"
         yield execution_table(
             lesson,
             view.records[view.table_from :],
