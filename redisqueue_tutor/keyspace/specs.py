@@ -120,8 +120,26 @@ def lookup(words: list[str]) -> CommandSpec | None:
     return spec
 
 
-def key_positions(words: list[str]) -> list[int]:
-    """Indexes of the words that are keys, by the command's key specifications.
+# Key specification flags that say the command may change the key: overwrite, read-write and
+# remove (Redis's "write" key flags; RO keys are only read).
+WRITE_FLAGS = frozenset({"OW", "RW", "RM"})
+
+
+def written_positions(words: list[str]) -> list[int]:
+    """Indexes of the keys the command may change: the keys a state view must read again after
+    it, and no others. Raises UnknownKeys as key_positions does.
+
+    Those its key specifications flag OW, RW or RM; and every key of a write command that flags
+    none so (XREADGROUP's stream is "RO", yet it changes the group's pending entries)."""
+    spec = lookup(words)
+    if spec is None or "write" not in spec.flags:
+        return []
+    return key_positions(words, only=WRITE_FLAGS) or key_positions(words)
+
+
+def key_positions(words: list[str], only: frozenset[str] | None = None) -> list[int]:
+    """Indexes of the words that are keys, by the command's key specifications (those with a
+    flag in `only`, when given).
 
     Follows Redis's own getKeysUsingKeySpecs (src/db.c): each specification finds where its keys
     begin (an index, or the word after a keyword), then which follow (a range, or a count given
@@ -137,6 +155,8 @@ def key_positions(words: list[str]) -> list[int]:
         raise UnknownKeys(f"{spec.name.upper().replace('|', ' ')} has the wrong number of words")
     found: list[int] = []
     for key in spec.keys:
+        if only is not None and not key.flags & only:
+            continue
         if "incomplete" in key.flags:  # Redis itself needs command-specific code (MIGRATE)
             raise UnknownKeys(f"Redis cannot tell all the keys of {spec.name.upper()}")
         begin = _begin_search(spec, key, words)

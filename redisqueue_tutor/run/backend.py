@@ -41,9 +41,10 @@ from redisqueue_tutor.run.connections import (
     COMMAND_TIMEOUT,
     _fake_connection_classes,
 )
-from redisqueue_tutor.run.fakeserver import ServerEvent, ServerRecorder, new_server
+from redisqueue_tutor.run.fakeserver import ServerEvent, ServerRecorder, housekeeping, new_server
 from redisqueue_tutor.run.faults import ENV_REDIS_URL, BackendError, connect_failure, explain
 from redisqueue_tutor.run.recorder import CommandLog
+from redisqueue_tutor.run.records import as_read
 from redisqueue_tutor.run.server import (
     MIN_VERSION,
     Namespace,
@@ -79,6 +80,10 @@ class Backend:
         self.started = False
         self._pools: list[redis.ConnectionPool] = []
         self._observer: redis.Redis | None = None
+        # Databases other than the default one that the run's clients use (a traced program's
+        # Redis(db=2)): cleaned and kept alive like the default one.
+        self.databases: set[int] = set()
+        self._observers: dict[int, redis.Redis] = {}
 
     # -- what subclasses provide -------------------------------------------------------------
     def _pool_kwargs(self) -> dict[str, Any]:
@@ -101,11 +106,40 @@ class Backend:
         """One line for the header: the server and, on a real one, the run's namespace."""
         raise NotImplementedError
 
+    @property
+    def default_db(self) -> int:
+        """The database the run uses unless a client names another."""
+        return 0
+
+    def use_database(self, db: int) -> None:
+        """A client of the run uses database `db` too: clean it and keep it alive as well."""
+        if db != self.default_db:
+            self.databases.add(db)
+
+    def observer_for(self, db: int) -> redis.Redis:
+        """The observer of another database (the default one's is `observer`)."""
+        if db == self.default_db:
+            return self.observer
+        if db not in self._observers:
+            self.use_database(db)
+            self._observers[db] = redis.Redis(
+                connection_pool=self.connection_pool("observer", record=False, db=db)
+            )
+        return self._observers[db]
+
     # -- the seam ----------------------------------------------------------------------------
     def connection_pool(
-        self, lane: str, *, decode_responses: bool = True, record: bool = True
+        self,
+        lane: str,
+        *,
+        decode_responses: bool = True,
+        record: bool = True,
+        db: int | None = None,
     ) -> redis.ConnectionPool:
         kwargs = self._pool_kwargs()
+        if db is not None:
+            kwargs["db"] = db
+            self.use_database(db)
         kwargs["gate"] = self.gate if record else self.internal_gate
         if record:
             kwargs.update(command_log=self.log, lane=lane)
@@ -132,13 +166,19 @@ class Backend:
             )
         return self._observer
 
-    def keep_alive(self, names: Iterable[str]) -> None:
+    def keep_alive(self, names: Iterable[str], db: int | None = None) -> None:
         """Give these keys of the run (full names) the run's expiry again; nothing on a private
         fakeredis, whose keys end with the process."""
 
     def cleanup(self) -> int:
-        """Remove every key of this run's namespace; returns how many were removed."""
-        return _unlink_matching(self.observer, self.namespace.pattern, lambda _name: True)
+        """Remove every key of this run's namespace, in every database it used; returns how many
+        were removed."""
+        removed = _unlink_matching(self.observer, self.namespace.pattern, lambda _name: True)
+        for db in sorted(self.databases):
+            removed += _unlink_matching(
+                self.observer_for(db), self.namespace.pattern, lambda _name: True
+            )
+        return removed
 
     def close(self, *, clean: bool = True) -> None:
         """Remove the run's keys (unless `clean` is False) and drop every connection."""
@@ -150,6 +190,7 @@ class Backend:
                 pool.disconnect()
             self._pools.clear()
             self._observer = None
+            self._observers.clear()
 
 
 def _unlink_matching(observer: redis.Redis, pattern: str, keep: Any) -> int:
@@ -199,15 +240,23 @@ class FakeBackend(Backend):
         return self._plain
 
     def connection_pool(
-        self, lane: str, *, decode_responses: bool = True, record: bool = True
+        self,
+        lane: str,
+        *,
+        decode_responses: bool = True,
+        record: bool = True,
+        db: int | None = None,
     ) -> redis.ConnectionPool:
         name = lane if record else f"~{lane}"
         self._decodes[name] = decode_responses
+        if db is not None:
+            self.use_database(db)
         pool = redis.ConnectionPool(
             connection_class=self._plain,
             decode_responses=decode_responses,
             gate=self.gate if record else self.internal_gate,
             client_name=name,
+            db=db or 0,
             **self._pool_kwargs(),
         )
         self._pools.append(pool)
@@ -216,17 +265,17 @@ class FakeBackend(Backend):
     def _arrived(self, event: ServerEvent) -> None:
         """Called on the server's threads for everything it does: keep the lanes' commands."""
         name = event.name
-        if not name or name.startswith("~") or _housekeeping(event.command):
+        if not name or name.startswith("~") or housekeeping(event.command):
             return
         decode = self._decodes.get(name, False)
         if event.push:
-            self.log.append(name, (), _as_read(event.replies[0], decode), None)
+            self.log.append(name, (), as_read(event.replies[0], decode), None)
             return
         reply: Any = event.replies[0] if len(event.replies) == 1 else list(event.replies)
         if isinstance(reply, Exception):
             self.log.append(name, event.command, None, str(reply))
             return
-        self.log.append(name, event.command, _as_read(reply, decode), None)
+        self.log.append(name, event.command, as_read(reply, decode), None)
 
     def connect(self) -> ServerInfo:
         # fakeredis knows neither INFO nor ROLE, and there is nothing to reach: describe it as is.
@@ -241,39 +290,6 @@ class FakeBackend(Backend):
             super().close(clean=clean)
         finally:
             self._recorder.close()
-
-
-# The connection handshake and the tutor's own bookkeeping: not commands of a lesson or program.
-_HOUSEKEEPING = frozenset({b"hello", b"auth"})
-_CLIENT_HOUSEKEEPING = frozenset(
-    {b"setname", b"setinfo", b"id", b"maint_notifications", b"getname"}
-)
-
-
-def _housekeeping(command: tuple[bytes, ...]) -> bool:
-    if not command:
-        return False
-    name = command[0].lower()
-    if name in _HOUSEKEEPING:
-        return True
-    return name == b"client" and len(command) > 1 and command[1].lower() in _CLIENT_HOUSEKEEPING
-
-
-def _as_read(value: Any, decode: bool) -> Any:
-    """A reply as a client reads it: with decode_responses, bytes become str (as redis-py's
-    decoder does, keeping bytes that are not UTF-8)."""
-    if not decode:
-        return value
-    if isinstance(value, bytes):
-        try:
-            return value.decode("utf-8")
-        except UnicodeDecodeError:
-            return value
-    if isinstance(value, list | tuple):
-        return [_as_read(v, decode) for v in value]
-    if isinstance(value, dict):
-        return {_as_read(k, decode): _as_read(v, decode) for k, v in value.items()}
-    return value
 
 
 class RedisBackend(Backend):
@@ -387,20 +403,28 @@ class RedisBackend(Backend):
         # Who holds this namespace, for a person looking at the server; it expires like the rest.
         self.observer.set(self.namespace.owner_key, self._owner(), ex=KEY_TTL)
 
-    def keep_alive(self, names: Iterable[str]) -> None:
+    def keep_alive(self, names: Iterable[str], db: int | None = None) -> None:
         owned = [name for name in names if self.gate.owns(name)]
         if not owned:
             return
-        with self.observer.pipeline(transaction=False) as pipe:
+        observer = self.observer if db is None else self.observer_for(db)
+        with observer.pipeline(transaction=False) as pipe:
             for name in owned:
                 pipe.expire(name, KEY_TTL)
             pipe.execute()
+
+    @property
+    def default_db(self) -> int:
+        return int(self._url_kwargs.get("db") or 0)
 
     def _renew(self) -> None:
         while not self._stop_heartbeat.wait(HEARTBEAT_SECONDS):
             with suppress(redis.RedisError, AttributeError):
                 self._lease()
-                self.keep_alive(self.observer.scan_iter(match=self.namespace.pattern, count=500))
+                for db in (self.default_db, *sorted(self.databases)):
+                    observer = self.observer_for(db)
+                    names = observer.scan_iter(match=self.namespace.pattern, count=500)
+                    self.keep_alive(names, db)
 
     def close(self, *, clean: bool = True) -> None:
         self._stop_heartbeat.set()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 MASK = "***"
 _SECRET_SETTINGS = frozenset({"requirepass", "masterauth"})
@@ -20,10 +21,11 @@ _SECRET_SETTINGS = frozenset({"requirepass", "masterauth"})
 _URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^\s:/@'\"]*:)[^\s@'\"/]+(?=@)", re.I)
 
 
-def password_positions(words: Sequence[str]) -> list[int]:
+def password_positions(command: Sequence[str | bytes]) -> list[int]:
     """Indexes of the words of a command that are passwords (or their hashes)."""
-    if not words:
+    if not command:
         return []
+    words = [_text(w) for w in command]
     name = words[0].upper()
     upper = [w.upper() for w in words]
     if name == "AUTH":  # AUTH [username] password; anything longer is masked whole
@@ -45,15 +47,19 @@ def password_positions(words: Sequence[str]) -> list[int]:
     return []
 
 
-def masked_command(words: Sequence[str]) -> tuple[str, ...]:
+def _text(word: str | bytes) -> str:
+    return word.decode("utf-8", "surrogateescape") if isinstance(word, bytes) else word
+
+
+def masked_command(words: Sequence[Any]) -> tuple[Any, ...]:
     """The command as it may be shown: each password replaced by ***, an ACL rule keeping its
-    sign (>*** adds a password)."""
+    sign (>*** adds a password). Words that are not UTF-8 stay bytes where they are not masked."""
     positions = password_positions(words)
     if not positions:
         return tuple(words)
     out = list(words)
     for index in positions:
-        word = words[index]
+        word = _text(words[index])
         out[index] = (word[0] + MASK) if words[0].upper() == "ACL" else MASK
     return tuple(out)
 

@@ -27,10 +27,24 @@ else:
     ConnectionMixin = object
 
 
-def _text(arg: Any) -> str:
+def _text(arg: Any) -> str | bytes:
+    """An argument as Redis receives it: text where it is UTF-8, bytes where it is not (a pickle,
+    zlib data). redis-py's Encoder sends a str subclass (a str Enum such as RQ's
+    JobStatus.QUEUED) as its value, 'queued', and a number as its repr."""
     if isinstance(arg, bytes | bytearray | memoryview):
-        return bytes(arg).decode("utf-8", "backslashreplace")
+        try:
+            return bytes(arg).decode("utf-8")
+        except UnicodeDecodeError:
+            return bytes(arg)
+    if isinstance(arg, str):
+        return str.__str__(arg)
+    if isinstance(arg, int | float) and not isinstance(arg, bool):
+        return repr(arg)
     return str(arg)
+
+
+def _short(shorten: Callable[[str], str], word: str | bytes) -> Any:
+    return shorten(word) if isinstance(word, str) else word
 
 
 class CommandLog:
@@ -60,7 +74,7 @@ class CommandLog:
             self._records.append(
                 CommandRecord(
                     client=client,
-                    args=tuple(self._shorten(a) for a in words),
+                    args=tuple(_short(self._shorten, a) for a in words),
                     reply=self.shorten_value(freeze(reply)),
                     error=error,
                     sent=words,

@@ -70,7 +70,7 @@ class CommandRecord:
     args: tuple[str, ...]
     reply: Value = None
     error: str | None = None
-    sent: tuple[str, ...] = ()
+    sent: tuple[str | bytes, ...] = ()  # bytes: an argument that is not UTF-8
     # Sent but not answered yet when the step ended (a blocking command waiting for data).
     waiting: bool = False
 
@@ -289,7 +289,7 @@ def reply_text(reply: Value, error: str | None = None) -> str:
     if isinstance(reply, float):
         return f"(double) {reply}"
     if isinstance(reply, bytes | str):
-        text = reply.decode("utf-8", "backslashreplace") if isinstance(reply, bytes) else reply
+        text = reply.decode("utf-8", "surrogateescape") if isinstance(reply, bytes) else reply
         # Status replies read bare in redis-cli: OK, QUEUED (inside MULTI), PONG.
         return text if text in ("OK", "QUEUED", "PONG") else _quoted(text)
     if isinstance(reply, tuple):
@@ -309,9 +309,31 @@ def _nested(reply: Value) -> str:
     return reply_text(reply)
 
 
+_ESCAPES = {
+    "\\": "\\\\",
+    '"': '\\"',
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\a": "\\a",
+    "\b": "\\b",
+}
+
+
 def _quoted(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    """In double quotes, as redis-cli quotes a reply: control characters as escapes (\\n,
+    \\x1b), never sent raw to the terminal."""
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    escaped = "".join(_ESCAPES.get(c) or (c if c.isprintable() else _escape(c)) for c in text)
     return f'"{escaped}"'
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8 (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 # Where a command carries data (the task, the message): those words are quoted, as Python would
@@ -352,10 +374,13 @@ def _command_words(args: tuple[str, ...]) -> list[str]:
     name = args[0].upper()
     words = [name]
     for index, arg in enumerate(args[1:], start=1):
-        if isinstance(arg, FoldedStr):
+        if isinstance(arg, FoldedStr | FoldedBytes):
             words.append(_folded_text(arg))
             continue
-        bare = arg and not any(c.isspace() or c in "'\"" for c in arg)
+        if isinstance(arg, bytes):  # not UTF-8: the bytes Redis received, as Python writes them
+            words.append(repr(arg))
+            continue
+        bare = arg and arg.isprintable() and not any(c.isspace() or c in "'\"" for c in arg)
         words.append(repr(arg) if _payload(name, index) or not bare else arg)
     return words
 
@@ -364,3 +389,22 @@ def state_text(state: tuple[tuple[str, Value], ...]) -> str:
     if len(state) == 1:
         return python_text(state[0][1])
     return "  ".join(f"{key}={python_text(value)}" for key, value in state)
+
+
+def as_read(value: Any, decode: bool = True) -> Any:
+    """A reply as a client reads it: with decode_responses, bytes become str (as redis-py's
+    decoder does), keeping bytes that are not UTF-8 (a pickle, zlib data) as bytes."""
+    if not decode:
+        return value
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value
+    if isinstance(value, list | tuple):
+        return type(value)(as_read(v) for v in value)
+    if isinstance(value, dict):
+        return {as_read(k): as_read(v) for k, v in value.items()}
+    if isinstance(value, set):
+        return {as_read(v) for v in value}
+    return value

@@ -38,11 +38,10 @@ from __future__ import annotations
 import json
 import reprlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from redisqueue_tutor.keyspace.specs import UnknownKeys, name_positions
 from redisqueue_tutor.run.records import CommandRecord, ListValue, StepRecord, Value, python_text
 from redisqueue_tutor.wording import format_loc
 
@@ -278,7 +277,8 @@ def with_changes(records: Sequence[StepRecord], start: StepRecord) -> list[StepR
 def _encode_command(command: CommandRecord) -> dict[str, Any]:
     return {
         "client": command.client,
-        "args": list(command.args),
+        # Text as text; an argument that is not UTF-8 as {"hex": ...}, as values are.
+        "args": [encode_value(a) for a in command.args],
         "reply": encode_value(command.reply),
         "error": command.error,
     }
@@ -378,7 +378,10 @@ def _run(file: RunFile) -> Run:
     for entry in file.steps:
         commands = tuple(
             CommandRecord(
-                client=c.client, args=tuple(c.args), reply=decode_value(c.reply), error=c.error
+                client=c.client,
+                args=tuple(decode_value(a) for a in c.args),
+                reply=decode_value(c.reply),
+                error=c.error,
             )
             for c in entry.commands
         )
@@ -420,98 +423,3 @@ def _run(file: RunFile) -> Run:
 
 def value_text(value: Value) -> str:
     return python_text(value)
-
-
-@dataclass
-class RunBuilder:
-    """Builds a Run from the tracer's events, as they arrive (trace.py feeds it)."""
-
-    title: str
-    source: str
-    backend: str
-    lanes: list[str] = field(default_factory=list)
-    names: list[str] = field(default_factory=list)
-    lists: list[str] = field(default_factory=list)
-    steps: list[dict[str, Any]] = field(default_factory=list)
-    keys: list[KeyAtEnd] = field(default_factory=list)
-    stdout: list[str] = field(default_factory=list)  # the program's output, as written
-    stderr: list[str] = field(default_factory=list)
-    before_first: str = ""  # printed before the program's first command
-
-    def add_step(self, event: dict[str, Any]) -> None:
-        actor = str(event["actor"])
-        if actor not in self.lanes:
-            self.lanes.append(actor)
-        for name in event.get("names", ()):
-            if name not in self.names:
-                self.names.append(name)
-        snapshot = [KeyAtEnd(k, t, decode_value(v)) for k, t, v in event.get("keys", ())]
-        for key in snapshot:
-            if key.type == "list" and key.key not in self.lists:
-                self.lists.append(key.key)
-        # A list a consumer always empties at once is never seen holding anything: still a list.
-        for command in event["commands"]:
-            args = [str(a) for a in command["args"]]
-            if args and args[0].upper() in LIST_COMMANDS:
-                try:
-                    positions = name_positions(args)
-                except UnknownKeys:
-                    positions = []
-                for index in positions:
-                    if args[index] not in self.lists:
-                        self.lists.append(args[index])
-        if snapshot:
-            self.keys = snapshot
-        self.steps.append({**event, "output": ""})
-
-    def add_output(self, thread: str, text: str) -> None:
-        for step in reversed(self.steps):
-            if step["thread"] == thread:
-                step["output"] += text
-                return
-        self.before_first += text
-
-    def build(self, outcome: Outcome, stdout: str, stderr: str) -> Run:
-        records = []
-        for number, event in enumerate(self.steps, start=1):
-            values = {k: decode_value(v) for k, t, v in event.get("keys", ()) if t == "list"}
-            state = tuple((name, values.get(name, ListValue())) for name in self.lists)
-            commands = tuple(
-                CommandRecord(
-                    client=str(c["client"]),
-                    args=tuple(c["args"]),
-                    reply=decode_value(c["reply"]),
-                    error=c.get("error"),
-                )
-                for c in event["commands"]
-            )
-            records.append(
-                StepRecord(
-                    number=number,
-                    actor=str(event["actor"]),
-                    action=str(event["action"]),
-                    commands=commands,
-                    output=event["output"].rstrip("\n"),
-                    state=state,
-                    variables=(),
-                )
-            )
-        run = Run(
-            title=self.title,
-            source=self.source,
-            backend=self.backend,
-            lanes=tuple(self.lanes),
-            names=tuple(self.names),
-            lists=tuple(self.lists),
-            traced=(),
-            keys=tuple(self.keys),
-            outcome=outcome,
-            stdout=stdout,
-            stderr=stderr,
-        )
-        marked = with_changes(records, run.start)
-        threads = [str(e["thread"]) for e in self.steps]
-        return replace(
-            run,
-            traced=tuple(TracedStep(r, t) for r, t in zip(marked, threads, strict=True)),
-        )

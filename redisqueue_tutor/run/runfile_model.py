@@ -8,18 +8,30 @@ loaded only to read a file.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StrictFloat, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, PlainValidator, StrictFloat, StrictInt, StrictStr
+from pydantic_core import PydanticCustomError
 
 
 class _Shape(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+def _argument(value: Any) -> Any:
+    """A command's argument: text, or {"hex": ...} for bytes that are not UTF-8."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        ((kind, text),) = value.items()
+        if kind in ("hex", "bytes") and isinstance(text, str):
+            return value
+    raise PydanticCustomError("string_type", "Input should be a valid string")
+
+
 class FileCommand(_Shape):
     client: StrictStr
-    args: list[StrictStr]
+    args: list[Annotated[Any, PlainValidator(_argument)]]
     reply: Any = None
     error: StrictStr | None = None
 

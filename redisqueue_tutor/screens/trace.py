@@ -6,6 +6,8 @@ Everything is drawn through render.py's Look, so --plain and NO_COLOR hold.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
@@ -16,14 +18,38 @@ from redisqueue_tutor.run.runfile import Run
 from redisqueue_tutor.screens.console import Look
 from redisqueue_tutor.screens.step import StepView, step_screen
 
+SHOWN_STEPS = 100  # a longer run shows its last steps and a summary; --output keeps them all
+SHOWN_KEYS = 50
+
 
 def run_screen(run: Run, look: Look) -> RenderableType:
-    """Every step of the run at once, as the last step of a lesson shows it."""
+    """Every step of the run at once, as the last step of a lesson shows it; a long run its last
+    SHOWN_STEPS steps, after a summary of all of them."""
     if not run.steps:
         return Text(
             f"{run.title}\nThe program sent no Redis command. {run.outcome.sentence}", style="bold"
         )
-    return step_screen(StepView(run, run.start, run.steps, len(run.steps), run.backend), look)
+    if len(run.steps) <= SHOWN_STEPS:
+        return step_screen(StepView(run, run.start, run.steps, len(run.steps), run.backend), look)
+    shown = run.steps[-SHOWN_STEPS:]
+    view = StepView(run, run.start, shown, len(run.steps), run.backend)
+    return Group(step_screen(view, look), summary(run, look))
+
+
+def summary(run: Run, look: Look) -> Text:
+    """What a long run did, in one paragraph: how many commands of each kind, and what is not
+    shown."""
+    counts = Counter(c.name for r in run.steps for c in r.commands if c.args)
+    total = sum(counts.values())
+    kinds = ", ".join(f"{name} {n:,}" for name, n in counts.most_common(6))
+    if len(counts) > 6:
+        kinds += f", {len(counts) - 6} other kinds"
+    hidden = len(run.steps) - SHOWN_STEPS
+    return Text(
+        f"{total:,} commands in {len(run.steps):,} steps ({kinds}). The first {hidden:,} steps"
+        " are not shown: `--output FILE` keeps every one, `tutor step --from FILE` walks them.",
+        style="" if look.plain else "dim",
+    )
 
 
 def listeners_table(run: Run, look: Look) -> Table | None:
@@ -53,7 +79,11 @@ def keys_table(run: Run, look: Look) -> Table | None:
     table.add_column("Key", no_wrap=True)
     table.add_column("Type", no_wrap=True)
     table.add_column("Value", overflow="fold")
-    for key in run.keys:
+    keys = run.keys
+    if len(keys) > SHOWN_KEYS:
+        table.caption = f"{len(keys) - SHOWN_KEYS:,} more keys (`--output FILE` keeps them all)"
+        keys = keys[:SHOWN_KEYS]
+    for key in keys:
         if key.type == "none":
             table.add_row(Text(key.key), "-", Text("(gone: removed or emptied)", style="dim"))
         else:

@@ -9,6 +9,7 @@ Thread.join are instrumented so that threads take turns (see tracer.py).
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import os
@@ -62,18 +63,32 @@ def traced_class(base: type) -> type:
     return _traced_classes[base]
 
 
-def traced_pool(decode_responses: bool) -> redis.ConnectionPool:
+def traced_pool(decode_responses: bool, db: int | None = None) -> redis.ConnectionPool:
+    """A pool on the run's backend, in the database the program named (Redis(db=2) stays apart
+    from db 0), or the run's own."""
     tracer = current()
     with tracer.cond:
         tracer.clients += 1
         label = ClientName(tracer.clients)
+    if db is not None and db != tracer.backend.default_db:
+        tracer.events.send(type="database", db=db)  # the tutor cleans it up too
     pool = tracer.backend.connection_pool(
-        f"client{label.number}", decode_responses=decode_responses
+        f"client{label.number}", decode_responses=decode_responses, db=db
     )
     pool.connection_class = traced_class(pool.connection_class)
     pool.connection_kwargs["trace_client"] = label
     label.pool = pool
     return pool
+
+
+def _database(value: Any) -> int | None:
+    """The database a program named (an int or its text), or None for the run's own."""
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _truthy(value: Any) -> bool:
@@ -93,11 +108,13 @@ def install() -> None:
         if pool is not None:
             tracer.client_password(pool.connection_kwargs.get("password"))
             decode = _truthy(pool.connection_kwargs.get("decode_responses", False))
+            db = pool.connection_kwargs.get("db")
         else:
             # decode_responses is Redis()'s 16th positional parameter; programs pass it by name.
             decode = _truthy(kwargs.get("decode_responses", False))
+            db = kwargs.get("db", args[2] if len(args) > 2 else None)
         kwargs.pop("single_connection_client", None)
-        original_init(self, connection_pool=traced_pool(decode))
+        original_init(self, connection_pool=traced_pool(decode, _database(db)))
 
     def from_url(cls: type[redis.Redis], /, url: str, **kwargs: Any) -> redis.Redis:
         # redis-py's own reading of the URL: its password and its ?decode_responses=.
@@ -107,7 +124,7 @@ def install() -> None:
             parsed = {}
         tracer.client_password(kwargs.get("password") or parsed.get("password"))
         decode = kwargs.get("decode_responses", parsed.get("decode_responses", False))
-        return cls(decode_responses=_truthy(decode))
+        return cls(decode_responses=_truthy(decode), db=kwargs.get("db", parsed.get("db")))
 
     redis.Redis.__init__ = init  # type: ignore[method-assign]
     redis.Redis.from_url = classmethod(from_url)  # type: ignore[method-assign, assignment]
@@ -270,6 +287,9 @@ def main(argv: list[str]) -> int:
         tracer.waiting[main_thread] = 1
     sys.stdout.flush()
     sys.stderr.flush()
+    tracer.keys_at_end()
+    # Threads the program left running may change keys until the interpreter ends.
+    atexit.register(tracer.keys_at_end)
     events.send(type="end", status=status, message=message)
     return code
 

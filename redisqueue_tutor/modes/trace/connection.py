@@ -171,7 +171,11 @@ class TraceMixin(ConnectionMixin):
             records = self._own_log.since(self._mark)
             try:
                 pushed = {
-                    r.sent[i] for r in records if r.name in _PUSHES for i in range(1, len(r.sent))
+                    word
+                    for r in records
+                    if r.name in _PUSHES
+                    for word in r.sent[1:]
+                    if isinstance(word, str)
                 }
                 woken = tracer.wait_for_wake(pushed) if pushed else set()
                 self._emit(tracer, self._mark)
@@ -200,6 +204,7 @@ class TraceMixin(ConnectionMixin):
                 thread_label(),
                 senders[0] if senders else action,
                 records,
+                db=int(getattr(self, "db", 0) or 0),
             )
 
     def _release(self) -> None:

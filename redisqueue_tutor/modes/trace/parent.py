@@ -10,7 +10,7 @@ The program runs in a child process (`python -m redisqueue_tutor.modes.trace.chi
   they do when the learner runs it, and its output can never mix with the tutor's table.
 
 The child streams one JSON line per event on a pipe of its own (steps, output, the end); the
-tutor builds the run from them (runfile.RunBuilder) as they come, so a program that is stopped or
+tutor builds the run from them (builder.RunBuilder) as they come, so a program that is stopped or
 that raises still gives its table so far. On a real server the tutor, not the child, owns the
 run's namespace (backend.running): its keys are removed on every exit, even after a kill.
 """
@@ -25,15 +25,17 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from redisqueue_tutor.modes.trace.builder import RunBuilder
 from redisqueue_tutor.modes.trace.processes import ProgramProcesses
 from redisqueue_tutor.modes.trace.tracer import ENV
 from redisqueue_tutor.run.backend import Backend
 from redisqueue_tutor.run.records import FoldedBytes, FoldedStr, Shortened
-from redisqueue_tutor.run.runfile import Outcome, Run, RunBuilder, decode_value
+from redisqueue_tutor.run.runfile import Outcome, Run, decode_value
 
 DEFAULT_TIMEOUT = 5.0
 KILL_GRACE = 1.0  # seconds between SIGTERM and SIGKILL for the program's process group
@@ -94,7 +96,7 @@ def trace_program(script: Path, backend: Backend, options: TraceOptions) -> Run:
     started = time.monotonic()
     raw = {"stdout": bytearray(), "stderr": bytearray()}
     end: dict[str, str] = {}
-    events = Events(builder, end)
+    events = Events(builder, end, backend.use_database)
     with ProgramProcesses() as processes:
         try:
             child = subprocess.Popen(
@@ -190,10 +192,15 @@ def _collect(
 class Events:
     """The tracer's events, read into the run as they come (see tracer.py for what it sends)."""
 
-    def __init__(self, builder: RunBuilder, end: dict[str, str]) -> None:
+    def __init__(
+        self,
+        builder: RunBuilder,
+        end: dict[str, str],
+        use_database: Callable[[int], None] = lambda _db: None,
+    ) -> None:
         self.builder = builder
         self.end = end
-        self.keys: dict[str, Any] = {}  # each key's value as last sent
+        self.use_database = use_database
         self._pending = bytearray()  # the start of a line still to come
 
     def feed(self, chunk: bytes) -> None:
@@ -227,23 +234,21 @@ class Events:
         elif kind == "end":
             end.setdefault("status", str(event.get("status", "finished")))
             end.setdefault("message", str(event.get("message", "")))
+        elif kind == "keys":  # keys changed since their last step (state.py): at the end
+            builder.add_keys([[k, t, unwire(v)] for k, t, v in event.get("keys", ())])
+        elif kind == "database":
+            with contextlib.suppress(TypeError, ValueError):
+                self.use_database(int(event.get("db", 0)))
         elif kind == "refused":
             end["status"] = "refused"
             end["message"] = f"{event.get('message', '')} ({event.get('action', '')})"
 
     def _values(self, event: dict[str, Any]) -> dict[str, Any]:
-        """The step with its folded values read, and each key the tracer did not send again
-        (unchanged since the last step) given its last value."""
+        """The step with its folded values read (the keys it changed come with their values)."""
         for command in event.get("commands", ()):
             command["args"] = [unwire(a) for a in command.get("args", ())]
             command["reply"] = unwire(command.get("reply"))
-        keys = []
-        for entry in event.get("keys", ()):
-            name, kind = entry[0], entry[1]
-            if len(entry) > 2:
-                self.keys[name] = unwire(entry[2])
-            keys.append([name, kind, self.keys.get(name)])
-        event["keys"] = keys
+        event["keys"] = [[k, t, unwire(v)] for k, t, v in event.get("keys", ())]
         return event
 
 

@@ -35,7 +35,7 @@ import sys
 import sysconfig
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -46,6 +46,7 @@ import redis
 import redisqueue_tutor
 from redisqueue_tutor.keyspace.gate import Refused
 from redisqueue_tutor.keyspace.specs import UnknownKeys, name_positions, split_words
+from redisqueue_tutor.modes.trace.state import StateView
 from redisqueue_tutor.run.backend import Backend
 from redisqueue_tutor.run.passwords import masked_command, masked_text, passwords_in
 from redisqueue_tutor.run.records import (
@@ -55,7 +56,6 @@ from redisqueue_tutor.run.records import (
     Shortened,
     fold,
     fold_lines,
-    freeze,
 )
 from redisqueue_tutor.run.runfile import encode_value
 
@@ -229,7 +229,6 @@ class Tracer:
         # Whole values only for a run file (--output); the screen shows long ones folded, so
         # without one they are folded here and a 10 MB value never crosses the pipe.
         self.whole = whole
-        self.sent_keys: dict[str, tuple[str, Any]] = {}  # what the tutor last got for each key
         # Passwords the program used (its clients' own, AUTH, HELLO ... AUTH): never shown.
         self.passwords: set[str] = set()
         self.strict = backend.kind != "fake"
@@ -243,7 +242,7 @@ class Tracer:
         self.touched: dict[str, None] = {}  # short names of keys and channels, in order
         self.channels: set[str] = set()
         self.clients = 0
-        self.observer = backend.observer
+        self.state = StateView(backend, self.channels, self.cond)
 
     # -- settling ---------------------------------------------------------------------------
     @contextmanager
@@ -379,37 +378,14 @@ class Tracer:
         return value
 
     # -- one step ---------------------------------------------------------------------------
-    def keys_now(self) -> list[list[Any]]:
-        """[name, type, value] for every key the program named (channels left out)."""
-        with self.cond:
-            names = [n for n in self.touched if n not in self.channels]
-        if not names:
-            return []
-        full = [self.backend.namespace.key(n) for n in names]
-        pipe = self.observer.pipeline(transaction=False)
-        for name in full:
-            pipe.type(name)
-        kinds = pipe.execute()
-        pipe = self.observer.pipeline(transaction=False)
-        for name, kind in zip(full, kinds, strict=True):
-            _read_command(pipe, name, _word(kind))
-        values = pipe.execute(raise_on_error=False)
-        out: list[list[Any]] = []
-        for short, raw_kind, raw_value in zip(names, kinds, values, strict=True):
-            kind = _word(raw_kind)
-            if kind == "none":
-                read = None
-            elif isinstance(raw_value, Exception):
-                read = f"<{kind}>"
-            else:
-                read = raw_value
-            value = freeze(read)
-            if self.sent_keys.get(short) == (kind, value):
-                out.append([short, kind])  # unchanged since the last step: the tutor has it
-            else:
-                self.sent_keys[short] = (kind, value)
-                out.append([short, kind, wire(self.value(value))])
-        return out
+    def keys_at_end(self) -> None:
+        """Send the keys changed since the state view last read them (state.py)."""
+        with self.lock:
+            changes = self.state.flush() if self.state.pending or self.state.expiring else []
+            if changes:
+                self.events.send(
+                    type="keys", keys=[[k, t, wire(self.value(v))] for k, t, v in changes]
+                )
 
     def value(self, value: Any) -> Any:
         return value if self.whole else fold(value)
@@ -428,7 +404,12 @@ class Tracer:
             self.passwords.add(str(password))
 
     def step(
-        self, actor: str, thread: str, action: str, records: tuple[CommandRecord, ...]
+        self,
+        actor: str,
+        thread: str,
+        action: str,
+        records: tuple[CommandRecord, ...],
+        db: int = 0,
     ) -> None:
         if not records:
             return
@@ -451,7 +432,7 @@ class Tracer:
                 for r in records
             ],
             names=list(dict.fromkeys(names)),
-            keys=self.keys_now(),
+            keys=[[k, t, wire(self.value(v))] for k, t, v in self.state.changed(records, db)],
         )
         if messages:
             with self.cond:
@@ -476,18 +457,6 @@ def wire(value: Any) -> Any:
 def _is_message(reply: Any) -> bool:
     kind = reply[0] if isinstance(reply, tuple) and reply else None
     return _word(kind) in ("message", "pmessage", "smessage") if kind is not None else False
-
-
-def _read_command(pipe: Any, name: str, kind: str) -> None:
-    readers: dict[str, Callable[[], Any]] = {
-        "list": lambda: pipe.lrange(name, 0, -1),
-        "string": lambda: pipe.get(name),
-        "hash": lambda: pipe.hgetall(name),
-        "set": lambda: pipe.smembers(name),
-        "zset": lambda: pipe.zrange(name, 0, -1, withscores=True),
-        "stream": lambda: pipe.xrange(name),
-    }
-    readers.get(kind, lambda: pipe.exists(name))()
 
 
 def _word(arg: Any) -> str:

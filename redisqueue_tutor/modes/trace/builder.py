@@ -1,0 +1,129 @@
+"""The run of a traced program, built from the tracer's events as they arrive (parent.py feeds
+it): the steps, the lists at each step, the keys at the end."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from redisqueue_tutor.keyspace.specs import UnknownKeys, name_positions
+from redisqueue_tutor.run.records import CommandRecord, ListValue, StepRecord, Value
+from redisqueue_tutor.run.runfile import (
+    LIST_COMMANDS,
+    KeyAtEnd,
+    Outcome,
+    Run,
+    TracedStep,
+    decode_value,
+    with_changes,
+)
+
+
+@dataclass
+class RunBuilder:
+    """Builds a Run from the tracer's events, as they arrive (trace.py feeds it).
+
+    A step event carries only the keys its commands changed ([name, type, value]; type "none"
+    once a key is gone): the builder keeps the current value of each, so the cost of a step does
+    not grow with the number of keys the run has named."""
+
+    title: str
+    source: str
+    backend: str
+    lanes: list[str] = field(default_factory=list)
+    names: dict[str, None] = field(default_factory=dict)
+    lists: dict[str, None] = field(default_factory=dict)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    current: dict[str, KeyAtEnd] = field(default_factory=dict)  # each key as last changed
+    stdout: list[str] = field(default_factory=list)  # the program's output, as written
+    stderr: list[str] = field(default_factory=list)
+    before_first: str = ""  # printed before the program's first command
+
+    @property
+    def keys(self) -> list[KeyAtEnd]:
+        """The keys the run holds now (those it removed left out), in the order the program first
+        named them."""
+        order = {name: i for i, name in enumerate(self.names)}
+        held = [k for k in self.current.values() if k.type != "none"]
+        return sorted(held, key=lambda k: order.get(k.key.split(" (db ")[0], len(order)))
+
+    def add_step(self, event: dict[str, Any]) -> None:
+        actor = str(event["actor"])
+        if actor not in self.lanes:
+            self.lanes.append(actor)
+        self.names.update(dict.fromkeys(str(n) for n in event.get("names", ())))
+        changed = {k: KeyAtEnd(k, t, decode_value(v)) for k, t, v in event.get("keys", ())}
+        for key in changed.values():
+            if key.type == "list":
+                self.lists.setdefault(key.key, None)
+        # A list a consumer always empties at once is never seen holding anything: still a list.
+        for command in event["commands"]:
+            args = [str(a) for a in command["args"]]
+            if args and args[0].upper() in LIST_COMMANDS:
+                try:
+                    positions = name_positions(args)
+                except UnknownKeys:
+                    positions = []
+                for index in positions:
+                    self.lists.setdefault(args[index], None)
+        self.current.update(changed)
+        # Only the lists the step changed are kept with it; build() carries the others on.
+        lists = {k.key: k.value if k.type == "list" else ListValue() for k in changed.values()}
+        self.steps.append({**event, "keys": lists, "output": ""})
+
+    def add_keys(self, keys: list[list[Any]]) -> None:
+        """Keys read after the last step ([name, type, value]): what the run holds at the end."""
+        self.current.update({k: KeyAtEnd(k, t, decode_value(v)) for k, t, v in keys})
+
+    def add_output(self, thread: str, text: str) -> None:
+        for step in reversed(self.steps):
+            if step["thread"] == thread:
+                step["output"] += text
+                return
+        self.before_first += text
+
+    def build(self, outcome: Outcome, stdout: str, stderr: str) -> Run:
+        records = []
+        values: dict[str, Value] = {}
+        for number, event in enumerate(self.steps, start=1):
+            values.update(event["keys"])
+            state = tuple((name, values.get(name, ListValue())) for name in self.lists)
+            commands = tuple(
+                CommandRecord(
+                    client=str(c["client"]),
+                    args=tuple(decode_value(a) for a in c["args"]),
+                    reply=decode_value(c["reply"]),
+                    error=c.get("error"),
+                )
+                for c in event["commands"]
+            )
+            records.append(
+                StepRecord(
+                    number=number,
+                    actor=str(event["actor"]),
+                    action=str(event["action"]),
+                    commands=commands,
+                    output=event["output"].rstrip("\n"),
+                    state=state,
+                    variables=(),
+                )
+            )
+        run = Run(
+            title=self.title,
+            source=self.source,
+            backend=self.backend,
+            lanes=tuple(self.lanes),
+            names=tuple(self.names),
+            lists=tuple(self.lists),
+            traced=(),
+            keys=tuple(self.keys),
+            outcome=outcome,
+            stdout=stdout,
+            stderr=stderr,
+        )
+        marked = with_changes(records, run.start)
+        threads = [str(e["thread"]) for e in self.steps]
+        return replace(
+            run,
+            traced=tuple(TracedStep(r, t) for r, t in zip(marked, threads, strict=True)),
+        )
