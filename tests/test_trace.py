@@ -232,6 +232,10 @@ def test_cli_exit_codes_and_one_line_errors(tmp_path):
     assert runner.invoke(app, ["trace", str(SCRIPTS / "raises.py")]).exit_code == 1
     timed = runner.invoke(app, ["trace", str(SCRIPTS / "forever.py"), "--timeout", "1"])
     assert timed.exit_code == 124
+    # It says where the program was when it stopped it.
+    assert "Where it was: line 10: for message in pubsub.listen():" in " ".join(
+        timed.stdout.split()
+    )
     missing = runner.invoke(app, ["trace", str(tmp_path / "nope.py")])
     assert (
         missing.exit_code == 2

@@ -173,3 +173,24 @@ def test_list_state_is_read_after_every_step_that_changes_it(tmp_path):
     assert run.steps[-2].state_map["moved"] == ("0", "1", "2", "3", "4")
     assert run.steps[-1].state_map["moved"] == ("1", "2", "3", "4")
     assert {k.key: k.value for k in run.keys}["other"] == "4"
+
+
+def test_a_long_run_shows_its_last_steps_and_a_summary(tmp_path):
+    from typer.testing import CliRunner
+
+    from redisqueue_tutor.cli import app
+
+    script = tmp_path / "long.py"
+    script.write_text(
+        "import redis\nr = redis.Redis()\n"
+        "for i in range(150):\n    r.rpush('q', i)\nfor i in range(60):\n    r.set(f'k{i}', i)\n"
+    )
+    saved = tmp_path / "run.json"
+    result = CliRunner().invoke(app, ["trace", str(script), "--plain", "-o", str(saved)])
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.stdout.split())
+    assert "210 commands in 210 steps (RPUSH 150, SET 60)" in out
+    assert "The first 110 steps are not shown" in out
+    assert "RPUSH q '109'" not in out and "RPUSH q '110'" in out  # step 111 is the first shown
+    assert "11 more keys" in out  # q and 60 strings: 50 shown
+    assert len(read_run(saved).steps) == 210  # --output keeps every step

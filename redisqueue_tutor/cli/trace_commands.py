@@ -44,7 +44,7 @@ def trace(
             max=3600.0,
             help="Stop the program after this many seconds (a listen() loop never ends).",
         ),
-    ] = 5.0,
+    ] = 30.0,
     step: Annotated[
         bool, typer.Option("--step", help="Show the run one command at a time, as `tutor step`.")
     ] = False,

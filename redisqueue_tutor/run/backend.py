@@ -226,11 +226,13 @@ class FakeBackend(Backend):
 
     kind = "fake"
 
-    def __init__(self, namespace: Namespace | None = None) -> None:
+    def __init__(self, namespace: Namespace | None = None, *, record: bool = True) -> None:
+        """`record` False: the server only corrects its replies; a traced program's process
+        records at its connections instead."""
         super().__init__(namespace)
         self.server = new_server()
         self._decodes: dict[str, bool] = {}
-        self._recorder = ServerRecorder(self.server, self._arrived)
+        self._recorder = ServerRecorder(self.server, self._arrived if record else None)
         self._plain, self._recording = _fake_connection_classes()
 
     def _pool_kwargs(self) -> dict[str, Any]:

@@ -54,7 +54,9 @@ class ServerRecorder:
     push): keep it cheap. Events of one connection arrive in its order; `seq` orders them all.
     """
 
-    def __init__(self, server: FakeServer, on_event: Callable[[ServerEvent], None]) -> None:
+    def __init__(self, server: FakeServer, on_event: Callable[[ServerEvent], None] | None) -> None:
+        """`on_event` None: only correct the replies where fakeredis differs from Redis (a run
+        that records elsewhere, as `tutor trace` does at its connections)."""
         self.server = server
         self.on_event = on_event
         self._seq = itertools.count(1)
@@ -73,7 +75,8 @@ class ServerRecorder:
         the message as Redis would send it (corrected where fakeredis differs)."""
         current = getattr(self._local, "current", None)
         if current is None or current[0] is not sock:
-            self._emit(sock, (), (message,), push=True)
+            if self.on_event is not None:
+                self._emit(sock, (), (message,), push=True)
             return message
         message = as_redis_answers(current[1], message)
         current[2].append(message)
@@ -82,7 +85,7 @@ class ServerRecorder:
     def ended(self, sock: BaseFakeSocket) -> None:
         current = getattr(self._local, "current", None)
         self._local.current = None
-        if current is not None:
+        if current is not None and self.on_event is not None:
             _sock, fields, replies = current
             self._emit(sock, tuple(bytes(f) for f in fields), tuple(replies), push=False)
 
@@ -96,6 +99,7 @@ class ServerRecorder:
     ) -> None:
         info = sock._client_info
         name = info.get("name") or ""
+        assert self.on_event is not None
         self.on_event(
             ServerEvent(
                 seq=next(self._seq),

@@ -147,7 +147,11 @@ class Outcome:
         if self.status == "finished":
             return f"The program finished after {took}."
         if self.status == "timeout":
-            return f"The program was stopped after {took} (--timeout); the table shows it so far."
+            where = self.message.partition(" while it ran ")[2]
+            at = f" Where it was: {where}" if where else ""
+            return (
+                f"The program was stopped after {took} (--timeout); the table shows it so far.{at}"
+            )
         if self.status == "refused":
             return f"The program was stopped: {self.message}."
         return f"The program raised after {took}: {self.message}"

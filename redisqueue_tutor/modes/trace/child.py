@@ -14,12 +14,14 @@ import functools
 import json
 import os
 import runpy
+import signal
 import sys
 import threading
 import time
 import traceback
 from contextlib import suppress
 from pathlib import Path
+from types import FrameType
 from typing import Any, SupportsIndex
 
 import redis
@@ -38,6 +40,8 @@ from redisqueue_tutor.modes.trace.tracer import (
     _real_join,
     _real_sleep,
     current,
+    program_line_of,
+    thread_label,
 )
 from redisqueue_tutor.run.backend import Backend, FakeBackend, Namespace, RedisBackend
 from redisqueue_tutor.run.connections import GateMixin
@@ -210,6 +214,31 @@ def refuse_own_connections(tracer: Tracer) -> None:
     redis.connection.AbstractConnection.__init__ = init  # type: ignore[method-assign]
 
 
+def say_where_and_exit(tracer: Tracer) -> None:
+    """On SIGTERM (the tutor's --timeout): tell the tutor which program line each thread was
+    running, then end. A program with a SIGTERM handler of its own replaces this one; the
+    tutor then says only when it stopped it."""
+
+    def where(signum: int, frame: FrameType | None) -> None:
+        lines: list[str] = []
+        for ident, top in sys._current_frames().items():
+            line = program_line_of(top, tracer.script)
+            thread = next((t for t in threading.enumerate() if t.ident == ident), None)
+            if not line or thread is None:
+                continue
+            if thread is threading.main_thread():
+                lines.insert(0, line)
+            else:
+                lines.append(f"thread {thread_label(thread)} at {line}")
+        tracer.events.send(type="running", where=tracer.masked("; ".join(lines)))
+        with suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, where)
+
+
 def stop_refused(tracer: Tracer, message: str) -> None:
     """Tell the tutor the program is refused, and end its process right here: a program that
     catches every exception cannot go on past it."""
@@ -227,7 +256,7 @@ def stop_refused(tracer: Tracer, message: str) -> None:
 def _backend(settings: dict[str, Any]) -> Backend:
     namespace = Namespace(settings["prefix"])
     if settings["kind"] == "fake":
-        return FakeBackend(namespace)
+        return FakeBackend(namespace, record=False)  # the trace records at its connections
     return RedisBackend(settings["url"], namespace)
 
 
@@ -263,6 +292,7 @@ def main(argv: list[str]) -> int:
         backend, events, script, bool(settings["fast"]), bool(settings.get("whole", False))
     )
     install()
+    say_where_and_exit(tracer)
     sys.stdout = ThreadOutput(events, "stdout")
     sys.stderr = ThreadOutput(events, "stderr")
     sys.argv = list(argv)

@@ -37,7 +37,7 @@ from redisqueue_tutor.run.backend import Backend
 from redisqueue_tutor.run.records import FoldedBytes, FoldedStr, Shortened
 from redisqueue_tutor.run.runfile import Outcome, Run, decode_value
 
-DEFAULT_TIMEOUT = 5.0
+DEFAULT_TIMEOUT = 30.0  # seconds: real programs (a worker's burst, Django start-up) take a few
 KILL_GRACE = 1.0  # seconds between SIGTERM and SIGKILL for the program's process group
 READ_SIZE = 1 << 20  # bytes read from a pipe at once
 DRAIN = 0.2  # seconds to read what is left in the pipes once the program's process has ended
@@ -122,13 +122,19 @@ def trace_program(script: Path, backend: Backend, options: TraceOptions) -> Run:
         processes.started(child.pid)
         try:
             timed_out = _collect(child, read_fd, raw, events, started + options.timeout)
+            if timed_out and child.poll() is None:
+                # The program's process says where it was (child.say_where_and_exit), then ends.
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child.pid, signal.SIGTERM)
+                _collect(child, read_fd, raw, events, time.monotonic() + KILL_GRACE)
         finally:
             # Before the caller removes the run's namespace: nothing may write into it after.
             _stop(child, processes)
             os.close(read_fd)
     seconds = time.monotonic() - started
     if timed_out:
-        outcome = Outcome("timeout", f"stopped after {options.timeout:g} s", seconds)
+        where = f" while it ran {end['running']}" if end.get("running") else ""
+        outcome = Outcome("timeout", f"stopped after {options.timeout:g} s{where}", seconds)
     elif "status" in end:
         outcome = Outcome(end["status"], end.get("message", ""), seconds)
     else:  # the child died before it could say how (killed, or the tracer itself failed)
@@ -234,6 +240,8 @@ class Events:
         elif kind == "end":
             end.setdefault("status", str(event.get("status", "finished")))
             end.setdefault("message", str(event.get("message", "")))
+        elif kind == "running":  # where the program was when --timeout stopped it
+            end["running"] = str(event.get("where", ""))
         elif kind == "keys":  # keys changed since their last step (state.py): at the end
             builder.add_keys([[k, t, unwire(v)] for k, t, v in event.get("keys", ())])
         elif kind == "database":

@@ -86,19 +86,43 @@ class StateView:
         """(name, type, value) of each key to show as changed after a step in database `db`
         (type "none" for a key that is gone): the lists it changed, read now, and every other
         key changed since the last read, when FLUSH_EVERY has passed."""
-        now: dict[str, str] = {}
+        lists: list[str] = []
+        unknown: dict[str, str] = {}
         for name, kind in self.written(records).items():
             known = self.sent.get(self.label(name, db), ("",))[0]
             expected = known if known not in ("", "none") else kind
-            if expected and expected != "list":
-                self.pending[(name, db)] = expected
-            else:  # a list, or a key of a type not known yet: TYPE tells
-                self.pending.pop((name, db), None)
-                now[name] = expected
-        changes = self.read(now, db) if now else []
+            # Every key is read again, with its type and time to live, at the next flush.
+            self.pending[(name, db)] = expected
+            if expected == "list":
+                lists.append(name)
+            elif not expected:  # a key of a type not known yet: TYPE tells
+                unknown[name] = expected
+        changes = self.read_lists(lists, db) if lists else []
+        if unknown:
+            changes += self.read(unknown, db)
         if self.pending and time.monotonic() - self._flushed >= FLUSH_EVERY:
             changes += self.flush()
         return changes
+
+    def read_lists(self, names: list[str], db: int) -> list[tuple[str, str, Value]]:
+        """Lists, read with LRANGE alone (one command each, one round trip): a list that is not
+        there reads as empty, since Redis removes a list when it is emptied; a key that turned
+        out to be of another type is read whole."""
+        namespace = self.backend.namespace
+        pipe = self.observer_for(db).pipeline(transaction=False)
+        for name in names:
+            pipe.lrange(namespace.key(name), 0, -1)
+        changes: list[tuple[str, str, Value]] = []
+        other: dict[str, str] = {}
+        for name, items in zip(names, pipe.execute(raise_on_error=False), strict=True):
+            if isinstance(items, Exception):
+                other[name] = ""
+                continue
+            kind = "list" if items else "none"
+            ttl = 1 if (name, db) in self.expiring else -1  # the flush reads it again
+            if change := self._news(name, db, kind, ttl, items):
+                changes.append(change)
+        return changes + (self.read(other, db) if other else [])
 
     def flush(self) -> list[tuple[str, str, Value]]:
         """Read every key marked changed, and those with a time to live."""

@@ -200,11 +200,16 @@ def _is_program(filename: str) -> bool:
 
 def program_line(script: str) -> str:
     """`line 5: r.lpush('queue', 'task1')`: the program's line that is running now."""
-    frame: FrameType | None = sys._getframe(1)
+    return program_line_of(sys._getframe(1), script) or "(inside a library)"
+
+
+def program_line_of(frame: FrameType | None, script: str = "") -> str:
+    """The program's innermost line in a thread's stack (from `frame` outwards); "" if none.
+    A line of `script` (the program's main file) reads `line 5: ...`, others `module.py:5: ...`."""
     while frame is not None and not _is_program(frame.f_code.co_filename):
         frame = frame.f_back
     if frame is None:
-        return "(inside a library)"
+        return ""
     filename = frame.f_code.co_filename
     number = frame.f_lineno
     code = linecache.getline(filename, number).strip()
