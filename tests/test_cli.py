@@ -54,6 +54,13 @@ def test_step_piped_prints_every_step_and_exits_0():
     assert "The queue is empty" in result.stdout
     assert "\x1b[" not in result.stdout
     assert not set(result.stdout) & set("╭─│╰▶")
+    # Each step says in one line what the variables hold; the last shows the whole tracker once.
+    nows = re.findall(r"^Now: (.*)$", result.stdout, re.M)
+    assert nows[:2] == [
+        "queue = ['task1'] | task = None",
+        "queue = ['task2', 'task1'] | task = None",
+    ]
+    assert len(nows) == 6 and result.stdout.count("Variable tracker") == 1
 
 
 def test_step_auto_waits_between_steps(monkeypatch: pytest.MonkeyPatch):
