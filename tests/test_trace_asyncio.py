@@ -1,10 +1,11 @@
-"""A traced program that opens a client the tracer cannot route is stopped before it sends anything.
+"""Asyncio clients are traced: whatever host, port, URL or pool the program names, they reach the
+run (the recording proxy of modes/trace/endpoint.py), never the server they name.
 
-The tracer routes and records redis-py's sync clients (redis.Redis); an asyncio client, or a sync
-connection the program builds for itself, would connect to the host the program names, past the
+Once they were refused: an asyncio client connected to the host the program named, past the
 tracer (it deleted another program's keys on a real server while the trace ran on the embedded
-fakeredis). Until asyncio clients are recorded, opening one stops the program with one line,
-exit 2, as a refused command does.
+fakeredis). Now each one, and an asyncio connection the program builds itself, is pointed at the
+run: its commands are recorded with the program line that sent them, in the run's namespace. A
+sync connection the program builds itself (outside redis.Redis) is still stopped with one line.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from redisqueue_tutor.cli import app
+from redisqueue_tutor.run.runfile import read_run
 
 runner = CliRunner()
 
@@ -51,7 +53,7 @@ async def main():
 
 try:
     asyncio.run(main())
-except BaseException as exc:  # a program that swallows everything is stopped all the same
+except BaseException as exc:  # nothing to swallow: the client reached the run
     print("swallowed", type(exc).__name__)
 r = redis.Redis()
 r.rpush("after", "the refusal")
@@ -77,20 +79,21 @@ def _url(port: int) -> str:
     return f"redis://127.0.0.1:{port}/0"
 
 
-def _check_stopped(result, foreign, key: str) -> None:
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: the program opened redis.asyncio.")
-    assert "does not record asyncio clients" in lines[0]
-    assert "Traceback" not in result.output
-    assert "deleted" not in result.stdout and "swallowed" not in result.stdout
-    assert "RPUSH after" not in result.stdout  # stopped at once: nothing after the refusal ran
+def _check_redirected(result, saved: Path, foreign, key: str) -> None:
+    """The program ran to its end; its DEL reached the run, where the key does not exist."""
+    assert result.exit_code == 0, result.output
+    assert "deleted 0" in result.stdout and "swallowed" not in result.stdout
+    commands = [(r.action, c.args, c.reply) for r in read_run(saved).steps for c in r.commands]
+    assert commands == [
+        ('line 11: print("deleted", await r.delete(' + repr(key) + "))", ("DEL", key), 0),
+        ('line 19: r.rpush("after", "the refusal")', ("RPUSH", "after", "the refusal"), 1),
+    ]
     assert foreign.get(key) == b"precious"
 
 
 @pytest.mark.real
 @pytest.mark.parametrize("opening", list(OPENINGS))
-def test_an_asyncio_client_is_stopped_before_it_reaches_a_server(
+def test_an_asyncio_client_reaches_the_run_whatever_it_names(
     opening: str, backend_spec: str, redis_server, tmp_path: Path
 ):
     foreign = redis_server.client()
@@ -106,21 +109,26 @@ def test_an_asyncio_client_is_stopped_before_it_reaches_a_server(
             key=key,
         )
     )
-    result = runner.invoke(app, ["trace", str(script), "--plain", "--backend", backend_spec])
-    _check_stopped(result, foreign, key)
-    assert f"line 10: {OPENINGS[opening]}" in result.stderr  # the line that opened it
+    saved = tmp_path / "run.json"
+    result = runner.invoke(
+        app, ["trace", str(script), "--plain", "--backend", backend_spec, "-o", str(saved)]
+    )
+    _check_redirected(result, saved, foreign, key)
 
 
 @pytest.mark.real
-def test_an_asyncio_connection_of_its_own_is_stopped(backend_spec, redis_server, tmp_path: Path):
+def test_an_asyncio_connection_of_its_own_reaches_the_run(
+    backend_spec, redis_server, tmp_path: Path
+):
     foreign = redis_server.client()
     key = "foreign:asyncio:connection"
     foreign.set(key, "precious")
     script = tmp_path / "conn.py"
     script.write_text(CONNECTION.format(host="127.0.0.1", port=redis_server.port, key=key))
     result = runner.invoke(app, ["trace", str(script), "--plain", "--backend", backend_spec])
-    _check_stopped(result, foreign, key)
-    assert "redis.asyncio.Connection" in result.stderr
+    assert result.exit_code == 0, result.output
+    assert "deleted 0" in result.stdout
+    assert foreign.get(key) == b"precious"
 
 
 def test_the_sync_client_still_works_beside_an_unused_import(tmp_path: Path):
@@ -173,3 +181,70 @@ def test_a_sync_connection_of_its_own_is_stopped(
     assert len(lines) == 1 and "of its own, outside redis.Redis" in lines[0]
     assert "Traceback" not in result.output and "deleted" not in result.stdout
     assert foreign.get(key) == b"precious"
+
+
+ASYNC_QUEUE = """\
+import asyncio
+import redis.asyncio as aioredis
+
+
+async def consumer(r):
+    task = await r.brpop("jobs", timeout=10)
+    print("consumer got", task)
+
+
+async def main():
+    r = aioredis.Redis(host="redis.example", port=6380, password="secret", decode_responses=True)
+    waiting = asyncio.create_task(consumer(r))
+    await asyncio.sleep(0.2)
+    await r.lpush("jobs", "resize")
+    await waiting
+    await r.hset("job:1", mapping={"state": "done"})
+    print(await r.hgetall("job:1"))
+    await r.aclose()
+
+
+asyncio.run(main())
+"""
+
+
+def test_an_asyncio_producer_and_consumer_are_traced(backend_spec, tmp_path: Path):
+    from redisqueue_tutor.modes.trace import TraceOptions, trace_program
+    from redisqueue_tutor.run.backend import running
+
+    script = tmp_path / "aqueue.py"
+    script.write_text(ASYNC_QUEUE)
+    with running(backend_spec) as backend:
+        run = trace_program(script, backend, TraceOptions(timeout=30))
+        prefix = backend.namespace.prefix
+    assert run.outcome.status == "finished", (run.outcome, run.stderr)
+    assert run.stdout == "consumer got ('jobs', 'resize')\n{'state': 'done'}\n"
+    rows = [(r.actor, r.action, " ".join(r.commands[0].args)) for r in run.steps]
+    assert rows == [
+        ("consumer", 'line 6: task = await r.brpop("jobs", timeout=10)', "BRPOP jobs 10"),
+        ("main", 'line 14: await r.lpush("jobs", "resize")', "LPUSH jobs resize"),
+        (
+            "main",
+            'line 16: await r.hset("job:1", mapping={"state": "done"})',
+            "HSET job:1 state done",
+        ),
+        ("main", 'line 17: print(await r.hgetall("job:1"))', "HGETALL job:1"),
+    ] or rows[:2] == [  # the server may answer the LPUSH before the BRPOP it woke
+        ("main", 'line 14: await r.lpush("jobs", "resize")', "LPUSH jobs resize"),
+        ("consumer", 'line 6: task = await r.brpop("jobs", timeout=10)', "BRPOP jobs 10"),
+    ]
+    brpop = next(c for r in run.steps for c in r.commands if c.args[0] == "BRPOP")
+    assert tuple(brpop.reply) == (b"jobs", b"resize")  # the short name, as the program read it
+    assert {k.key: dict(k.value) for k in run.keys} == {"job:1": {"state": "done"}}
+    assert prefix.startswith("tutor:{")
+
+
+@pytest.mark.real
+def test_asyncio_keys_are_namespaced_and_removed_on_a_real_server(redis_server, tmp_path: Path):
+    watcher = redis_server.client()
+    before = set(watcher.scan_iter(count=1000))
+    script = tmp_path / "aqueue.py"
+    script.write_text(ASYNC_QUEUE)
+    result = runner.invoke(app, ["trace", str(script), "--plain", "--backend", redis_server.url])
+    assert result.exit_code == 0, result.output
+    assert set(watcher.scan_iter(count=1000)) == before

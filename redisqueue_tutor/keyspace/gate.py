@@ -53,6 +53,7 @@ KEYLESS = frozenset(
         "hello",
         "auth",
         "lolwut",
+        "info",  # read only (READS_THE_SERVER)
         "client|id",
         "client|getname",
         "client|setname",
@@ -93,6 +94,9 @@ REACHES_THE_SERVER = {
     "function": "it installs code on the server",
     "script": "it manages the server's script cache",
 }
+# Filed under @dangerous by Redis, yet only read: workers (RQ, Celery's inspect) ask INFO for the
+# server's version before their first command. It changes nothing and names no key.
+READS_THE_SERVER = frozenset({"info"})
 SCRIPTS = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"})
 _GLOB = re.compile(r"[*?\[\]\\]")
 
@@ -142,6 +146,8 @@ class Gate:
         head = name.split("|", 1)[0]
         if head in REACHES_THE_SERVER and head not in ("command",):
             return f"{command} is refused: {REACHES_THE_SERVER[head]}"
+        if name in READS_THE_SERVER:
+            return ""
         if "@admin" in spec.categories or "@dangerous" in spec.categories:
             return f"{command} is refused: Redis counts it among the dangerous or admin commands"
         if head == "client" and name not in KEYLESS:

@@ -275,9 +275,7 @@ def play_through(
             # Printed one after another, each step's table holds its own row and the tracker its
             # one line of what the variables hold now: the earlier ones are just above. The last
             # step shows the whole table and tracker, the lesson's summary.
-            view = replace(
-                view, table_from=len(records) - 1, tracker_latest=0, interactive=False
-            )
+            view = replace(view, table_from=len(records) - 1, tracker_latest=0, interactive=False)
         if clear:
             console.clear()
         elif record.number > 1 or opening.card is not None:

@@ -197,13 +197,25 @@ class _Handler(TCPFakeRequestHandler):
                     info[key] = f"{value[0]}:{value[1]}"
 
 
+class _Served(TcpFakeServer):
+    """fakeredis's TCP server, its threads named as the tutor's own (`tutor-served-...`): a
+    traced program's turns (modes/trace/tracer.py) do not wait for them."""
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        thread = threading.Thread(
+            target=self.process_request_thread,
+            args=(request, client_address),
+            name=f"tutor-served-{client_address[1] if isinstance(client_address, tuple) else ''}",
+            daemon=True,
+        )
+        thread.start()
+
+
 class ServedServer:
     """A FakeServer served on 127.0.0.1 (a free port) for other processes and asyncio clients."""
 
     def __init__(self, server: FakeServer) -> None:
-        self._tcp = TcpFakeServer(
-            ("127.0.0.1", 0), server_type="redis", server_version=SERVER_VERSION
-        )
+        self._tcp = _Served(("127.0.0.1", 0), server_type="redis", server_version=SERVER_VERSION)
         self._tcp.fake_server = server  # every client of the run shares one server
         self._tcp.RequestHandlerClass = _Handler
         self._thread = threading.Thread(

@@ -60,6 +60,7 @@ class WireEvent:
     push: bool  # a message pushed to a subscriber, with no command
     seq: int  # the order of all events of the proxy, from 1
     t: float  # time.monotonic() when the reply arrived
+    peer: int = 0  # the client's own port: which of a process's connections it was
 
 
 class RecordingProxy:
@@ -302,6 +303,7 @@ class RecordingProxy:
                 push,
                 next(self._seq),
                 time.monotonic(),
+                session.peer,
             )
             try:
                 self._on_event(event)

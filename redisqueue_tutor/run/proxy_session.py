@@ -151,6 +151,10 @@ class ClientSession:
         self.proxy = proxy
         self.number = number
         self.client = client
+        try:
+            self.peer = int(client.getpeername()[1])
+        except (OSError, IndexError, TypeError):  # gone already, or not TCP
+            self.peer = 0
         self.upstream: socket.socket | None = None
         self.name = ""
         self.pending: deque[_Pending] = deque()

@@ -42,7 +42,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from redisqueue_tutor.run.records import CommandRecord, ListValue, StepRecord, Value, python_text
+from redisqueue_tutor.run.records import (
+    CommandRecord,
+    DictValue,
+    ListValue,
+    SetValue,
+    StepRecord,
+    Value,
+    python_text,
+)
 from redisqueue_tutor.wording import format_loc
 
 if TYPE_CHECKING:
@@ -87,11 +95,20 @@ class RunFileError(Exception):
 
 
 def encode_value(value: Value) -> Any:
+    """A value as JSON: text, numbers and lists as they are; bytes as {"bytes": ...} or {"hex":
+    ...}; a dict as {"dict": [[key, value], ...]}, a set as {"set": [...]} and a tuple as
+    {"tuple": [...]}, so that each reads back as the kind of value the program held."""
     if isinstance(value, bytes):
         try:
             return {"bytes": value.decode("utf-8")}
         except UnicodeDecodeError:
             return {"hex": value.hex()}
+    if isinstance(value, DictValue):
+        return {"dict": [[encode_value(k), encode_value(v)] for k, v in value]}
+    if isinstance(value, SetValue):
+        return {"set": [encode_value(v) for v in value]}
+    if isinstance(value, tuple) and not isinstance(value, ListValue):
+        return {"tuple": [encode_value(v) for v in value]}
     if isinstance(value, tuple | list):
         return [encode_value(v) for v in value]
     if value is None or isinstance(value, bool | int | float | str):
@@ -105,8 +122,19 @@ def decode_value(value: Any) -> Value:
             return str(value["bytes"]).encode("utf-8")
         if isinstance(value.get("hex"), str):
             return bytes.fromhex(value["hex"])
+        items = next((value[k] for k in ("dict", "set", "tuple") if k in value), None)
+        if len(value) == 1 and isinstance(items, list):
+            if "dict" in value:
+                pairs = [p for p in items if isinstance(p, list) and len(p) == 2]
+                if len(pairs) == len(items):
+                    return DictValue((decode_value(k), decode_value(v)) for k, v in pairs)
+            elif "set" in value:
+                return SetValue(decode_value(v) for v in items)
+            else:
+                return tuple(decode_value(v) for v in items)
         raise RunFileError(
-            f"a value {reprlib.repr(value)} is neither JSON, {{'bytes': ...}} nor {{'hex': ...}}"
+            f"a value {reprlib.repr(value)} is neither JSON nor one of {{'bytes': ...}},"
+            " {'hex': ...}, {'dict': [[key, value], ...]}, {'set': [...]}, {'tuple': [...]}"
         )
     if isinstance(value, list):
         return ListValue(decode_value(v) for v in value)  # a JSON array: a list in Python

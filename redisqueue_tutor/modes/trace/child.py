@@ -29,6 +29,7 @@ import redis
 from redisqueue_tutor.keyspace.gate import Refused
 from redisqueue_tutor.modes.trace import tracer as state
 from redisqueue_tutor.modes.trace.connection import TraceMixin
+from redisqueue_tutor.modes.trace.endpoint import Endpoint
 from redisqueue_tutor.modes.trace.tracer import (
     ENV,
     ClientName,
@@ -136,7 +137,7 @@ def install() -> None:
     redis.utils.from_url = redis.from_url
 
     tracer = current()
-    refuse_asyncio(tracer)
+    refuse_asyncio_clusters(tracer)
     refuse_own_connections(tracer)
 
     def sleep(seconds: float | SupportsIndex, /) -> None:  # time.sleep's own signature
@@ -156,17 +157,11 @@ def install() -> None:
     threading.Thread.join = join  # type: ignore[method-assign]
 
 
-def refuse_asyncio(tracer: Tracer) -> None:
-    """Stop the program when it opens a redis.asyncio client, before it can send anything.
-
-    Its connections are not redis-py's sync classes, so nothing above would route or record
-    them: the client would reach the host the program names (another program's keys on a real
-    server), even when tracing on the embedded fakeredis. Refused at construction (a client, a
-    pool or a connection), since none of them connects until its first command.
-    """
-    import redis.asyncio.client
+def refuse_asyncio_clusters(tracer: Tracer) -> None:
+    """Stop the program when it opens a redis.asyncio cluster or Sentinel client: those find
+    their servers by themselves, so the proxy that every other asyncio client is pointed at
+    (endpoint.py) cannot stand in front of them."""
     import redis.asyncio.cluster
-    import redis.asyncio.connection
     import redis.asyncio.sentinel
 
     def refuse(cls: type) -> None:
@@ -174,19 +169,13 @@ def refuse_asyncio(tracer: Tracer) -> None:
             tracer.client_password(kwargs.get("password"))
             stop_refused(
                 tracer,
-                f"the program opened redis.asyncio.{type(self).__name__}; `tutor trace` does not"
-                " record asyncio clients yet, so nothing was sent (use redis.Redis to trace it)",
+                f"the program opened redis.asyncio.{type(self).__name__}; `tutor trace` runs on"
+                " one server, so nothing was sent (use redis.asyncio.Redis to trace it)",
             )
 
         cls.__init__ = init  # type: ignore[misc]
 
-    for cls in (
-        redis.asyncio.client.Redis,
-        redis.asyncio.connection.ConnectionPool,
-        redis.asyncio.connection.AbstractConnection,
-        redis.asyncio.cluster.RedisCluster,
-        redis.asyncio.sentinel.Sentinel,
-    ):
+    for cls in (redis.asyncio.cluster.RedisCluster, redis.asyncio.sentinel.Sentinel):
         refuse(cls)
 
 
@@ -291,7 +280,13 @@ def main(argv: list[str]) -> int:
     state.TRACER = tracer = Tracer(
         backend, events, script, bool(settings["fast"]), bool(settings.get("whole", False))
     )
+    endpoint = Endpoint(tracer)  # before install(): its own connection to the server is the tutor's
     install()
+    endpoint.install_asyncio()
+    # The processes the program starts: their clients reach the same proxy (redirect.py).
+    os.environ.update(endpoint.environment())
+    paths = [str(Path(__file__).parent / "site"), os.environ.get("PYTHONPATH", "")]
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     say_where_and_exit(tracer)
     sys.stdout = ThreadOutput(events, "stdout")
     sys.stderr = ThreadOutput(events, "stderr")
@@ -317,6 +312,7 @@ def main(argv: list[str]) -> int:
         tracer.waiting[main_thread] = 1
     sys.stdout.flush()
     sys.stderr.flush()
+    endpoint.close()
     tracer.keys_at_end()
     # Threads the program left running may change keys until the interpreter ends.
     atexit.register(tracer.keys_at_end)

@@ -272,6 +272,9 @@ def unwire(value: Any) -> Any:
         if "shortened" in value:
             head, tail = (decode_value(unwire(v)) for v in value["shortened"])
             return Shortened(head, tail, int(value.get("length", 0)))
+        if len(value) == 1 and next(iter(value)) in ("dict", "set", "tuple"):
+            kind, items = next(iter(value.items()))
+            return decode_value({kind: unwire(items)}) if isinstance(items, list) else value
         return value
     if isinstance(value, list):
         return [unwire(v) for v in value]

@@ -150,13 +150,14 @@ class StateView:
             _READERS.get(expected[name], _exists)(pipe, full[name])
         answers = pipe.execute(raise_on_error=False)
         kinds = {n: as_read(answers[3 * i]) for i, n in enumerate(names)}
-        values = {n: answers[3 * i + 2] for i, n in enumerate(names)}
+        values = {n: _pairs(kinds[n], answers[3 * i + 2]) for i, n in enumerate(names)}
         again = [n for n in names if kinds[n] not in (expected[n], "none")]
         if again:
             pipe = observer.pipeline(transaction=False)
             for name in again:
                 _READERS.get(kinds[name], _exists)(pipe, full[name])
-            values.update(zip(again, pipe.execute(raise_on_error=False), strict=True))
+            read = pipe.execute(raise_on_error=False)
+            values.update({n: _pairs(kinds[n], v) for n, v in zip(again, read, strict=True)})
         ttls = {n: answers[3 * i + 1] for i, n in enumerate(names)}
         return [
             change
@@ -195,6 +196,7 @@ _CATEGORY_KINDS = {
     "@set": "set",
     "@sortedset": "zset",
     "@stream": "stream",
+    "@geo": "zset",  # a geo index is a sorted set
 }
 
 
@@ -206,6 +208,25 @@ def _kind_of(words: list[str]) -> str:
     return next((k for c, k in _CATEGORY_KINDS.items() if c in spec.categories), "")
 
 
+def _pairs(kind: str, raw: Any) -> Any:
+    """A sorted set read raw as (member, score) pairs, as redis-py gives them: the score a float
+    where it reads as one."""
+    if kind != "zset" or not isinstance(raw, list):
+        return raw
+    if raw and all(isinstance(item, list | tuple) for item in raw):  # RESP3: [member, score]
+        flat = [part for item in raw for part in item]
+    else:
+        flat = raw
+    return [(member, _score(score)) for member, score in zip(flat[::2], flat[1::2], strict=False)]
+
+
+def _score(score: Any) -> Any:
+    try:
+        return float(score)
+    except (TypeError, ValueError):
+        return score
+
+
 def _exists(pipe: Any, name: str) -> Any:
     return pipe.exists(name)
 
@@ -215,6 +236,9 @@ _READERS: dict[str, Callable[[Any, str], Any]] = {
     "string": lambda pipe, name: pipe.get(name),
     "hash": lambda pipe, name: pipe.hgetall(name),
     "set": lambda pipe, name: pipe.smembers(name),
-    "zset": lambda pipe, name: pipe.zrange(name, 0, -1, withscores=True),
+    # Raw, without redis-py's float parsing of the scores (zset_pairs reads them): a reply it
+    # cannot parse must not become the program's exception (fakeredis gives a geo set's
+    # scores as geohashes).
+    "zset": lambda pipe, name: pipe.execute_command("ZRANGE", name, 0, -1, "WITHSCORES"),
     "stream": lambda pipe, name: pipe.xrange(name),
 }

@@ -35,7 +35,7 @@ import sys
 import sysconfig
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -51,8 +51,11 @@ from redisqueue_tutor.run.backend import Backend
 from redisqueue_tutor.run.passwords import masked_command, masked_text, passwords_in
 from redisqueue_tutor.run.records import (
     CommandRecord,
+    DictValue,
     FoldedBytes,
     FoldedStr,
+    ListValue,
+    SetValue,
     Shortened,
     fold,
     fold_lines,
@@ -79,6 +82,8 @@ _PUSHES = frozenset(
         "ZADD",
     ]
 )
+
+OWN_THREADS = "tutor-"  # the tutor's threads in the program's process (endpoint, proxy, server)
 
 _real_sleep = time.sleep
 _real_cond_wait = threading.Condition.wait
@@ -247,6 +252,8 @@ class Tracer:
         self.touched: dict[str, None] = {}  # short names of keys and channels, in order
         self.channels: set[str] = set()
         self.clients = 0
+        # Waits until the records of clients the proxy serves are steps (endpoint.py sets it).
+        self.drain: Callable[[float], None] = lambda _cap: None
         self.state = StateView(backend, self.channels, self.cond)
 
     # -- settling ---------------------------------------------------------------------------
@@ -286,6 +293,7 @@ class Tracer:
         among settling threads the first to arrive goes first, so the interleaving is the same on
         every run. Capped at SETTLE_CAP, for a thread that waits on something we cannot see.
         """
+        self.drain(SETTLE_CAP)  # records of the proxy's clients come first (endpoint.py)
         me = threading.get_ident()
         deadline = time.monotonic() + SETTLE_CAP
         with self.waiting_here(), self.cond:
@@ -295,7 +303,10 @@ class Tracer:
                     busy = [
                         t
                         for t in threading.enumerate()
-                        if t.ident != me and t.is_alive() and t.ident not in self.waiting
+                        if t.ident != me
+                        and t.is_alive()
+                        and t.ident not in self.waiting
+                        and not t.name.startswith(OWN_THREADS)
                     ]
                     left = deadline - time.monotonic()
                     if (not busy and self.turns[0] == me) or left <= 0:
@@ -383,10 +394,21 @@ class Tracer:
         return value
 
     # -- one step ---------------------------------------------------------------------------
+    def _changed(self, records: tuple[CommandRecord, ...], db: int) -> list[tuple[str, str, Any]]:
+        """The keys the step changed; none when they cannot be read (a reply redis-py cannot
+        parse): the state view is the tutor's, its failure never the program's exception."""
+        try:
+            return self.state.changed(records, db)
+        except Exception:
+            return []
+
     def keys_at_end(self) -> None:
         """Send the keys changed since the state view last read them (state.py)."""
         with self.lock:
-            changes = self.state.flush() if self.state.pending or self.state.expiring else []
+            try:
+                changes = self.state.flush() if self.state.pending or self.state.expiring else []
+            except Exception:  # the state view is the tutor's: never the program's exception
+                changes = []
             if changes:
                 self.events.send(
                     type="keys", keys=[[k, t, wire(self.value(v))] for k, t, v in changes]
@@ -437,7 +459,7 @@ class Tracer:
                 for r in records
             ],
             names=list(dict.fromkeys(names)),
-            keys=[[k, t, wire(self.value(v))] for k, t, v in self.state.changed(records, db)],
+            keys=[[k, t, wire(self.value(v))] for k, t, v in self._changed(records, db)],
         )
         if messages:
             with self.cond:
@@ -454,6 +476,12 @@ def wire(value: Any) -> Any:
         return {"folded": encode_value(bytes(value)), "size": value.size}
     if isinstance(value, Shortened):
         return {"shortened": [wire(value.head), wire(value.tail)], "length": value.length}
+    if isinstance(value, DictValue):
+        return {"dict": [[wire(k), wire(v)] for k, v in value]}
+    if isinstance(value, SetValue):
+        return {"set": [wire(v) for v in value]}
+    if isinstance(value, tuple) and not isinstance(value, ListValue):
+        return {"tuple": [wire(v) for v in value]}
     if isinstance(value, tuple | list):
         return [wire(v) for v in value]
     return encode_value(value)

@@ -1,0 +1,189 @@
+"""The run's endpoint inside a traced program's process: where every client the tracer does not
+build itself arrives, and is recorded.
+
+The program's sync `redis.Redis` clients are built on the run's backend (child.install) and
+recorded at their connections. Everything else (its `redis.asyncio` clients, the Celery or RQ
+worker it starts, a `redis-cli`) is pointed at a recording proxy on a loopback port
+(run/proxy.py, redirect.py): in front of the real server, or of the run's embedded fakeredis
+served on loopback (run/fakeserver.ServedServer). The proxy namespaces and gates every command as
+the backend does, and each command it records becomes a step of the run, drawn like the others:
+the client that sent it, its reply, the keys it changed.
+
+A step names the program line that sent the command when the client is an asyncio connection of
+the program's own process (its line is noted when the command is packed, and matched to the
+proxy's record by the connection's port); a client of another process is named by its connection
+name (redirect.py names each `<program>-<pid>`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import sys
+import threading
+import time
+from collections import deque
+from typing import Any
+
+from redisqueue_tutor.keyspace.gate import Refused
+from redisqueue_tutor.modes.trace import redirect
+from redisqueue_tutor.modes.trace.tracer import Tracer, program_line_of
+from redisqueue_tutor.run.fakeserver import ServedServer, housekeeping
+from redisqueue_tutor.run.proxy import RecordingProxy, WireEvent
+from redisqueue_tutor.run.recorder import _text
+from redisqueue_tutor.run.records import CommandRecord, freeze
+
+DRAIN = 1.0  # seconds the end of the program waits for the proxy's last records
+
+
+class Endpoint:
+    """The recording proxy of one traced run, and the thread that turns its records into steps."""
+
+    def __init__(self, tracer: Tracer) -> None:
+        self.tracer = tracer
+        backend = tracer.backend
+        self.served: ServedServer | None = None
+        if backend.kind == "fake":
+            self.served = ServedServer(backend.server)
+            upstream = self.served.url
+        else:
+            upstream = str(getattr(backend, "url", ""))
+        self.events: queue.Queue[WireEvent | None] = queue.Queue()
+        self.proxy = RecordingProxy(
+            upstream,
+            prefix=backend.namespace.prefix,
+            gate=backend.gate,
+            on_event=self.events.put,
+        ).start()
+        # The program's own asyncio connections: the lines of the commands they packed, in order,
+        # and which connection each local port is.
+        self.notes: dict[int, deque[tuple[str, str]]] = {}
+        self.ports: dict[int, int] = {}
+        tracer.drain = self.wait_idle  # a sync command waits for the records before it
+        self._thread = threading.Thread(target=self._record, name="tutor-endpoint", daemon=True)
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        return self.proxy.port
+
+    def environment(self) -> dict[str, str]:
+        return redirect.environment("127.0.0.1", self.port, self.tracer.backend.default_db)
+
+    # -- the program's own asyncio connections ------------------------------------------------------
+    def install_asyncio(self) -> None:
+        """Point redis.asyncio at the proxy, and note the line of every command it packs."""
+        import redis.asyncio.connection as aio
+
+        redirect.install_asyncio("127.0.0.1", self.port)
+        endpoint = self
+        original_pack = aio.AbstractConnection.pack_command
+        original_packs = aio.AbstractConnection.pack_commands
+        original_connect = aio.AbstractConnection.connect
+
+        def pack_command(self: Any, *args: Any) -> Any:
+            endpoint.note(self, [args])
+            return original_pack(self, *args)
+
+        def pack_commands(self: Any, commands: Any) -> Any:
+            commands = [tuple(c) for c in commands]
+            endpoint.note(self, commands)
+            return original_packs(self, commands)
+
+        async def connect(self: Any, *args: Any, **kwargs: Any) -> None:
+            await original_connect(self, *args, **kwargs)  # type: ignore[no-untyped-call]
+            writer = getattr(self, "_writer", None)
+            sockname = writer.get_extra_info("sockname") if writer is not None else None
+            if isinstance(sockname, tuple) and len(sockname) >= 2:
+                endpoint.ports[int(sockname[1])] = id(self)
+
+        aio.AbstractConnection.pack_command = pack_command  # type: ignore[method-assign]
+        aio.AbstractConnection.pack_commands = pack_commands  # type: ignore[method-assign]
+        aio.AbstractConnection.connect = connect  # type: ignore[method-assign]
+
+    def note(self, connection: Any, commands: list[tuple[Any, ...]]) -> None:
+        line = program_line_of(sys._getframe(1), self.tracer.script) or "(inside a library)"
+        label = _task_label()
+        notes = self.notes.setdefault(id(connection), deque())
+        for command in commands:
+            words = tuple(w if isinstance(w, bytes) else str(w).encode() for w in command)
+            if words and not housekeeping(tuple(words[0].split() + list(words[1:]))):
+                notes.append((self.tracer.masked(line), label))
+
+    # -- records -----------------------------------------------------------------------------------
+    def _record(self) -> None:
+        while (event := self.events.get()) is not None:
+            try:
+                self.step(event)
+            except Exception as exc:  # a step that cannot be drawn must not stop the recording
+                self.proxy.note(f"a record could not be read: {exc!r}")
+            finally:
+                self.events.task_done()
+
+    def wait_idle(self, cap: float = DRAIN) -> None:
+        """Wait (`cap` seconds at most) until every record the proxy has made is a step: the
+        proxy records a command before its client reads the reply, so a step that follows in
+        the program is drawn after it."""
+        if threading.current_thread() is self._thread:
+            return
+        deadline = time.monotonic() + cap
+        with self.events.all_tasks_done:
+            while self.events.unfinished_tasks:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self.events.all_tasks_done.wait(left)
+
+    def step(self, event: WireEvent) -> None:
+        if event.command and housekeeping(event.command):
+            return
+        tracer = self.tracer
+        connection = self.ports.get(event.peer)
+        notes = self.notes.get(connection) if connection is not None else None
+        note = notes.popleft() if notes and event.command else None
+        if note is not None:
+            action, actor = note
+        elif connection is not None:
+            action, actor = "(a message the program's asyncio client read)", _task_label()
+        else:
+            actor = event.name or f"connection {event.connection}"
+            action = f"{actor}, another process of the program"
+        if event.refused is not None:
+            tracer.events.send(type="refused", message=event.refused, action=action)
+            return
+        args: tuple[Any, ...] = tuple(_text(a) for a in event.command)
+        try:
+            sent = tracer.prefix(args) if args else ()
+        except Refused:
+            sent = args
+        record = CommandRecord(
+            client=actor,
+            args=args,
+            reply=None if event.error else freeze(event.reply),
+            error=event.error,
+            sent=tuple(_text(a) for a in sent),
+        )
+        with tracer.lock:
+            tracer.step(actor, actor, action, (record,), db=tracer.backend.default_db)
+
+    def close(self) -> None:
+        """Wait (DRAIN at most) for the records still coming, then stop the proxy and server."""
+        self.wait_idle()
+        self.proxy.close()
+        self.events.put(None)
+        self._thread.join(DRAIN)
+        if self.served is not None:
+            self.served.close()
+
+
+def _task_label() -> str:
+    """The asyncio task running now, by its coroutine's name (`consumer`), or `main`."""
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:
+        return "main"
+    if task is None:
+        return "main"
+    coro = task.get_coro()
+    name = getattr(coro, "__name__", "") or task.get_name()
+    return str(name)

@@ -1,0 +1,135 @@
+"""Point redis-py clients at the run's endpoint: the recording proxy a trace listens on.
+
+Installed in the traced program's own process for `redis.asyncio` (its sync clients are built on
+the run's backend by child.install), and in every Python process the program starts, for sync and
+asyncio clients alike, through `sitecustomize` (the folder `site/` is put first on PYTHONPATH,
+with the endpoint in $TUTOR_TRACE_REDIRECT): a Celery or RQ worker, a `manage.py` command, a
+script. Every connection pool redis-py builds, whatever the program passed (host, port, a
+unix socket, TLS, a password, `from_url`), connects to 127.0.0.1:PORT instead, keeping its db,
+decode_responses and protocol. The proxy namespaces every key and channel, refuses what cannot be
+kept in the run, and records every command with the client that sent it.
+
+The usual environment variables (REDIS_URL, CELERY_BROKER_URL, CELERY_RESULT_BACKEND, RQ_REDIS_URL)
+name the endpoint too, for programs that read their URL from them.
+
+In the program's other processes redis-py is imported at start-up (about 40 ms), so that no
+client can be built before the redirect is in place.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ENV = "TUTOR_TRACE_REDIRECT"  # "host:port", set for the program and every process it starts
+URL_VARIABLES = ("REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "RQ_REDIS_URL")
+
+# What a connection to the endpoint must not carry: the endpoint is plain TCP on loopback and
+# authenticates to the server itself.
+_DROPPED = frozenset(
+    {"path", "username", "password", "credential_provider", "ssl", "connection_class"}
+)
+
+
+def environment(host: str, port: int, db: int = 0) -> dict[str, str]:
+    """The variables that point the program and its processes at the endpoint."""
+    url = f"redis://{host}:{port}/{db}"
+    return {ENV: f"{host}:{port}", **dict.fromkeys(URL_VARIABLES, url)}
+
+
+def _process_name() -> str:
+    name = Path(sys.argv[0] if sys.argv and sys.argv[0] else "python").name
+    return name.removesuffix(".py") or "python"
+
+
+def redirected_kwargs(kwargs: dict[str, Any], host: str, port: int) -> dict[str, Any]:
+    """A pool's connection kwargs, pointed at the endpoint."""
+    kept = {k: v for k, v in kwargs.items() if k not in _DROPPED and not k.startswith("ssl_")}
+    kept.update(host=host, port=port)
+    if not kept.get("client_name"):
+        kept["client_name"] = f"{_process_name()}-{os.getpid()}"
+    return kept
+
+
+def _patch_pool(
+    pool_class: Any, plain: type, host: str, port: int, *, keep: Callable[[type], bool]
+) -> None:
+    """Every pool of `pool_class` connects with `plain` connections to host:port, unless `keep`
+    says its connection class is one to leave alone (fakeredis's, in a program that uses it)."""
+    original = pool_class.__init__
+    if getattr(original, "_tutor_redirect", False):
+        return
+
+    def init(
+        self: Any, connection_class: type = plain, max_connections: Any = None, **kwargs: Any
+    ) -> None:
+        if keep(connection_class):
+            original(self, connection_class, max_connections, **kwargs)
+            return
+        if not issubclass(connection_class, plain) or connection_class.__name__ in (
+            "SSLConnection",
+            "UnixDomainSocketConnection",
+        ):
+            connection_class = plain
+        original(self, connection_class, max_connections, **redirected_kwargs(kwargs, host, port))
+
+    init._tutor_redirect = True  # type: ignore[attr-defined]
+    pool_class.__init__ = init
+
+
+def _foreign(connection_class: type) -> bool:
+    return connection_class.__module__.startswith("fakeredis")
+
+
+def install_asyncio(host: str, port: int) -> None:
+    """Point every redis.asyncio pool, and every asyncio connection a program builds itself, at
+    host:port. A unix-socket connection built by hand cannot be pointed anywhere: refused."""
+    import redis.asyncio.connection as aio
+
+    _patch_pool(aio.ConnectionPool, aio.Connection, host, port, keep=_foreign)
+    _patch_connection(aio.Connection, aio.UnixDomainSocketConnection, host, port)
+
+
+def _patch_connection(plain: Any, unix: Any, host: str, port: int) -> None:
+    original = plain.__init__
+    if getattr(original, "_tutor_redirect", False):
+        return
+
+    def init(self: Any, **kwargs: Any) -> None:
+        original(self, **redirected_kwargs(kwargs, host, port))
+
+    def refuse(self: Any, **kwargs: Any) -> None:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+
+        raise RedisConnectionError(
+            "`tutor trace` points every client at the run; a unix-socket connection built by"
+            " hand cannot be (use redis.asyncio.Redis, or a pool)"
+        )
+
+    init._tutor_redirect = True  # type: ignore[attr-defined]
+    plain.__init__ = init
+    unix.__init__ = refuse
+
+
+def install_sync(host: str, port: int, keep: Callable[[type], bool] = _foreign) -> None:
+    """Point every sync redis-py pool at host:port (the program's other processes)."""
+    import redis.connection as sync
+
+    _patch_pool(sync.ConnectionPool, sync.Connection, host, port, keep=keep)
+
+
+def install_from_environment() -> None:
+    """In a process the program started (sitecustomize calls this): redirect sync and asyncio
+    clients, if redis-py is installed there."""
+    endpoint = os.environ.get(ENV, "")
+    host, _, port = endpoint.rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        install_sync(host, int(port))
+        install_asyncio(host, int(port))
+    except ImportError:  # a Python without redis-py: nothing of it to point anywhere
+        return

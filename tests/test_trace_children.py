@@ -1,0 +1,95 @@
+"""Processes a traced program starts are traced too: their redis-py clients (sync or asyncio,
+whatever host, port or URL they name) reach the run through its recording proxy
+(modes/trace/redirect.py through `sitecustomize`, and $REDIS_URL and the like), are recorded
+under their process's name, and on a real server stay in the run's namespace and are removed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from redisqueue_tutor.modes.trace import TraceOptions, trace_program
+from redisqueue_tutor.run.backend import running
+from redisqueue_tutor.run.runfile import Run
+
+WORKER = """\
+import os
+import redis
+
+r = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://localhost:6379/0"), decode_responses=True)
+while (job := r.brpop("jobs", timeout=1)) is not None:
+    r.hset("results", job[1], job[1].upper())
+print("worker done")
+"""
+
+# Names a server of its own: the test's foreign one, which it must never reach.
+NAMED = """\
+import redis
+
+r = redis.Redis(host="127.0.0.1", port={port}, password="not-the-run's")
+print("deleted", r.delete("foreign"))
+"""
+
+MAIN = """\
+import subprocess
+import sys
+import redis
+
+r = redis.Redis(decode_responses=True)
+r.lpush("jobs", "a", "b")
+subprocess.run([sys.executable, "{child}"], check=True, cwd={folder!r})
+print(r.hgetall("results"))
+"""
+
+
+def _trace(tmp_path: Path, spec: str, child: str, source: str) -> Run:
+    (tmp_path / child).write_text(source)
+    script = tmp_path / "main.py"
+    script.write_text(MAIN.format(child=child, folder=str(tmp_path)))
+    with running(spec) as backend:
+        return trace_program(script, backend, TraceOptions(timeout=30))
+
+
+def test_a_worker_process_is_traced_under_its_name(backend_spec, tmp_path: Path):
+    run = _trace(tmp_path, backend_spec, "worker.py", WORKER)
+    assert run.outcome.status == "finished", (run.outcome, run.stderr)
+    assert "worker done\n" in run.stdout and "{'a': 'A', 'b': 'B'}\n" in run.stdout
+    steps = [(r.actor, " ".join(r.commands[0].args)) for r in run.steps]
+    worker = steps[1][0]
+    assert worker.startswith("worker-") and worker.removeprefix("worker-").isdigit()
+    assert steps == [
+        ("r", "LPUSH jobs a b"),
+        (worker, "BRPOP jobs 1"),
+        (worker, "HSET results a A"),
+        (worker, "BRPOP jobs 1"),
+        (worker, "HSET results b B"),
+        (worker, "BRPOP jobs 1"),
+        ("r", "HGETALL results"),
+    ]
+    assert run.steps[1].action == f"{worker}, another process of the program"
+    # The list as the table shows it after each step, read at the server.
+    assert [r.state_map["jobs"] for r in run.steps][:4] == [("b", "a"), ("b",), ("b",), ()]
+    assert {k.key: dict(k.value) for k in run.keys} == {"results": {"a": "A", "b": "B"}}
+
+
+@pytest.mark.real
+def test_a_process_that_names_another_server_reaches_the_run(
+    backend_spec, redis_server, tmp_path: Path
+):
+    foreign = redis_server.client()
+    foreign.set("foreign", "precious")
+    run = _trace(tmp_path, backend_spec, "named.py", NAMED.format(port=redis_server.port))
+    assert run.outcome.status == "finished", (run.outcome, run.stderr)
+    assert "deleted 0\n" in run.stdout
+    assert foreign.get("foreign") == b"precious"
+    assert any(c.args == ("DEL", "foreign") for r in run.steps for c in r.commands)
+
+
+@pytest.mark.real
+def test_a_worker_leaves_nothing_on_a_real_server(redis_server, tmp_path: Path):
+    watcher = redis_server.client()
+    before = set(watcher.scan_iter(count=1000))
+    run = _trace(tmp_path, redis_server.url, "worker.py", WORKER)
+    assert run.outcome.status == "finished", (run.outcome, run.stderr)
+    assert set(watcher.scan_iter(count=1000)) == before
