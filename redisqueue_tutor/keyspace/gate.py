@@ -54,6 +54,8 @@ KEYLESS = frozenset(
         "auth",
         "lolwut",
         "info",  # read only (READS_THE_SERVER)
+        "script|load",  # only where scripts run (SCRIPT_CACHE)
+        "script|exists",
         "client|id",
         "client|getname",
         "client|setname",
@@ -98,6 +100,8 @@ REACHES_THE_SERVER = {
 # server's version before their first command. It changes nothing and names no key.
 READS_THE_SERVER = frozenset({"info"})
 SCRIPTS = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"})
+# What redis-py's Script sends around EVALSHA (the script's cache): only where scripts run.
+SCRIPT_CACHE = frozenset({"script|load", "script|exists"})
 _GLOB = re.compile(r"[*?\[\]\\]")
 
 
@@ -141,6 +145,8 @@ class Gate:
         """Why the command is refused whatever it names (the server, scripts, other clients)."""
         name = spec.name
         command = display(name)
+        if name in SCRIPT_CACHE and self.scripts:
+            return ""
         if name in REACHES_THE_SERVER:
             return f"{command} is refused: {REACHES_THE_SERVER[name]}"
         head = name.split("|", 1)[0]

@@ -69,10 +69,13 @@ class Backend:
     """Base for both backends: clients that record, an observer that does not, cleanup."""
 
     kind = "base"
+    # Whether scripts (EVAL, EVALSHA) pass the gate: a script can compute keys the gate cannot
+    # see, so only on a private server where nothing else lives (the embedded one).
+    runs_scripts = False
 
     def __init__(self, namespace: Namespace | None = None) -> None:
         self.namespace = namespace or Namespace.new()
-        self.gate = Gate(self.namespace.prefix)
+        self.gate = Gate(self.namespace.prefix, scripts=self.runs_scripts)
         self.internal_gate = Gate(self.namespace.prefix, internal=True)
         self.log = CommandLog(shorten=self.namespace.short)
         self.server: Any = None
@@ -225,6 +228,8 @@ class FakeBackend(Backend):
     """
 
     kind = "fake"
+    # A private server: Celery's and Channels' Lua scripts run (fakeredis's lua extra, lupa).
+    runs_scripts = True
 
     def __init__(self, namespace: Namespace | None = None, *, record: bool = True) -> None:
         """`record` False: the server only corrects its replies; a traced program's process

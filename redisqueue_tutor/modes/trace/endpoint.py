@@ -55,10 +55,9 @@ class Endpoint:
             gate=backend.gate,
             on_event=self.events.put,
         ).start()
-        # The program's own asyncio connections: the lines of the commands they packed, in order,
-        # and which connection each local port is.
-        self.notes: dict[int, deque[tuple[str, str]]] = {}
-        self.ports: dict[int, int] = {}
+        # The program's own asyncio connections: by local port, the lines of the commands each
+        # packed, in order (the deque lives on the connection, found again by its port).
+        self.ports: dict[int, deque[tuple[str, str]]] = {}
         tracer.drain = self.wait_idle  # a sync command waits for the records before it
         self._thread = threading.Thread(target=self._record, name="tutor-endpoint", daemon=True)
         self._thread.start()
@@ -95,7 +94,7 @@ class Endpoint:
             writer = getattr(self, "_writer", None)
             sockname = writer.get_extra_info("sockname") if writer is not None else None
             if isinstance(sockname, tuple) and len(sockname) >= 2:
-                endpoint.ports[int(sockname[1])] = id(self)
+                endpoint.ports[int(sockname[1])] = _notes_of(self)
 
         aio.AbstractConnection.pack_command = pack_command  # type: ignore[method-assign]
         aio.AbstractConnection.pack_commands = pack_commands  # type: ignore[method-assign]
@@ -104,7 +103,7 @@ class Endpoint:
     def note(self, connection: Any, commands: list[tuple[Any, ...]]) -> None:
         line = program_line_of(sys._getframe(1), self.tracer.script) or "(inside a library)"
         label = _task_label()
-        notes = self.notes.setdefault(id(connection), deque())
+        notes = _notes_of(connection)
         for command in commands:
             words = tuple(w if isinstance(w, bytes) else str(w).encode() for w in command)
             if words and not housekeeping(tuple(words[0].split() + list(words[1:]))):
@@ -138,12 +137,11 @@ class Endpoint:
         if event.command and housekeeping(event.command):
             return
         tracer = self.tracer
-        connection = self.ports.get(event.peer)
-        notes = self.notes.get(connection) if connection is not None else None
+        notes = self.ports.get(event.peer)
         note = notes.popleft() if notes and event.command else None
         if note is not None:
             action, actor = note
-        elif connection is not None:
+        elif notes is not None:
             action, actor = "(a message the program's asyncio client read)", _task_label()
         else:
             actor = event.name or f"connection {event.connection}"
@@ -174,6 +172,15 @@ class Endpoint:
         self._thread.join(DRAIN)
         if self.served is not None:
             self.served.close()
+
+
+def _notes_of(connection: Any) -> deque[tuple[str, str]]:
+    """The lines noted for one asyncio connection's commands, kept on the connection itself."""
+    notes: deque[tuple[str, str]] | None = getattr(connection, "_tutor_notes", None)
+    if notes is None:
+        notes = deque()
+        connection._tutor_notes = notes
+    return notes
 
 
 def _task_label() -> str:

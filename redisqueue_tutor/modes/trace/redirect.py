@@ -18,6 +18,7 @@ client can be built before the redirect is in place.
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from collections.abc import Callable
@@ -41,8 +42,15 @@ def environment(host: str, port: int, db: int = 0) -> dict[str, str]:
 
 
 def _process_name() -> str:
-    name = Path(sys.argv[0] if sys.argv and sys.argv[0] else "python").name
-    return name.removesuffix(".py") or "python"
+    """`worker` for worker.py, `celery` for `python -m celery` or the celery script, `rq` for
+    `python -m rq.cli`: the program or the package the process runs."""
+    path = Path(sys.argv[0] if sys.argv and sys.argv[0] else "python")
+    for entry in sys.path[1:]:
+        if entry and path.is_relative_to(entry) and path.parent != Path(entry):
+            return path.relative_to(entry).parts[0]  # a module of an installed package
+    if path.name == "__main__.py":
+        return path.parent.name
+    return path.name.removesuffix(".py") or "python"
 
 
 def redirected_kwargs(kwargs: dict[str, Any], host: str, port: int) -> dict[str, Any]:
@@ -98,15 +106,20 @@ def _patch_connection(plain: Any, unix: Any, host: str, port: int) -> None:
     if getattr(original, "_tutor_redirect", False):
         return
 
-    def init(self: Any, **kwargs: Any) -> None:
-        original(self, **redirected_kwargs(kwargs, host, port))
+    signature = inspect.signature(original)
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        bound = signature.bind_partial(self, *args, **kwargs).arguments
+        bound.pop("self", None)
+        extra = bound.pop("kwargs", {})  # a **kwargs parameter, bound as one dict
+        original(self, **redirected_kwargs({**bound, **extra}, host, port))
 
     def refuse(self: Any, **kwargs: Any) -> None:
         from redis.exceptions import ConnectionError as RedisConnectionError
 
         raise RedisConnectionError(
             "`tutor trace` points every client at the run; a unix-socket connection built by"
-            " hand cannot be (use redis.asyncio.Redis, or a pool)"
+            " hand cannot be (use redis.Redis, or a pool)"
         )
 
     init._tutor_redirect = True  # type: ignore[attr-defined]
@@ -119,6 +132,7 @@ def install_sync(host: str, port: int, keep: Callable[[type], bool] = _foreign) 
     import redis.connection as sync
 
     _patch_pool(sync.ConnectionPool, sync.Connection, host, port, keep=keep)
+    _patch_connection(sync.Connection, sync.UnixDomainSocketConnection, host, port)
 
 
 def install_from_environment() -> None:
