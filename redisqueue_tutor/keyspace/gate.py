@@ -14,8 +14,8 @@ A command passes when:
   inside its namespace, ``tutor:{id}:...``; a name the lesson did not declare is not namespaced,
   so a typo is refused instead of writing the server's real key;
 - every channel is the run's own, and every pattern starts with the run's namespace;
-- scripts (EVAL, FCALL) only where the run allows them: a script's body can reach keys nobody
-  declared.
+- scripts (EVAL, FCALL) only where the run allows them (a private server), or the frameworks'
+  scripts the tutor knows (scripts.py): a script's body can reach keys nobody declared.
 
 Anything else raises Refused with one line that names the command and why.
 """
@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redisqueue_tutor.keyspace.refused import Refused
+from redisqueue_tutor.keyspace.scripts import argv_name_positions, known_script
 from redisqueue_tutor.keyspace.specs import (
     CommandSpec,
     UnknownKeys,
@@ -145,7 +146,9 @@ class Gate:
         """Why the command is refused whatever it names (the server, scripts, other clients)."""
         name = spec.name
         command = display(name)
-        if name in SCRIPT_CACHE and self.scripts:
+        if name in SCRIPT_CACHE and (
+            self.scripts or name == "script|exists" or known_script(words) is not None
+        ):
             return ""
         if name in REACHES_THE_SERVER:
             return f"{command} is refused: {REACHES_THE_SERVER[name]}"
@@ -158,10 +161,10 @@ class Gate:
             return f"{command} is refused: Redis counts it among the dangerous or admin commands"
         if head == "client" and name not in KEYLESS:
             return f"{command} is refused: it reaches other clients of the server"
-        if name in SCRIPTS and not self.scripts:
+        if name in SCRIPTS and not self.scripts and known_script(words) is None:
             return (
                 f"{command} is refused: a script can reach keys that are not the run's, "
-                "and the tutor cannot check them"
+                "and the tutor cannot check them (it is not one of the scripts it knows)"
             )
         if name == "copy" and any(w.upper() == "DB" for w in words[3:]):
             return f"{command} ... DB is refused: it copies into another database"
@@ -179,7 +182,7 @@ class Gate:
                 positions = key_positions(words)
             except UnknownKeys as exc:
                 return f"{command} is refused: {exc}"
-            for index in positions:
+            for index in [*positions, *argv_name_positions(words)]:
                 if not self.owns(words[index]):
                     return (
                         f"{command} names the key {shown(words[index])!r}, which is not one of "

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from redisqueue_tutor.keyspace.scripts import argv_name_positions
+
 DATA = "commands.json"
 
 
@@ -245,7 +247,7 @@ def name_positions(words: list[str]) -> list[int]:
             f"{words[0].upper() if words else 'an empty command'} is not a command Redis describes"
         )
     channels, patterns = channel_positions(words)
-    return sorted({*keys, *channels, *patterns})
+    return sorted({*keys, *channels, *patterns, *argv_name_positions(words)})
 
 
 def specs_from_server(client: Any) -> dict[str, Any]:
