@@ -93,3 +93,51 @@ def test_a_worker_leaves_nothing_on_a_real_server(redis_server, tmp_path: Path):
     run = _trace(tmp_path, redis_server.url, "worker.py", WORKER)
     assert run.outcome.status == "finished", (run.outcome, run.stderr)
     assert set(watcher.scan_iter(count=1000)) == before
+
+
+# A Django settings file often gives the broker a database of its own (/4 here).
+OTHER_DB = """\
+import redis
+
+r = redis.Redis.from_url("redis://localhost:6379/4", decode_responses=True)
+job = r.brpop("jobs", timeout=1)
+r.hset("results", job[1], "done in db 4")
+print("worker done")
+"""
+
+OTHER_DB_MAIN = """\
+import subprocess
+import sys
+import redis
+
+r = redis.Redis(db=4, decode_responses=True)
+r.lpush("jobs", "a")
+subprocess.run([sys.executable, "worker.py"], check=True, cwd={folder!r})
+print(r.hgetall("results"), redis.Redis(decode_responses=True).exists("results"))
+"""
+
+
+def test_a_process_in_another_database_stays_there(backend_spec, tmp_path: Path):
+    (tmp_path / "worker.py").write_text(OTHER_DB)
+    script = tmp_path / "main.py"
+    script.write_text(OTHER_DB_MAIN.format(folder=str(tmp_path)))
+    with running(backend_spec) as backend:
+        run = trace_program(script, backend, TraceOptions(timeout=30))
+    assert run.outcome.status == "finished", (run.outcome, run.stderr)
+    assert "{'a': 'done in db 4'} 0\n" in run.stdout and "worker done\n" in run.stdout
+    assert {k.key: dict(k.value) for k in run.keys if k.type == "hash"} == {
+        "results (db 4)": {"a": "done in db 4"}
+    }
+
+
+@pytest.mark.real
+def test_every_database_a_process_used_is_left_clean(redis_server, tmp_path: Path):
+    (tmp_path / "worker.py").write_text(OTHER_DB)
+    script = tmp_path / "main.py"
+    script.write_text(OTHER_DB_MAIN.format(folder=str(tmp_path)))
+    watchers = [redis_server.client(db=db) for db in (0, 4)]
+    before = [set(w.scan_iter(count=1000)) for w in watchers]
+    with running(redis_server.url) as backend:
+        run = trace_program(script, backend, TraceOptions(timeout=30))
+    assert run.outcome.status == "finished", (run.outcome, run.stderr)
+    assert [set(w.scan_iter(count=1000)) for w in watchers] == before

@@ -18,7 +18,9 @@ The proxy authenticates to the server itself (the URL's user and password) and s
 db, so clients connect to the loopback port with no password. A client's own AUTH is answered
 `+OK` by the proxy and `HELLO ... AUTH user password` loses its AUTH part: a program that keeps the
 credentials of its own URL still connects, and no client's password reaches the server. SELECT
-is refused by the gate.
+is refused by the gate, unless the proxy is made with `databases=True`: then a client may choose
+another database (redis-py's `Redis(db=2)`), where its keys are namespaced as in the first, and
+each event says which database its command ran in.
 
 Each client connection is served by one thread (a select loop over the client's socket and its
 own upstream connection, with output buffers both ways, so a client that pipelines without
@@ -61,6 +63,7 @@ class WireEvent:
     seq: int  # the order of all events of the proxy, from 1
     t: float  # time.monotonic() when the reply arrived
     peer: int = 0  # the client's own port: which of a process's connections it was
+    db: int = 0  # the database the connection was in when the command ran
 
 
 class RecordingProxy:
@@ -83,12 +86,15 @@ class RecordingProxy:
         prefix: str,
         gate: Gate,
         on_event: Callable[[WireEvent], None],
+        databases: bool = False,
     ) -> None:
         params: dict[str, Any] = redis.connection.parse_url(upstream_url)
         connection_class = params.pop("connection_class", redis.connection.Connection)
         self._username: str | None = params.pop("username", None)
         self._password: str | None = params.pop("password", None)
-        self._db = int(params.pop("db", 0) or 0)
+        self.db = int(params.pop("db", 0) or 0)
+        # Whether clients may SELECT another database; their keys are namespaced there too.
+        self.databases = databases
         # redis-py's own connection class opens the socket (its _connect), so TLS files, timeouts
         # and keepalive are read exactly as redis-py reads them; the handshake is ours.
         self._dialer: Any = connection_class(**params)
@@ -263,8 +269,8 @@ class RecordingProxy:
                 if self._username
                 else ("AUTH", self._password)
             )
-        if self._db:
-            steps.append(("SELECT", str(self._db)))
+        if self.db:
+            steps.append(("SELECT", str(self.db)))
         if not steps:
             return
         sock.sendall(b"".join(encode(tuple(w.encode() for w in step)) for step in steps))
@@ -278,7 +284,7 @@ class RecordingProxy:
             if isinstance(value, hiredis.ReplyError):
                 if step[0] == "AUTH":
                     raise redis.AuthenticationError(str(value))
-                raise redis.ResponseError(f"SELECT {self._db}: {value}")
+                raise redis.ResponseError(f"SELECT {self.db}: {value}")
 
     # -- events ------------------------------------------------------------------------------------
 
@@ -304,6 +310,7 @@ class RecordingProxy:
                 next(self._seq),
                 time.monotonic(),
                 session.peer,
+                session.db,
             )
             try:
                 self._on_event(event)

@@ -67,6 +67,7 @@ class _Pending:
     refused: str | None = None
     name: str | None = None  # the connection's name if the command succeeds
     protocol: int | None = None  # HELLO's protocol version
+    db: int | None = None  # SELECT's database, where the proxy lets a client choose one
 
 
 def one_line(text: str) -> bytes:
@@ -122,6 +123,8 @@ class Host(Protocol):
     prefix_bytes: bytes
     gate: Gate
     wake: socket.socket  # readable once the proxy closes
+    databases: bool  # whether a client may SELECT another database (its keys still namespaced)
+    db: int  # the database each client connection starts in
 
     def short(self, name: str) -> str: ...
 
@@ -151,6 +154,7 @@ class ClientSession:
         self.proxy = proxy
         self.number = number
         self.client = client
+        self.db = proxy.db
         try:
             self.peer = int(client.getpeername()[1])
         except (OSError, IndexError, TypeError):  # gone already, or not TCP
@@ -303,12 +307,17 @@ class ClientSession:
             if not args[i].startswith(prefix):
                 sent[i] = prefix + args[i]
                 words[i] = proxy.prefix + words[i]
+        head = args[0].lower()
+        if head == b"select" and proxy.databases and len(words) == 2 and words[1].isdigit():
+            # Another database: the client's keys are namespaced there as here (the run says
+            # which databases it used, and cleans each).
+            self.pending.append(_Pending(command, db=int(words[1])))
+            return encode(sent)
         problem = proxy.gate.problem(words, proxy.short)
         if problem:
             self.pending.append(_Pending(command, refused=problem))
             return PLACEHOLDER
         entry = _Pending(command)
-        head = args[0].lower()
         if head in _SPECIAL:
             if head == b"auth":
                 entry.answer = b"+OK\r\n"
@@ -419,6 +428,8 @@ class ClientSession:
             return
         if head.name is not None:
             self.name = head.name
+        if head.db is not None:
+            self.db = head.db
         if head.protocol is not None:
             self.resp3 = head.protocol == 3
 

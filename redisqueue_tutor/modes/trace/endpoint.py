@@ -54,6 +54,7 @@ class Endpoint:
             prefix=backend.namespace.prefix,
             gate=backend.gate,
             on_event=self.events.put,
+            databases=True,
         ).start()
         # The program's own asyncio connections: by local port, the lines of the commands each
         # packed, in order (the deque lives on the connection, found again by its port).
@@ -149,6 +150,10 @@ class Endpoint:
         if event.refused is not None:
             tracer.events.send(type="refused", message=event.refused, action=action)
             return
+        if event.command[:1] and event.command[0].lower() == b"select" and event.error is None:
+            db = int(event.command[1])  # the proxy let it through only as a number
+            if db != tracer.backend.default_db:
+                tracer.events.send(type="database", db=db)  # the tutor cleans it too
         args: tuple[Any, ...] = tuple(_text(a) for a in event.command)
         try:
             sent = tracer.prefix(args) if args else ()
@@ -162,7 +167,7 @@ class Endpoint:
             sent=tuple(_text(a) for a in sent),
         )
         with tracer.lock:
-            tracer.step(actor, actor, action, (record,), db=tracer.backend.default_db)
+            tracer.step(actor, actor, action, (record,), db=event.db)
 
     def close(self) -> None:
         """Wait (DRAIN at most) for the records still coming, then stop the proxy and server."""
