@@ -142,3 +142,27 @@ def test_other_servers_are_not_recorded(recorded):
     before = len(events)
     fakeredis.FakeRedis().set("elsewhere", "1")  # a server of its own, not the run's
     assert len(events) == before
+
+
+def test_a_list_read_in_place_is_what_lrange_answers():
+    """run/fakeserver.read_list reads fakeredis's database directly (private API, pinned with the
+    hooks above): the trace's state view uses it after every step that changes a list."""
+    from redisqueue_tutor.run.fakeserver import NotAList, new_server, read_list
+
+    server = new_server()
+    client = fakeredis.FakeRedis(server=server)
+    client.rpush("q", "a", b"\x80", "c")
+    client.set("s", "x")
+    client.rpush("gone", "1")
+    client.pexpire("gone", 1)
+    time.sleep(0.01)
+    client.rpush("other", "z")
+    client.execute_command("SELECT", 0)
+    assert read_list(server, 0, b"q") == client.lrange("q", 0, -1) == [b"a", b"\x80", b"c"]
+    assert read_list(server, 0, b"missing") == client.lrange("missing", 0, -1) == []
+    assert read_list(server, 0, b"gone") == [] and client.lrange("gone", 0, -1) == []
+    with pytest.raises(NotAList):
+        read_list(server, 0, b"s")
+    other = fakeredis.FakeRedis(server=server, db=3)
+    other.rpush("q", "db3")
+    assert read_list(server, 3, b"q") == [b"db3"]

@@ -27,6 +27,9 @@ class GateMixin(ConnectionMixin):
     def __init__(self, *args: Any, gate: Gate, **kwargs: Any) -> None:
         self._gate = gate
         self._gate_handshake = False
+        # What a layer above (the trace's) has just checked with this same gate, word for word:
+        # not checked twice. Anything else is.
+        self.gate_checked: Any = None
         super().__init__(*args, **kwargs)
 
     def on_connect_check_health(self, *args: Any, **kwargs: Any) -> None:
@@ -37,12 +40,14 @@ class GateMixin(ConnectionMixin):
             self._gate_handshake = False
 
     def send_command(self, *args: Any, **kwargs: Any) -> None:
-        if not self._gate_handshake:
+        checked, self.gate_checked = self.gate_checked, None
+        if not self._gate_handshake and args != checked:
             self._gate.check(args)
         super().send_command(*args, **kwargs)  # type: ignore[no-untyped-call]
 
     def pack_commands(self, commands: Any) -> Any:
-        if not self._gate_handshake:
+        checked, self.gate_checked = self.gate_checked, None
+        if not self._gate_handshake and commands != checked:
             for command in commands:
                 self._gate.check(command)
         return super().pack_commands(commands)  # type: ignore[no-untyped-call]

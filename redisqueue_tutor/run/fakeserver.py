@@ -240,6 +240,26 @@ class ServedServer:
         self._thread.join(5)
 
 
+class NotAList(Exception):
+    """The key holds another type: read it with commands."""
+
+
+def read_list(server: FakeServer, db: int, key: bytes) -> list[bytes]:
+    """A list of the embedded server as LRANGE 0 -1 would answer it, read from its database in
+    place (a traced program's state view reads a list after every step that changes it; through
+    a command that cost more than the program's own command). [] when the key is not there;
+    NotAList when it holds another type. Private fakeredis API: pinned with the dispatch hooks
+    (PROVEN_ON, tests/test_fakeserver.py compares it with LRANGE)."""
+    with server.lock:
+        database = server.dbs[db]
+        item = database._dict.get(key)
+        if item is None or (item.expireat is not None and item.expireat < time.time()):
+            return []
+        if not isinstance(item.value, list):
+            raise NotAList(key)
+        return list(item.value)
+
+
 def new_server() -> FakeServer:
     return FakeServer(server_type="redis", version=SERVER_VERSION)
 

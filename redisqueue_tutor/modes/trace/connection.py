@@ -91,6 +91,7 @@ class TraceMixin(ConnectionMixin):
             return
         tracer.lock.acquire()
         self._expect, self._mark = 1, self._own_log.mark()
+        self.gate_checked = sent  # _checked passed it through the same gate: once is enough
         try:
             super().send_command(*sent, **kwargs)  # type: ignore[no-untyped-call]
         except BaseException:
@@ -105,6 +106,7 @@ class TraceMixin(ConnectionMixin):
         tracer.settle()
         tracer.lock.acquire()
         self._expect, self._mark = len(commands), self._own_log.mark()
+        self.gate_checked = commands
         try:
             return super().pack_commands(commands)  # type: ignore[no-untyped-call]
         except BaseException:

@@ -23,6 +23,7 @@ import redis
 
 from redisqueue_tutor.keyspace.specs import UnknownKeys, lookup, split_words, written_positions
 from redisqueue_tutor.run.backend import Backend
+from redisqueue_tutor.run.fakeserver import NotAList, read_list
 from redisqueue_tutor.run.records import CommandRecord, Value, as_read, freeze
 
 FLUSH_EVERY = 0.25  # seconds between reads of the keys that are not lists
@@ -108,13 +109,9 @@ class StateView:
         """Lists, read with LRANGE alone (one command each, one round trip): a list that is not
         there reads as empty, since Redis removes a list when it is emptied; a key that turned
         out to be of another type is read whole."""
-        namespace = self.backend.namespace
-        pipe = self.observer_for(db).pipeline(transaction=False)
-        for name in names:
-            pipe.lrange(namespace.key(name), 0, -1)
         changes: list[tuple[str, str, Value]] = []
         other: dict[str, str] = {}
-        for name, items in zip(names, pipe.execute(raise_on_error=False), strict=True):
+        for name, items in zip(names, self._lists(names, db), strict=True):
             if isinstance(items, Exception):
                 other[name] = ""
                 continue
@@ -123,6 +120,23 @@ class StateView:
             if change := self._news(name, db, kind, ttl, items):
                 changes.append(change)
         return changes + (self.read(other, db) if other else [])
+
+    def _lists(self, names: list[str], db: int) -> list[Any]:
+        """Each list's items (an exception for a key of another type): on the embedded server
+        read in place, on a real one with LRANGE in one round trip."""
+        namespace = self.backend.namespace
+        if self.backend.kind == "fake":
+            out: list[Any] = []
+            for name in names:
+                try:
+                    out.append(read_list(self.backend.server, db, namespace.key(name).encode()))
+                except NotAList as exc:
+                    out.append(exc)
+            return out
+        pipe = self.observer_for(db).pipeline(transaction=False)
+        for name in names:
+            pipe.lrange(namespace.key(name), 0, -1)
+        return list(pipe.execute(raise_on_error=False))
 
     def flush(self) -> list[tuple[str, str, Value]]:
         """Read every key marked changed, and those with a time to live."""

@@ -197,6 +197,11 @@ _LIBRARY = tuple(
 
 
 @functools.lru_cache(maxsize=256)
+def _realpath(filename: str) -> str:
+    return os.path.realpath(filename)
+
+
+@functools.lru_cache(maxsize=256)
 def _is_program(filename: str) -> bool:
     if filename.startswith("<"):
         return False
@@ -218,11 +223,7 @@ def program_line_of(frame: FrameType | None, script: str = "") -> str:
     filename = frame.f_code.co_filename
     number = frame.f_lineno
     code = linecache.getline(filename, number).strip()
-    where = (
-        f"line {number}"
-        if os.path.realpath(filename) == script
-        else (f"{Path(filename).name}:{number}")
-    )
+    where = f"line {number}" if _realpath(filename) == script else f"{Path(filename).name}:{number}"
     return f"{where}: {code}" if code else where
 
 
