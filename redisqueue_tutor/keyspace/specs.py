@@ -250,6 +250,31 @@ def name_positions(words: list[str]) -> list[int]:
     return sorted({*keys, *channels, *patterns, *argv_name_positions(words)})
 
 
+# Name positions by (command, number of words), for commands whose key specifications place keys
+# by index alone: there they depend on nothing else, and the lookup is most of a command's cost.
+_FIXED: dict[tuple[str, int], list[int]] = {}
+_FIXED_MOST = 4096
+
+
+def names_at(words: list[str]) -> list[int]:
+    """`name_positions(words)`, remembered where the command's shape alone decides them (the
+    trace and the proxy ask for every command)."""
+    spec = lookup(words)
+    if spec is None:
+        raise UnknownKeys(f"{words[0].upper() if words else 'an empty command'} is unknown")
+    shape = (spec.name, len(words))
+    found = _FIXED.get(shape)
+    if found is None:
+        found = name_positions(words)
+        if _fixed(spec) and len(_FIXED) < _FIXED_MOST:
+            _FIXED[shape] = found
+    return found
+
+
+def _fixed(spec: CommandSpec) -> bool:
+    return all(k.begin[0] == "index" and k.find[0] == "range" for k in spec.keys)
+
+
 def specs_from_server(client: Any) -> dict[str, Any]:
     """The data file's content, read from a live server with `COMMAND` (raw, RESP2 replies)."""
     connection = client.connection_pool.get_connection()

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import hiredis
 
 from redisqueue_tutor.keyspace.gate import Gate
-from redisqueue_tutor.keyspace.specs import CommandSpec, UnknownKeys, lookup, name_positions
+from redisqueue_tutor.keyspace.specs import UnknownKeys, names_at
 from redisqueue_tutor.run.resp import (
     ARRAY,
     PUSH,
@@ -432,30 +432,6 @@ class ClientSession:
             self.db = head.db
         if head.protocol is not None:
             self.resp3 = head.protocol == 3
-
-
-# Name positions by (command, number of words), for commands whose key specifications place keys
-# by index alone: there they depend on nothing else, and the lookup is most of a command's cost.
-_FIXED: dict[tuple[str, int], list[int]] = {}
-_FIXED_MOST = 4096
-
-
-def names_at(words: list[str]) -> list[int]:
-    """`name_positions(words)`, remembered where the command's shape alone decides them."""
-    spec = lookup(words)
-    if spec is None:
-        raise UnknownKeys(f"{words[0].upper() if words else 'an empty command'} is unknown")
-    shape = (spec.name, len(words))
-    found = _FIXED.get(shape)
-    if found is None:
-        found = name_positions(words)
-        if _fixed(spec) and len(_FIXED) < _FIXED_MOST:
-            _FIXED[shape] = found
-    return found
-
-
-def _fixed(spec: CommandSpec) -> bool:
-    return all(k.begin[0] == "index" and k.find[0] == "range" for k in spec.keys)
 
 
 def _hello(sent: list[bytes], words: list[str], entry: _Pending) -> list[bytes]:

@@ -223,6 +223,7 @@ def say_where_and_exit(tracer: Tracer) -> None:
         with suppress(Exception):
             sys.stdout.flush()
             sys.stderr.flush()
+            tracer.events.flush()
         os._exit(128 + signum)
 
     signal.signal(signal.SIGTERM, where)
@@ -235,6 +236,7 @@ def stop_refused(tracer: Tracer, message: str) -> None:
     with suppress(Exception):
         sys.stdout.flush()
         sys.stderr.flush()
+        tracer.events.flush()
     os._exit(2)
 
 
@@ -274,8 +276,9 @@ def _program_traceback(exc: BaseException) -> str:
 def main(argv: list[str]) -> int:
     settings = json.loads(os.environ.pop(ENV))
     script = os.path.realpath(argv[0])
-    stream = os.fdopen(int(settings["fd"]), "w", encoding="utf-8", buffering=1)
+    stream = os.fdopen(int(settings["fd"]), "w", encoding="utf-8")  # Events.send flushes
     events = Events(stream)
+    atexit.register(events.flush)  # the last of the exit handlers: after keys_at_end
     backend = _backend(settings)
     state.TRACER = tracer = Tracer(
         backend, events, script, bool(settings["fast"]), bool(settings.get("whole", False))

@@ -45,7 +45,7 @@ import redis
 
 import redisqueue_tutor
 from redisqueue_tutor.keyspace.gate import Refused
-from redisqueue_tutor.keyspace.specs import UnknownKeys, name_positions, split_words
+from redisqueue_tutor.keyspace.specs import UnknownKeys, names_at, split_words
 from redisqueue_tutor.modes.trace.state import StateView
 from redisqueue_tutor.run.backend import Backend
 from redisqueue_tutor.run.passwords import masked_command, masked_text, passwords_in
@@ -65,6 +65,7 @@ from redisqueue_tutor.run.runfile import encode_value
 ENV = "TUTOR_TRACE"
 SETTLE_CAP = 0.5  # seconds a thread waits for the others to settle before it goes on anyway
 DELIVERY_CAP = 1.0  # seconds a publisher waits for listeners to read what it published
+FLUSH_EVENTS = 0.05  # seconds events may wait in the pipe's buffer (urgent ones never do)
 ARRIVAL_GRACE = 0.02  # seconds for a blocking command to reach a real server before it counts
 WAKE_CAP = 0.5  # seconds a push waits for the BRPOP it woke to take its element
 _PUSHES = frozenset(
@@ -105,12 +106,25 @@ class Events:
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
         self.lock = threading.Lock()
+        self._flushed = 0.0
 
     def send(self, **event: Any) -> None:
+        """Write one event; the pipe is flushed at most every FLUSH_EVENTS seconds (a write per
+        command was a tenth of a traced command's cost), and at once for the events that end or
+        stop a run."""
         line = json.dumps(event, ensure_ascii=False)
+        urgent = event.get("type") in ("end", "refused", "running", "keys", "database")
         with self.lock:
             self.stream.write(line + "\n")
+            now = time.monotonic()
+            if urgent or now - self._flushed >= FLUSH_EVENTS:
+                self.stream.flush()
+                self._flushed = now
+
+    def flush(self) -> None:
+        with self.lock:
             self.stream.flush()
+            self._flushed = time.monotonic()
 
 
 class ThreadOutput:
@@ -296,6 +310,10 @@ class Tracer:
         """
         self.drain(SETTLE_CAP)  # records of the proxy's clients come first (endpoint.py)
         me = threading.get_ident()
+        if not any(
+            t.ident != me and not t.name.startswith(OWN_THREADS) for t in threading.enumerate()
+        ):
+            return  # the program runs one thread: nobody to take turns with
         deadline = time.monotonic() + SETTLE_CAP
         with self.waiting_here(), self.cond:
             self.turns.append(me)
@@ -358,7 +376,7 @@ class Tracer:
         if not words:
             return args
         try:
-            positions = name_positions(split_words(words))
+            positions = names_at(split_words(words))
         except UnknownKeys as exc:
             raise Refused(f"{words[0].upper()} is refused: {exc}") from None
         if not positions:
