@@ -73,3 +73,33 @@ def test_a_long_lesson_is_trimmed_to_fit_a_short_terminal():
     assert f"steps 1-{records[fitted.table_from - 1].number} are above" in text
     short = StepView(lesson, start, tuple(records[:2]), len(records), "fake")
     assert fit_to_screen(short, console, Look(False)) == short  # nothing trimmed when it fits
+
+
+def test_a_row_taller_than_the_terminal_is_cut_not_refused(tmp_path):
+    """A traced pipeline of big values (RQ's enqueue) makes one row taller than 80x24: its cells
+    are cut with a note of what is left out, instead of "make the terminal at least ..."."""
+    import io
+
+    from redisqueue_tutor.modes.trace import TraceOptions, trace_program
+    from redisqueue_tutor.run.backend import running
+    from redisqueue_tutor.screens.console import Look, make_console
+    from redisqueue_tutor.screens.frame import fitted_frame
+    from redisqueue_tutor.screens.step import StepView
+
+    script = tmp_path / "pipeline.py"
+    script.write_text(
+        "import redis\nr = redis.Redis()\npipe = r.pipeline()\n"
+        "for i in range(12):\n    pipe.hset('job', f'field{i}', 'x' * 150)\npipe.execute()\n"
+    )
+    with running("fake") as backend:
+        run = trace_program(script, backend, TraceOptions(timeout=30))
+    assert run.outcome.status == "finished", run.outcome
+    console = make_console(io.StringIO(), width=80)
+    console.size = (80, 24)  # type: ignore[assignment]
+    view = StepView(run, run.start, run.steps, len(run.steps), run.backend)
+    drawn, fitted = fitted_frame(view, console, Look(False))
+    assert fitted is not None and fitted.cell_chars is not None
+    lines = console.render_lines(drawn, console.options, pad=False)
+    assert len(lines) < 24
+    text = "\n".join("".join(s.text for s in line) for line in lines)
+    assert "more characters)" in text and "Step 1 of 1" in text

@@ -92,6 +92,9 @@ class StepView:
     moment_open: bool = True  # False: the key moment is folded to its question
     # A very short terminal: no title line, no tracker, no key moment line (k still opens it).
     tight: bool = False
+    # A row too tall for the terminal (a traced pipeline of big values): each cell cut to this
+    # many characters, with a note (--output keeps everything).
+    cell_chars: int | None = None
     next_hint: str = ""  # after the last step: what to do next
     show_code: bool = True
     # The last step carries the lesson's closing (comparison, end note, what next). Interactive
@@ -159,6 +162,7 @@ class StepScreen:
             compact=compact,
             width=options.max_width,
             title=title,
+            cell_chars=view.cell_chars,
         )
         if view.tight:
             pass

@@ -93,6 +93,7 @@ def execution_table(
     compact: bool = False,
     width: int | None = None,
     title: str = "Execution table",
+    cell_chars: int | None = None,
 ) -> Table:
     """The execution table.
 
@@ -145,12 +146,9 @@ def execution_table(
         output = Text(row.output, style=output_style if is_current else "")
         style = CURRENT if is_current else None
         if compact:
-            action = Text(row.action, style=lane)
-            if not row.lines:
-                action.append(f"\n  {row.command}", style="dim")
-            for line in row.lines:
-                action.append(f"\n  {line.command}", style=lanes.get(line.client, ""))
-                action.append(f" {arrow} {line.reply}")
+            action = _action_cell(row, lane, lanes, arrow)
+            if cell_chars is not None:
+                action, state, output = (_clipped(t, cell_chars) for t in (action, state, output))
             if stacked:
                 action.append("\nQueue ", style="dim")
                 action.append_text(state)
@@ -171,6 +169,26 @@ def execution_table(
                 style=style,
             )
     return table
+
+
+def _action_cell(row: ExecutionRow, lane: str, lanes: dict[str, str], arrow: str) -> Text:
+    """The compact table's first cell: the action, then each command and its reply."""
+    action = Text(row.action, style=lane)
+    if not row.lines:
+        action.append(f"\n  {row.command}", style="dim")
+    for line in row.lines:
+        action.append(f"\n  {line.command}", style=lanes.get(line.client, ""))
+        action.append(f" {arrow} {line.reply}")
+    return action
+
+
+def _clipped(text: Text, limit: int) -> Text:
+    """At most `limit` characters of a cell, and a note of what is left out."""
+    if len(text.plain) <= limit:
+        return text
+    cut = text[:limit]
+    cut.append(f" (… {len(text.plain) - limit:,} more characters)", style="dim")
+    return cut
 
 
 def _lane_lines(row: ExecutionRow, field: str, lanes: dict[str, str]) -> Text:
