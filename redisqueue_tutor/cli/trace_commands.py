@@ -62,10 +62,11 @@ def trace(
 ) -> None:
     """Run your own redis-py program and show what it did in Redis, command by command.
 
-    Every redis.Redis(), StrictRedis() and from_url() in it connects to one embedded fakeredis
-    (or, with --redis-url, to your server, in a namespace removed afterwards). Arguments after
-    the script are passed to it. Exit status: 0 it finished, 1 it raised, 124 --timeout stopped
-    it, 2 it could not be run.
+    Every client in it, sync or redis.asyncio, and in every Python process it starts (an RQ or
+    Celery worker), connects to one embedded fakeredis (or, with --redis-url, to your server, in
+    a namespace removed afterwards), whatever host or URL it names. Arguments after the script
+    are passed to it. Exit status: 0 it finished, 1 it raised, 124 --timeout stopped it, 2 it
+    could not be run.
     """
     from redisqueue_tutor.modes.trace import ScriptError, check_script
 
