@@ -67,7 +67,13 @@ def test_a_worker_process_is_traced_under_its_name(backend_spec, tmp_path: Path)
         (worker, "BRPOP jobs 1"),
         ("r", "HGETALL results"),
     ]
-    assert run.steps[1].action == f"{worker}, another process of the program"
+    # The worker's own line that sent each command, told by the worker's process.
+    assert run.steps[1].action == (
+        f'{worker}: worker.py:5: while (job := r.brpop("jobs", timeout=1)) is not None:'
+    )
+    assert (
+        run.steps[2].action == f'{worker}: worker.py:6: r.hset("results", job[1], job[1].upper())'
+    )
     # The list as the table shows it after each step, read at the server.
     assert [r.state_map["jobs"] for r in run.steps][:4] == [("b", "a"), ("b",), ("b",), ()]
     assert {k.key: dict(k.value) for k in run.keys} == {"results": {"a": "A", "b": "B"}}

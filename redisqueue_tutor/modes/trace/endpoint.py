@@ -11,14 +11,17 @@ the client that sent it, its reply, the keys it changed.
 
 A step names the program line that sent the command when the client is an asyncio connection of
 the program's own process (its line is noted when the command is packed, and matched to the
-proxy's record by the connection's port); a client of another process is named by its connection
-name (redirect.py names each `<program>-<pid>`).
+proxy's record by the connection's port). A client of another process is named by its connection
+name (redirect.py names each `<program>-<pid>`), and by the line of that process's own code that
+sent the command, which the process tells by datagram before the command leaves (redirect.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import queue
+import socket
 import sys
 import threading
 import time
@@ -59,6 +62,11 @@ class Endpoint:
         # The program's own asyncio connections: by local port, the lines of the commands each
         # packed, in order (the deque lives on the connection, found again by its port).
         self.ports: dict[int, deque[tuple[str, str]]] = {}
+        # The program's other Python processes say by datagram which of their lines sent each
+        # command (redirect.py); read by the recording thread before each record.
+        self.lines = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.lines.bind(("127.0.0.1", 0))
+        self.lines.setblocking(False)
         tracer.drain = self.wait_idle  # a sync command waits for the records before it
         self._thread = threading.Thread(target=self._record, name="tutor-endpoint", daemon=True)
         self._thread.start()
@@ -68,7 +76,25 @@ class Endpoint:
         return self.proxy.port
 
     def environment(self) -> dict[str, str]:
-        return redirect.environment("127.0.0.1", self.port, self.tracer.backend.default_db)
+        notes = int(self.lines.getsockname()[1])
+        return redirect.environment(
+            "127.0.0.1", self.port, self.tracer.backend.default_db, notes=notes
+        )
+
+    def _read_lines(self) -> None:
+        """Take the line notes the program's other processes have sent so far."""
+        while True:
+            try:
+                data = self.lines.recv(65536)
+            except (BlockingIOError, OSError):
+                return
+            try:
+                message = json.loads(data)
+                port, lines = int(message["port"]), list(message["lines"])
+            except (ValueError, KeyError, TypeError):
+                continue
+            notes = self.ports.setdefault(port, deque())
+            notes.extend((str(line), "") for line in lines)
 
     # -- the program's own asyncio connections ------------------------------------------------------
     def install_asyncio(self) -> None:
@@ -114,6 +140,7 @@ class Endpoint:
     def _record(self) -> None:
         while (event := self.events.get()) is not None:
             try:
+                self._read_lines()
                 self.step(event)
             except Exception as exc:  # a step that cannot be drawn must not stop the recording
                 self.proxy.note(f"a record could not be read: {exc!r}")
@@ -140,8 +167,13 @@ class Endpoint:
         tracer = self.tracer
         notes = self.ports.get(event.peer)
         note = notes.popleft() if notes and event.command else None
-        if note is not None:
+        if note is not None and note[1]:  # an asyncio connection of the program's own process
             action, actor = note
+        elif note is not None:  # another process said which of its lines sent it
+            actor = event.name or f"connection {event.connection}"
+            action = (
+                f"{actor}: {note[0]}" if note[0] else f"{actor}, another process of the program"
+            )
         elif notes is not None:
             action, actor = "(a message the program's asyncio client read)", _task_label()
         else:
@@ -175,6 +207,7 @@ class Endpoint:
         self.proxy.close()
         self.events.put(None)
         self._thread.join(DRAIN)
+        self.lines.close()
         if self.served is not None:
             self.served.close()
 

@@ -18,14 +18,21 @@ client can be built before the redirect is in place.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import inspect
+import json
+import linecache
 import os
+import socket
 import sys
+import sysconfig
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ENV = "TUTOR_TRACE_REDIRECT"  # "host:port", set for the program and every process it starts
+NOTES_ENV = "TUTOR_TRACE_NOTES"  # "host:port" of the endpoint's datagram socket for line notes
 URL_VARIABLES = ("REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "RQ_REDIS_URL")
 
 # What a connection to the endpoint must not carry: the endpoint is plain TCP on loopback and
@@ -35,10 +42,14 @@ _DROPPED = frozenset(
 )
 
 
-def environment(host: str, port: int, db: int = 0) -> dict[str, str]:
-    """The variables that point the program and its processes at the endpoint."""
+def environment(host: str, port: int, db: int = 0, notes: int = 0) -> dict[str, str]:
+    """The variables that point the program and its processes at the endpoint (and, with
+    `notes`, where they say which of their lines sent each command)."""
     url = f"redis://{host}:{port}/{db}"
-    return {ENV: f"{host}:{port}", **dict.fromkeys(URL_VARIABLES, url)}
+    found = {ENV: f"{host}:{port}", **dict.fromkeys(URL_VARIABLES, url)}
+    if notes:
+        found[NOTES_ENV] = f"{host}:{notes}"
+    return found
 
 
 def _process_name() -> str:
@@ -147,3 +158,83 @@ def install_from_environment() -> None:
         install_asyncio(host, int(port))
     except ImportError:  # a Python without redis-py: nothing of it to point anywhere
         return
+    notes_host, _, notes_port = os.environ.get(NOTES_ENV, "").rpartition(":")
+    if notes_host and notes_port.isdigit():
+        _install_notes((notes_host, int(notes_port)))
+
+
+# --------------------------------------------------------------------------------------------------
+# Line notes: which line of this process sent each command, told to the endpoint by datagram
+# before the command leaves (endpoint.py matches them with the proxy's records by port).
+
+_LIBRARY = tuple(
+    os.path.realpath(p)
+    for p in {
+        sysconfig.get_paths()["stdlib"],
+        sysconfig.get_paths()["purelib"],
+        sysconfig.get_paths()["platlib"],
+        str(Path(__file__).resolve().parents[2]),  # the tutor itself
+    }
+)
+_HANDSHAKE = frozenset({b"HELLO", b"AUTH", b"CLIENT"})
+
+
+@functools.lru_cache(maxsize=512)
+def _own(filename: str) -> bool:
+    return not filename.startswith("<") and not os.path.realpath(filename).startswith(_LIBRARY)
+
+
+def _line(frame: Any) -> str:
+    """`worker.py:5: r.brpop("jobs")`: the innermost line of this process's own code (not the
+    standard library's, not an installed package's), or "" when a library sent it."""
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if _own(filename):
+            code = linecache.getline(filename, frame.f_lineno).strip()
+            where = f"{Path(filename).name}:{frame.f_lineno}"
+            return f"{where}: {code}" if code else where
+        frame = frame.f_back
+    return ""
+
+
+def _install_notes(address: tuple[str, int]) -> None:
+    import redis.connection as sync
+
+    out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    # redis-py leaves these unannotated: called through Any.
+    one: Any = sync.Connection.send_command
+    packs: Any = sync.Connection.pack_commands
+    send: Any = sync.Connection.send_packed_command
+
+    def noted(connection: Any, commands: list[tuple[Any, ...]]) -> None:
+        line = _line(sys._getframe(2))
+        pending = connection.__dict__.setdefault("_tutor_lines", [])
+        for command in commands:
+            first = command[0] if command else b""
+            word = first if isinstance(first, bytes) else str(first).encode()
+            if word.split(b" ")[0].upper() not in _HANDSHAKE:
+                pending.append(line)
+
+    def send_command(self: Any, *args: Any, **kwargs: Any) -> None:
+        noted(self, [args])  # redis-py packs it itself, past pack_command
+        one(self, *args, **kwargs)
+
+    def pack_commands(self: Any, commands: Any) -> Any:
+        commands = [tuple(c) for c in commands]
+        noted(self, commands)
+        return packs(self, commands)
+
+    def send_packed_command(self: Any, command: Any, check_health: bool = True) -> None:
+        if not self._sock:
+            self.connect_check_health(check_health=False)
+        pending = self.__dict__.get("_tutor_lines")
+        if pending and self._sock is not None:
+            message = {"port": self._sock.getsockname()[1], "lines": pending[:]}
+            pending.clear()
+            with contextlib.suppress(OSError):
+                out.sendto(json.dumps(message).encode(), address)
+        send(self, command, check_health)
+
+    sync.Connection.send_command = send_command  # type: ignore[method-assign]
+    sync.Connection.pack_commands = pack_commands  # type: ignore[method-assign]
+    sync.Connection.send_packed_command = send_packed_command  # type: ignore[method-assign]
