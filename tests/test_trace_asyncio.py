@@ -248,3 +248,41 @@ def test_asyncio_keys_are_namespaced_and_removed_on_a_real_server(redis_server, 
     result = runner.invoke(app, ["trace", str(script), "--plain", "--backend", redis_server.url])
     assert result.exit_code == 0, result.output
     assert set(watcher.scan_iter(count=1000)) == before
+
+
+ASYNC_PIPELINE = """\
+import asyncio
+import redis.asyncio as aioredis
+
+
+async def main():
+    r = aioredis.Redis()
+    async with r.pipeline(transaction=False) as p:
+        p.rpush("q", "a")
+        p.rpush("q", "b")
+        await p.execute()
+    await r.lpop("q")
+    await r.set("done", 1)
+    await r.aclose()
+
+
+asyncio.run(main())
+"""
+
+
+def test_each_asyncio_command_names_its_own_line_after_a_pipeline(tmp_path: Path):
+    from redisqueue_tutor.modes.trace import TraceOptions, trace_program
+    from redisqueue_tutor.run.backend import running
+
+    script = tmp_path / "apipe.py"
+    script.write_text(ASYNC_PIPELINE)
+    with running("fake") as backend:
+        run = trace_program(script, backend, TraceOptions(timeout=30))
+    assert run.outcome.status == "finished", (run.outcome, run.stderr)
+    rows = [(r.action, " ".join(r.commands[0].args)) for r in run.steps]
+    assert rows == [
+        ("line 10: await p.execute()", "RPUSH q a"),
+        ("line 10: await p.execute()", "RPUSH q b"),
+        ('line 11: await r.lpop("q")', "LPOP q"),
+        ('line 12: await r.set("done", 1)', "SET done 1"),
+    ]

@@ -147,3 +147,62 @@ def test_every_database_a_process_used_is_left_clean(redis_server, tmp_path: Pat
         run = trace_program(script, backend, TraceOptions(timeout=30))
     assert run.outcome.status == "finished", (run.outcome, run.stderr)
     assert [set(w.scan_iter(count=1000)) for w in watchers] == before
+
+
+LOCK = """\
+import redis
+
+r = redis.Redis()
+lock = r.lock("report-lock", timeout=10)
+lock.acquire()
+r.set("report", "written")
+lock.release()
+"""
+
+
+def test_keys_a_script_changes_are_read_again(backend_spec, tmp_path: Path):
+    """redis-py's Lock releases with a Lua script (EVALSHA): the lock key is gone at the end."""
+    script = tmp_path / "lock.py"
+    script.write_text(LOCK)
+    with running(backend_spec) as backend:
+        run = trace_program(script, backend, TraceOptions(timeout=30))
+    assert run.outcome.status == "finished", (run.outcome, run.stderr)
+    assert any(c.args[0] == "EVALSHA" for r in run.steps for c in r.commands)
+    assert {k.key for k in run.keys} == {"report"}
+
+
+INFO_CHILD = """\
+import redis
+
+r = redis.Redis()
+r.client_info()
+r.set("a", 1)
+r.set("b", 2)
+"""
+
+
+def test_a_child_process_lines_stay_in_step_after_a_client_command(backend_spec, tmp_path: Path):
+    run = _trace(tmp_path, backend_spec, "info.py", INFO_CHILD)
+    assert run.outcome.status == "finished", (run.outcome, run.stderr)
+    actions = {" ".join(r.commands[0].args): r.action for r in run.steps if r.commands[0].args}
+    assert actions["SET a 1"].endswith('info.py:5: r.set("a", 1)')
+    assert actions["SET b 2"].endswith('info.py:6: r.set("b", 2)')
+
+
+@pytest.mark.real
+def test_database_0_is_the_runs_own_for_every_client(redis_server, tmp_path: Path):
+    """With --redis-url .../3, Redis(db=0) in the program and in its processes means the run's
+    database, as it does for a client the proxy serves (which never says SELECT 0)."""
+    (tmp_path / "reader.py").write_text(
+        "import redis\nprint('seen', redis.Redis(db=0).lrange('q', 0, -1))\n"
+    )
+    script = tmp_path / "main.py"
+    script.write_text(
+        "import subprocess, sys\nimport redis\nredis.Redis(db=0).lpush('q', 'x')\n"
+        f"subprocess.run([sys.executable, 'reader.py'], check=True, cwd={str(tmp_path)!r})\n"
+    )
+    url = redis_server.url.removesuffix("/0") + "/3"
+    with running(url) as backend:
+        run = trace_program(script, backend, TraceOptions(timeout=30))
+    assert run.outcome.status == "finished", (run.outcome, run.stderr)
+    assert "seen [b'x']" in run.stdout

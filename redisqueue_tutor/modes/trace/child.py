@@ -87,13 +87,16 @@ def traced_pool(decode_responses: bool, db: int | None = None) -> redis.Connecti
 
 
 def _database(value: Any) -> int | None:
-    """The database a program named (an int or its text), or None for the run's own."""
+    """The database a program named (an int or its text), or None for the run's own. Database
+    0, redis-py's default, is the run's own too: a client the proxy serves never says SELECT 0,
+    so it starts in the run's database (the one --redis-url names)."""
     if value is None:
         return None
     try:
-        return int(value)
+        db = int(value)
     except (TypeError, ValueError):
         return None
+    return db or None
 
 
 def _truthy(value: Any) -> bool:

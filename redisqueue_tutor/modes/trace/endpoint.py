@@ -36,7 +36,8 @@ from redisqueue_tutor.run.proxy import RecordingProxy, WireEvent
 from redisqueue_tutor.run.recorder import _text
 from redisqueue_tutor.run.records import CommandRecord, freeze
 
-DRAIN = 1.0  # seconds the end of the program waits for the proxy's last records
+DRAIN = 1.0  # seconds a command of the program waits for the proxy's records before it
+END_DRAIN = 15.0  # seconds the end of the program waits for them (a worker's long pipeline)
 
 
 class Endpoint:
@@ -56,7 +57,7 @@ class Endpoint:
             upstream,
             prefix=backend.namespace.prefix,
             gate=backend.gate,
-            on_event=self.events.put,
+            on_event=self._arrived,
             databases=True,
         ).start()
         # The program's own asyncio connections: by local port, the lines of the commands each
@@ -98,23 +99,18 @@ class Endpoint:
 
     # -- the program's own asyncio connections ------------------------------------------------------
     def install_asyncio(self) -> None:
-        """Point redis.asyncio at the proxy, and note the line of every command it packs."""
+        """Point redis.asyncio at the proxy, and note the line of every command it packs
+        (a pipeline's too: redis.asyncio packs each of its commands with pack_command)."""
         import redis.asyncio.connection as aio
 
         redirect.install_asyncio("127.0.0.1", self.port)
         endpoint = self
         original_pack = aio.AbstractConnection.pack_command
-        original_packs = aio.AbstractConnection.pack_commands
         original_connect = aio.AbstractConnection.connect
 
         def pack_command(self: Any, *args: Any) -> Any:
             endpoint.note(self, [args])
             return original_pack(self, *args)
-
-        def pack_commands(self: Any, commands: Any) -> Any:
-            commands = [tuple(c) for c in commands]
-            endpoint.note(self, commands)
-            return original_packs(self, commands)
 
         async def connect(self: Any, *args: Any, **kwargs: Any) -> None:
             await original_connect(self, *args, **kwargs)  # type: ignore[no-untyped-call]
@@ -124,7 +120,6 @@ class Endpoint:
                 endpoint.ports[int(sockname[1])] = _notes_of(self)
 
         aio.AbstractConnection.pack_command = pack_command  # type: ignore[method-assign]
-        aio.AbstractConnection.pack_commands = pack_commands  # type: ignore[method-assign]
         aio.AbstractConnection.connect = connect  # type: ignore[method-assign]
 
     def note(self, connection: Any, commands: list[tuple[Any, ...]]) -> None:
@@ -137,6 +132,21 @@ class Endpoint:
                 notes.append((self.tracer.masked(line), label))
 
     # -- records -----------------------------------------------------------------------------------
+    def _arrived(self, event: WireEvent) -> None:
+        """On the proxy's thread: queue the record, and say at once when a client chose another
+        database, so that the tutor cleans it even if the record is never drawn."""
+        command = event.command
+        chose = (
+            len(command) == 2
+            and command[0].lower() == b"select"
+            and command[1].isdigit()
+            and event.error is None
+            and event.refused is None
+        )
+        if chose and int(command[1]) != self.tracer.backend.default_db:
+            self.tracer.events.send(type="database", db=int(command[1]))
+        self.events.put(event)
+
     def _record(self) -> None:
         while (event := self.events.get()) is not None:
             try:
@@ -182,10 +192,6 @@ class Endpoint:
         if event.refused is not None:
             tracer.events.send(type="refused", message=event.refused, action=action)
             return
-        if event.command[:1] and event.command[0].lower() == b"select" and event.error is None:
-            db = int(event.command[1])  # the proxy let it through only as a number
-            if db != tracer.backend.default_db:
-                tracer.events.send(type="database", db=db)  # the tutor cleans it too
         args: tuple[Any, ...] = tuple(_text(a) for a in event.command)
         try:
             sent = tracer.prefix(args) if args else ()
@@ -202,8 +208,18 @@ class Endpoint:
             tracer.step(actor, actor, action, (record,), db=event.db)
 
     def close(self) -> None:
-        """Wait (DRAIN at most) for the records still coming, then stop the proxy and server."""
-        self.wait_idle()
+        """Wait (END_DRAIN at most) for the records still coming, then stop the proxy and
+        server; the records that could not be drawn in time are said in the program's output."""
+        self.wait_idle(END_DRAIN)
+        left = self.events.unfinished_tasks
+        if left:
+            self.tracer.events.send(
+                type="output",
+                stream="stderr",
+                thread="main",
+                text=f"(the tutor: {left:,} more commands of the program's other clients arrived"
+                " after it ended and are not in the table)\n",
+            )
         self.proxy.close()
         self.events.put(None)
         self._thread.join(DRAIN)

@@ -176,7 +176,10 @@ _LIBRARY = tuple(
         str(Path(__file__).resolve().parents[2]),  # the tutor itself
     }
 )
-_HANDSHAKE = frozenset({b"HELLO", b"AUTH", b"CLIENT"})
+# The connection's handshake, as the endpoint leaves it out (run/fakeserver.housekeeping).
+_HANDSHAKE = frozenset({b"HELLO", b"AUTH"})
+_CLIENT_HANDSHAKE = frozenset({b"SETNAME", b"SETINFO", b"ID", b"MAINT_NOTIFICATIONS", b"GETNAME"})
+NOTES_PER_DATAGRAM = 200  # lines in one datagram: a long pipeline is told in several
 
 
 @functools.lru_cache(maxsize=512)
@@ -197,6 +200,21 @@ def _line(frame: Any) -> str:
     return ""
 
 
+def _word(value: Any) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
+def _handshake(command: tuple[Any, ...]) -> bool:
+    """Whether a command is the connection's handshake (HELLO, CLIENT SETNAME, ...)."""
+    words = [w for part in command[:2] for w in _word(part).split(b" ")]
+    if not words:
+        return True
+    name = words[0].upper()
+    if name in _HANDSHAKE:
+        return True
+    return name == b"CLIENT" and len(words) > 1 and words[1].upper() in _CLIENT_HANDSHAKE
+
+
 def _install_notes(address: tuple[str, int]) -> None:
     import redis.connection as sync
 
@@ -210,9 +228,7 @@ def _install_notes(address: tuple[str, int]) -> None:
         line = _line(sys._getframe(2))
         pending = connection.__dict__.setdefault("_tutor_lines", [])
         for command in commands:
-            first = command[0] if command else b""
-            word = first if isinstance(first, bytes) else str(first).encode()
-            if word.split(b" ")[0].upper() not in _HANDSHAKE:
+            if not _handshake(command):
                 pending.append(line)
 
     def send_command(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -229,10 +245,12 @@ def _install_notes(address: tuple[str, int]) -> None:
             self.connect_check_health(check_health=False)
         pending = self.__dict__.get("_tutor_lines")
         if pending and self._sock is not None:
-            message = {"port": self._sock.getsockname()[1], "lines": pending[:]}
+            port = self._sock.getsockname()[1]
+            for start in range(0, len(pending), NOTES_PER_DATAGRAM):
+                chunk = pending[start : start + NOTES_PER_DATAGRAM]
+                with contextlib.suppress(OSError):
+                    out.sendto(json.dumps({"port": port, "lines": chunk}).encode(), address)
             pending.clear()
-            with contextlib.suppress(OSError):
-                out.sendto(json.dumps(message).encode(), address)
         send(self, command, check_health)
 
     sync.Connection.send_command = send_command  # type: ignore[method-assign]

@@ -21,11 +21,18 @@ from typing import Any
 
 import redis
 
-from redisqueue_tutor.keyspace.specs import UnknownKeys, lookup, split_words, written_positions
+from redisqueue_tutor.keyspace.specs import (
+    UnknownKeys,
+    lookup,
+    name_positions,
+    split_words,
+    written_positions,
+)
 from redisqueue_tutor.run.backend import Backend
 from redisqueue_tutor.run.fakeserver import NotAList, read_list
 from redisqueue_tutor.run.records import CommandRecord, Value, as_read, freeze
 
+SCRIPT_COMMANDS = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"})
 FLUSH_EVERY = 0.25  # seconds between reads of the keys that are not lists
 
 # redis.Redis() in the program's process is the program's, routed through the trace once
@@ -72,7 +79,12 @@ class StateView:
                 continue
             words = split_words(record.sent)
             try:
-                positions = written_positions(words)
+                # A script writes what it names (its KEYS, and the ARGV it takes as names).
+                positions = (
+                    name_positions(words)
+                    if words[0].lower() in SCRIPT_COMMANDS
+                    else written_positions(words)
+                )
             except UnknownKeys:
                 continue
             kind = _kind_of(words) if positions else ""
