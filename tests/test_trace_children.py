@@ -206,3 +206,41 @@ def test_database_0_is_the_runs_own_for_every_client(redis_server, tmp_path: Pat
         run = trace_program(script, backend, TraceOptions(timeout=30))
     assert run.outcome.status == "finished", (run.outcome, run.stderr)
     assert "seen [b'x']" in run.stdout
+
+
+SUBSCRIBER = """\
+import redis
+
+p = redis.Redis().pubsub()
+p.subscribe("news")
+for message in p.listen():
+    if message["type"] == "message":
+        print("child got", message["data"])
+        break
+"""
+
+PUBLISHER = """\
+import subprocess
+import sys
+import time
+import redis
+
+r = redis.Redis()
+child = subprocess.Popen([sys.executable, "listener.py"], cwd={folder!r})
+while r.pubsub_numsub("news")[0][1] == 0:
+    time.sleep(0.05)
+r.publish("news", "hello")
+child.wait()
+"""
+
+
+def test_a_message_a_child_process_receives_is_credited_to_it(backend_spec, tmp_path: Path):
+    (tmp_path / "listener.py").write_text(SUBSCRIBER)
+    script = tmp_path / "main.py"
+    script.write_text(PUBLISHER.format(folder=str(tmp_path)))
+    with running(backend_spec) as backend:
+        run = trace_program(script, backend, TraceOptions(timeout=30))
+    assert run.outcome.status == "finished", (run.outcome, run.stderr)
+    assert "child got b'hello'" in run.stdout
+    received = [r for r in run.steps if r.commands and not r.commands[0].args]
+    assert len(received) == 1 and received[0].actor.startswith("listener-")

@@ -63,6 +63,7 @@ class Endpoint:
         # The program's own asyncio connections: by local port, the lines of the commands each
         # packed, in order (the deque lives on the connection, found again by its port).
         self.ports: dict[int, deque[tuple[str, str]]] = {}
+        self.own_ports: set[int] = set()  # the program's own asyncio connections
         # The program's other Python processes say by datagram which of their lines sent each
         # command (redirect.py); read by the recording thread before each record.
         self.lines = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -118,6 +119,7 @@ class Endpoint:
             sockname = writer.get_extra_info("sockname") if writer is not None else None
             if isinstance(sockname, tuple) and len(sockname) >= 2:
                 endpoint.ports[int(sockname[1])] = _notes_of(self)
+                endpoint.own_ports.add(int(sockname[1]))
 
         aio.AbstractConnection.pack_command = pack_command  # type: ignore[method-assign]
         aio.AbstractConnection.connect = connect  # type: ignore[method-assign]
@@ -184,7 +186,7 @@ class Endpoint:
             action = (
                 f"{actor}: {note[0]}" if note[0] else f"{actor}, another process of the program"
             )
-        elif notes is not None:
+        elif event.peer in self.own_ports:
             action, actor = "(a message the program's asyncio client read)", _task_label()
         else:
             actor = event.name or f"connection {event.connection}"
