@@ -20,16 +20,15 @@ from __future__ import annotations
 
 import argparse
 import select
-import shutil
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from redis_server import server
 
 from redisqueue_tutor.keyspace.gate import Gate
 from redisqueue_tutor.run.proxy import RecordingProxy, WireEvent
@@ -56,33 +55,6 @@ else:
         client.rpop(key)
 print(time.perf_counter() - started)
 """
-
-
-@contextmanager
-def own_server() -> Iterator[str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        sys.exit("redis-server is not installed (apt-get install -y redis-server), or pass --url")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    folder = tempfile.mkdtemp(prefix="tutor-bench-")
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", folder],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.02)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextmanager
@@ -122,11 +94,6 @@ def forwarder(url: str) -> Iterator[str]:
         listener.close()
 
 
-@contextmanager
-def _given(url: str) -> Iterator[str]:
-    yield url
-
-
 def program(url: str, mode: str, pairs: int, key: str) -> float:
     """Seconds the child spent on its pairs (its own start-up not counted)."""
     done = subprocess.run(
@@ -149,7 +116,7 @@ def main() -> int:
     events: list[WireEvent] = []
     verdict = 0
     with (
-        own_server() if args.url is None else _given(args.url) as url,
+        server(args.url) as url,
         RecordingProxy(
             url, prefix=namespace.prefix, gate=Gate(namespace.prefix), on_event=events.append
         ) as proxy,

@@ -14,48 +14,17 @@ one recorded/not-recorded ratio and the median ratio is the verdict. Exit 1 over
 from __future__ import annotations
 
 import argparse
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import redis
+from redis_server import server
 
 from redisqueue_tutor.run.backend import RedisBackend, running
 
 BUDGET = 1.10
-
-
-@contextmanager
-def own_server() -> Iterator[str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        sys.exit("redis-server is not installed (apt-get install -y redis-server), or pass --url")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    folder = tempfile.mkdtemp(prefix="tutor-bench-")
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", folder],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.02)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def round_trips(client: redis.Redis, key: str, pairs: int) -> float:
@@ -79,9 +48,7 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    context = (
-        _given("fake") if args.fake else own_server() if args.url is None else _given(args.url)
-    )
+    context = server("fake" if args.fake else args.url)
     with context as url, running(url) as backend:
         if not args.fake:
             assert isinstance(backend, RedisBackend)
@@ -140,11 +107,6 @@ def main() -> int:
 
 def _side(client: redis.Redis, key: str, pairs: int) -> Callable[[], float]:
     return lambda: round_trips(client, key, pairs)
-
-
-@contextmanager
-def _given(url: str) -> Iterator[str]:
-    yield url
 
 
 if __name__ == "__main__":

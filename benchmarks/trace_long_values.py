@@ -27,16 +27,14 @@ values took 89 s to trace and printed 118 MB on this kind of machine, against ab
 from __future__ import annotations
 
 import argparse
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+
+from redis_server import server
 
 TIME_BUDGET = 3.0
 OUTPUT_BUDGET = 10_000  # bytes
@@ -62,38 +60,6 @@ r.delete("bench:a", "bench:q")
 """
 
 
-@contextmanager
-def own_server() -> Iterator[str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        sys.exit("redis-server is not installed (apt-get install -y redis-server), or pass --url")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    folder = tempfile.mkdtemp(prefix="tutor-bench-")
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", folder],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.02)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait()
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-@contextmanager
-def given(url: str) -> Iterator[str]:
-    yield url
-
-
 def timed(command: list[str]) -> tuple[float, int]:
     started = time.perf_counter()
     result = subprocess.run(command, capture_output=True, check=False)
@@ -112,7 +78,7 @@ def main() -> int:
     tutor = [sys.executable, "-m", "redisqueue_tutor", "trace"]
     with (
         tempfile.TemporaryDirectory(prefix="tutor-bench-") as folder,
-        own_server() if args.url is None else given(args.url) as url,
+        server(args.url) as url,
     ):
         here = Path(folder)
         for size, name in ((10, "small"), (10_000_000, "big")):

@@ -20,16 +20,14 @@ short one.
 from __future__ import annotations
 
 import argparse
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+
+from redis_server import own_server
 
 BUDGETS = {"embedded": 2.0, "real": 1.5}
 
@@ -41,33 +39,6 @@ for i in range({rounds}):
     r.rpop("queue")
     r.hset("h", f"f{{i % 50}}", i)
 """
-
-
-@contextmanager
-def own_server() -> Iterator[int]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        sys.exit("redis-server is not installed (apt-get install -y redis-server)")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    folder = tempfile.mkdtemp(prefix="tutor-bench-")
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", folder],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.02)
-        yield port
-    finally:
-        process.terminate()
-        process.wait()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def program(folder: Path, name: str, client: str, commands: int) -> Path:
@@ -139,7 +110,8 @@ def main() -> int:
             curve(folder, options.runs)
             return 0
         over = False
-        with own_server() as port:
+        with own_server() as url:
+            port = int(url.rsplit(":", 1)[1].split("/")[0])
             for side, where in (("embedded", None), ("real", port)):
                 median, plain, traced = ratio(folder, options.commands, options.pairs, where)
                 budget = BUDGETS[side]
