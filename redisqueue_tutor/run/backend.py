@@ -36,12 +36,13 @@ from redis.retry import Retry
 
 from redisqueue_tutor.keyspace.blocking import _word, blocking_seconds
 from redisqueue_tutor.keyspace.gate import Gate
+from redisqueue_tutor.keyspace.handshake import housekeeping
 from redisqueue_tutor.run.connections import (
     _CONNECTION_CLASSES,
     COMMAND_TIMEOUT,
     _fake_connection_classes,
 )
-from redisqueue_tutor.run.fakeserver import ServerEvent, ServerRecorder, housekeeping, new_server
+from redisqueue_tutor.run.fakeserver import ServerEvent, ServerRecorder, new_server
 from redisqueue_tutor.run.faults import ENV_REDIS_URL, BackendError, connect_failure, explain
 from redisqueue_tutor.run.recorder import CommandLog
 from redisqueue_tutor.run.records import as_read
@@ -95,6 +96,10 @@ class Backend:
     def _connection_class(self, recording: bool) -> type[redis.Connection]:
         raise NotImplementedError
 
+    def _lane_kwargs(self, lane: str, *, record: bool, decode_responses: bool) -> dict[str, Any]:
+        """How a pool's connections say which lane they are: here, the recorder's kwargs."""
+        return {"command_log": self.log, "lane": lane} if record else {}
+
     def connect(self) -> ServerInfo:
         """Reach the server, check that the tutor may use it, and say what it is."""
         raise NotImplementedError
@@ -144,8 +149,7 @@ class Backend:
             kwargs["db"] = db
             self.use_database(db)
         kwargs["gate"] = self.gate if record else self.internal_gate
-        if record:
-            kwargs.update(command_log=self.log, lane=lane)
+        kwargs.update(self._lane_kwargs(lane, record=record, decode_responses=decode_responses))
         pool = redis.ConnectionPool(
             connection_class=self._connection_class(record),
             decode_responses=decode_responses,
@@ -246,28 +250,12 @@ class FakeBackend(Backend):
     def _connection_class(self, recording: bool) -> type[redis.Connection]:
         return self._plain
 
-    def connection_pool(
-        self,
-        lane: str,
-        *,
-        decode_responses: bool = True,
-        record: bool = True,
-        db: int | None = None,
-    ) -> redis.ConnectionPool:
+    def _lane_kwargs(self, lane: str, *, record: bool, decode_responses: bool) -> dict[str, Any]:
+        """The server records: a connection says its lane by its name (CLIENT SETNAME), the
+        tutor's own with a leading "~", which is not recorded."""
         name = lane if record else f"~{lane}"
         self._decodes[name] = decode_responses
-        if db is not None:
-            self.use_database(db)
-        pool = redis.ConnectionPool(
-            connection_class=self._plain,
-            decode_responses=decode_responses,
-            gate=self.gate if record else self.internal_gate,
-            client_name=name,
-            db=db or 0,
-            **self._pool_kwargs(),
-        )
-        self._pools.append(pool)
-        return pool
+        return {"client_name": name}
 
     def _arrived(self, event: ServerEvent) -> None:
         """Called on the server's threads for everything it does: keep the lanes' commands."""

@@ -262,19 +262,3 @@ def read_list(server: FakeServer, db: int, key: bytes) -> list[bytes]:
 
 def new_server() -> FakeServer:
     return FakeServer(server_type="redis", version=SERVER_VERSION)
-
-
-# The connection handshake and the tutor's own bookkeeping: not commands of a lesson or program.
-_HOUSEKEEPING = frozenset({b"hello", b"auth"})
-_CLIENT_HOUSEKEEPING = frozenset(
-    {b"setname", b"setinfo", b"id", b"maint_notifications", b"getname"}
-)
-
-
-def housekeeping(command: tuple[bytes, ...]) -> bool:
-    if not command:
-        return False
-    name = command[0].lower()
-    if name in _HOUSEKEEPING:
-        return True
-    return name == b"client" and len(command) > 1 and command[1].lower() in _CLIENT_HOUSEKEEPING

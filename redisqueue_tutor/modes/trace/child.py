@@ -30,6 +30,7 @@ from redisqueue_tutor.keyspace.gate import Refused
 from redisqueue_tutor.modes.trace import tracer as state
 from redisqueue_tutor.modes.trace.connection import TraceMixin
 from redisqueue_tutor.modes.trace.endpoint import Endpoint
+from redisqueue_tutor.modes.trace.redirect import program_line_of
 from redisqueue_tutor.modes.trace.tracer import (
     ENV,
     ClientName,
@@ -41,7 +42,6 @@ from redisqueue_tutor.modes.trace.tracer import (
     _real_join,
     _real_sleep,
     current,
-    program_line_of,
     thread_label,
 )
 from redisqueue_tutor.run.backend import Backend, FakeBackend, Namespace, RedisBackend

@@ -29,9 +29,11 @@ from collections import deque
 from typing import Any
 
 from redisqueue_tutor.keyspace.gate import Refused
+from redisqueue_tutor.keyspace.handshake import housekeeping
 from redisqueue_tutor.modes.trace import redirect
-from redisqueue_tutor.modes.trace.tracer import Tracer, program_line_of
-from redisqueue_tutor.run.fakeserver import ServedServer, housekeeping
+from redisqueue_tutor.modes.trace.redirect import program_line_of
+from redisqueue_tutor.modes.trace.tracer import Tracer
+from redisqueue_tutor.run.fakeserver import ServedServer
 from redisqueue_tutor.run.proxy import RecordingProxy, WireEvent
 from redisqueue_tutor.run.recorder import _text
 from redisqueue_tutor.run.records import CommandRecord, freeze
@@ -129,8 +131,7 @@ class Endpoint:
         label = _task_label()
         notes = _notes_of(connection)
         for command in commands:
-            words = tuple(w if isinstance(w, bytes) else str(w).encode() for w in command)
-            if words and not housekeeping(tuple(words[0].split() + list(words[1:]))):
+            if command and not housekeeping(command):
                 notes.append((self.tracer.masked(line), label))
 
     # -- records -----------------------------------------------------------------------------------

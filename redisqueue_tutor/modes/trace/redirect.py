@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.util
 import inspect
 import json
 import linecache
@@ -30,6 +31,8 @@ import sysconfig
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from redisqueue_tutor.keyspace.handshake import housekeeping
 
 ENV = "TUTOR_TRACE_REDIRECT"  # "host:port", set for the program and every process it starts
 NOTES_ENV = "TUTOR_TRACE_NOTES"  # "host:port" of the endpoint's datagram socket for line notes
@@ -167,52 +170,49 @@ def install_from_environment() -> None:
 # Line notes: which line of this process sent each command, told to the endpoint by datagram
 # before the command leaves (endpoint.py matches them with the proxy's records by port).
 
-_LIBRARY = tuple(
-    os.path.realpath(p)
-    for p in {
+
+def _library() -> tuple[str, ...]:
+    paths = {
         sysconfig.get_paths()["stdlib"],
         sysconfig.get_paths()["purelib"],
         sysconfig.get_paths()["platlib"],
-        str(Path(__file__).resolve().parents[2]),  # the tutor itself
+        str(Path(__file__).resolve().parents[2]),  # the whole tutor
     }
-)
-# The connection's handshake, as the endpoint leaves it out (run/fakeserver.housekeeping).
-_HANDSHAKE = frozenset({b"HELLO", b"AUTH"})
-_CLIENT_HANDSHAKE = frozenset({b"SETNAME", b"SETINFO", b"ID", b"MAINT_NOTIFICATIONS", b"GETNAME"})
+    spec = importlib.util.find_spec("redis")  # found, not imported
+    if spec is not None and spec.origin:
+        paths.add(str(Path(spec.origin).parent.parent))
+    return tuple(os.path.realpath(p) for p in paths)
+
+
+_LIBRARY = _library()
 NOTES_PER_DATAGRAM = 200  # lines in one datagram: a long pipeline is told in several
 
 
 @functools.lru_cache(maxsize=512)
-def _own(filename: str) -> bool:
-    return not filename.startswith("<") and not os.path.realpath(filename).startswith(_LIBRARY)
+def _realpath(filename: str) -> str:
+    return os.path.realpath(filename)
 
 
-def _line(frame: Any) -> str:
-    """`worker.py:5: r.brpop("jobs")`: the innermost line of this process's own code (not the
-    standard library's, not an installed package's), or "" when a library sent it."""
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        if _own(filename):
-            code = linecache.getline(filename, frame.f_lineno).strip()
-            where = f"{Path(filename).name}:{frame.f_lineno}"
-            return f"{where}: {code}" if code else where
+@functools.lru_cache(maxsize=512)
+def is_own_code(filename: str) -> bool:
+    """Whether a file is the program's own code: not the standard library, not an installed
+    package, not the tutor."""
+    return not filename.startswith("<") and not _realpath(filename).startswith(_LIBRARY)
+
+
+def program_line_of(frame: Any, script: str = "") -> str:
+    """The innermost line of the program's own code in a stack (from `frame` outwards); "" when
+    a library sent it. A line of `script` (the traced program's main file) reads
+    `line 5: r.lpush('queue', 'task1')`, any other `worker.py:5: r.brpop("jobs")`."""
+    while frame is not None and not is_own_code(frame.f_code.co_filename):
         frame = frame.f_back
-    return ""
-
-
-def _word(value: Any) -> bytes:
-    return value if isinstance(value, bytes) else str(value).encode()
-
-
-def _handshake(command: tuple[Any, ...]) -> bool:
-    """Whether a command is the connection's handshake (HELLO, CLIENT SETNAME, ...)."""
-    words = [w for part in command[:2] for w in _word(part).split(b" ")]
-    if not words:
-        return True
-    name = words[0].upper()
-    if name in _HANDSHAKE:
-        return True
-    return name == b"CLIENT" and len(words) > 1 and words[1].upper() in _CLIENT_HANDSHAKE
+    if frame is None:
+        return ""
+    filename = frame.f_code.co_filename
+    number = frame.f_lineno
+    code = linecache.getline(filename, number).strip()
+    where = f"line {number}" if _realpath(filename) == script else f"{Path(filename).name}:{number}"
+    return f"{where}: {code}" if code else where
 
 
 def _install_notes(address: tuple[str, int]) -> None:
@@ -225,10 +225,10 @@ def _install_notes(address: tuple[str, int]) -> None:
     send: Any = sync.Connection.send_packed_command
 
     def noted(connection: Any, commands: list[tuple[Any, ...]]) -> None:
-        line = _line(sys._getframe(2))
+        line = program_line_of(sys._getframe(2))
         pending = connection.__dict__.setdefault("_tutor_lines", [])
         for command in commands:
-            if not _handshake(command):
+            if not housekeeping(command):
                 pending.append(line)
 
     def send_command(self: Any, *args: Any, **kwargs: Any) -> None:

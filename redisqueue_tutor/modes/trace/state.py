@@ -21,6 +21,7 @@ from typing import Any
 
 import redis
 
+from redisqueue_tutor.keyspace.gate import SCRIPTS
 from redisqueue_tutor.keyspace.specs import (
     UnknownKeys,
     lookup,
@@ -32,7 +33,6 @@ from redisqueue_tutor.run.backend import Backend
 from redisqueue_tutor.run.fakeserver import NotAList, read_list
 from redisqueue_tutor.run.records import CommandRecord, Value, as_read, freeze
 
-SCRIPT_COMMANDS = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"})
 FLUSH_EVERY = 0.25  # seconds between reads of the keys that are not lists
 
 # redis.Redis() in the program's process is the program's, routed through the trace once
@@ -82,7 +82,7 @@ class StateView:
                 # A script writes what it names (its KEYS, and the ARGV it takes as names).
                 positions = (
                     name_positions(words)
-                    if words[0].lower() in SCRIPT_COMMANDS
+                    if words[0].lower() in SCRIPTS
                     else written_positions(words)
                 )
             except UnknownKeys:

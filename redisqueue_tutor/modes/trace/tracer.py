@@ -26,26 +26,21 @@ Runs are made repeatable, so the same program gives the same table on both backe
 
 from __future__ import annotations
 
-import functools
 import json
-import linecache
-import os
 import re
 import sys
-import sysconfig
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
 import redis
 
-import redisqueue_tutor
 from redisqueue_tutor.keyspace.gate import Refused
 from redisqueue_tutor.keyspace.specs import UnknownKeys, names_at, split_words
+from redisqueue_tutor.modes.trace.redirect import is_own_code, program_line_of
 from redisqueue_tutor.modes.trace.state import StateView
 from redisqueue_tutor.run.backend import Backend
 from redisqueue_tutor.run.passwords import masked_command, masked_text, passwords_in
@@ -198,47 +193,14 @@ def _variable_for(pool: Any, frame: FrameType | None) -> str | None:
     return None
 
 
-_LIBRARY = tuple(
-    os.path.realpath(p)
-    for p in {
-        sysconfig.get_paths()["stdlib"],
-        sysconfig.get_paths()["purelib"],
-        sysconfig.get_paths()["platlib"],
-        str(Path(redis.__file__).parent.parent),
-        str(Path(redisqueue_tutor.__file__).parent),  # the whole tutor, wherever this module moves
-    }
-)
-
-
-@functools.lru_cache(maxsize=256)
-def _realpath(filename: str) -> str:
-    return os.path.realpath(filename)
-
-
-@functools.lru_cache(maxsize=256)
-def _is_program(filename: str) -> bool:
-    if filename.startswith("<"):
-        return False
-    return not os.path.realpath(filename).startswith(_LIBRARY)
+# What is the program's own code, and the line of it running now: shared with the program's
+# other processes (redirect.py).
+_is_program = is_own_code
 
 
 def program_line(script: str) -> str:
     """`line 5: r.lpush('queue', 'task1')`: the program's line that is running now."""
     return program_line_of(sys._getframe(1), script) or "(inside a library)"
-
-
-def program_line_of(frame: FrameType | None, script: str = "") -> str:
-    """The program's innermost line in a thread's stack (from `frame` outwards); "" if none.
-    A line of `script` (the program's main file) reads `line 5: ...`, others `module.py:5: ...`."""
-    while frame is not None and not _is_program(frame.f_code.co_filename):
-        frame = frame.f_back
-    if frame is None:
-        return ""
-    filename = frame.f_code.co_filename
-    number = frame.f_lineno
-    code = linecache.getline(filename, number).strip()
-    where = f"line {number}" if _realpath(filename) == script else f"{Path(filename).name}:{number}"
-    return f"{where}: {code}" if code else where
 
 
 class Tracer:
