@@ -31,10 +31,10 @@ from redisqueue_tutor.keyspace.refused import Refused
 from redisqueue_tutor.keyspace.scripts import argv_name_positions, known_script
 from redisqueue_tutor.keyspace.specs import (
     CommandSpec,
+    Shape,
     UnknownKeys,
-    channel_positions,
-    key_positions,
     lookup,
+    shape_of,
     split_words,
 )
 
@@ -142,6 +142,16 @@ class Gate:
             return self._internal(words, spec.name)
         return self._refused(spec, words) or self._foreign_names(spec, words, shown)
 
+    def _foreign_names(
+        self, spec: CommandSpec, words: list[str], shown: Callable[[str], str]
+    ) -> str:
+        command = display(spec.name)
+        try:
+            shape = shape_of(words)
+        except UnknownKeys as exc:
+            return f"{command} is refused: {exc}"
+        return self._foreign(shape, words, shown)
+
     def _refused(self, spec: CommandSpec, words: list[str]) -> str:
         """Why the command is refused whatever it names (the server, scripts, other clients)."""
         name = spec.name
@@ -170,19 +180,13 @@ class Gate:
             return f"{command} ... DB is refused: it copies into another database"
         return ""
 
-    def _foreign_names(
-        self, spec: CommandSpec, words: list[str], shown: Callable[[str], str]
-    ) -> str:
+    def _foreign(self, shape: Shape, words: list[str], shown: Callable[[str], str]) -> str:
         """Why a key, channel or pattern the command names is not the run's; "" when all are."""
+        spec, channels, patterns = shape.spec, shape.channels, shape.patterns
         name = spec.name
         command = display(name)
-        channels, patterns = channel_positions(words)
         if spec.keys:
-            try:
-                positions = key_positions(words)
-            except UnknownKeys as exc:
-                return f"{command} is refused: {exc}"
-            for index in [*positions, *argv_name_positions(words)]:
+            for index in [*shape.keys, *argv_name_positions(words)]:
                 if not self.owns(words[index]):
                     return (
                         f"{command} names the key {shown(words[index])!r}, which is not one of "

@@ -250,29 +250,66 @@ def name_positions(words: list[str]) -> list[int]:
     return sorted({*keys, *channels, *patterns, *argv_name_positions(words)})
 
 
-# Name positions by (command, number of words), for commands whose key specifications place keys
-# by index alone: there they depend on nothing else, and the lookup is most of a command's cost.
-_FIXED: dict[tuple[str, int], list[int]] = {}
-_FIXED_MOST = 4096
+@dataclass(frozen=True)
+class Shape:
+    """Where a command's names are, by its key specifications: what the gate, the namespace and
+    a state view ask about every command. Raises nothing: `written` is None where they cannot
+    be told."""
+
+    spec: CommandSpec
+    keys: tuple[int, ...]  # key_positions
+    channels: tuple[int, ...]
+    patterns: tuple[int, ...]
+    names: tuple[int, ...]  # name_positions: keys, channels, patterns and a script's ARGV names
+    written: tuple[int, ...]  # written_positions
+
+
+# Shapes by (command, subcommand, number of words), for commands whose key specifications place
+# keys by index alone: there the positions depend on nothing else, and finding them was most of
+# a traced command's cost (the gate, the namespace and the state view each asked).
+_SHAPES: dict[tuple[str, str, int], Shape] = {}
+_SHAPES_MOST = 4096
+
+
+def shape_of(words: list[str]) -> Shape:
+    """The command's Shape, remembered where its shape alone decides it. Raises UnknownKeys as
+    name_positions does."""
+    spec = lookup(words)
+    if spec is None:
+        raise UnknownKeys(
+            f"{words[0].upper() if words else 'an empty command'} is not a command Redis describes"
+        )
+    key = (spec.name, words[1].lower() if spec.subcommands and len(words) > 1 else "", len(words))
+    found = _SHAPES.get(key)
+    if found is None:
+        channels, patterns = channel_positions(words)
+        found = Shape(
+            spec=spec,
+            keys=tuple(key_positions(words)) if spec.keys else (),
+            channels=tuple(channels),
+            patterns=tuple(patterns),
+            names=tuple(name_positions(words)),
+            written=tuple(written_positions(words)) if spec.keys else (),
+        )
+        if _fixed(spec) and len(_SHAPES) < _SHAPES_MOST:
+            _SHAPES[key] = found
+    return found
 
 
 def names_at(words: list[str]) -> list[int]:
     """`name_positions(words)`, remembered where the command's shape alone decides them (the
     trace and the proxy ask for every command)."""
-    spec = lookup(words)
-    if spec is None:
-        raise UnknownKeys(f"{words[0].upper() if words else 'an empty command'} is unknown")
-    shape = (spec.name, len(words))
-    found = _FIXED.get(shape)
-    if found is None:
-        found = name_positions(words)
-        if _fixed(spec) and len(_FIXED) < _FIXED_MOST:
-            _FIXED[shape] = found
-    return found
+    return list(shape_of(words).names)
 
 
 def _fixed(spec: CommandSpec) -> bool:
-    return all(k.begin[0] == "index" and k.find[0] == "range" for k in spec.keys)
+    return spec.name not in _WORD_DEPENDENT and all(
+        k.begin[0] == "index" and k.find[0] == "range" for k in spec.keys
+    )
+
+
+# Commands whose names depend on more than their shape: a script's ARGV names (scripts.py).
+_WORD_DEPENDENT = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"})
 
 
 def specs_from_server(client: Any) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from redisqueue_tutor.run.runfile import (
     Run,
     TracedStep,
     decode_value,
-    with_changes,
 )
 
 
@@ -69,7 +68,17 @@ class RunBuilder:
         self.current.update(changed)
         # Only the lists the step changed are kept with it; build() carries the others on.
         lists = {k.key: k.value if k.type == "list" else ListValue() for k in changed.values()}
-        self.steps.append({**event, "keys": lists, "output": ""})
+        # The records are built now, while the program runs, not all at the end.
+        commands = tuple(
+            CommandRecord(
+                client=str(c["client"]),
+                args=tuple(decode_value(a) for a in c["args"]),
+                reply=decode_value(c["reply"]),
+                error=c.get("error"),
+            )
+            for c in event["commands"]
+        )
+        self.steps.append({**event, "keys": lists, "output": "", "records": commands})
 
     def add_keys(self, keys: list[list[Any]]) -> None:
         """Keys read after the last step ([name, type, value]): what the run holds at the end."""
@@ -83,31 +92,6 @@ class RunBuilder:
         self.before_first += text
 
     def build(self, outcome: Outcome, stdout: str, stderr: str) -> Run:
-        records = []
-        values: dict[str, Value] = {}
-        for number, event in enumerate(self.steps, start=1):
-            values.update(event["keys"])
-            state = tuple((name, values.get(name, ListValue())) for name in self.lists)
-            commands = tuple(
-                CommandRecord(
-                    client=str(c["client"]),
-                    args=tuple(decode_value(a) for a in c["args"]),
-                    reply=decode_value(c["reply"]),
-                    error=c.get("error"),
-                )
-                for c in event["commands"]
-            )
-            records.append(
-                StepRecord(
-                    number=number,
-                    actor=str(event["actor"]),
-                    action=str(event["action"]),
-                    commands=commands,
-                    output=event["output"].rstrip("\n"),
-                    state=state,
-                    variables=(),
-                )
-            )
         run = Run(
             title=self.title,
             source=self.source,
@@ -121,9 +105,25 @@ class RunBuilder:
             stdout=stdout,
             stderr=stderr,
         )
-        marked = with_changes(records, run.start)
-        threads = [str(e["thread"]) for e in self.steps]
-        return replace(
-            run,
-            traced=tuple(TracedStep(r, t) for r, t in zip(marked, threads, strict=True)),
-        )
+        # Each step's lists, and which of them changed (the renderer highlights them), in one
+        # pass: the same marks as runfile.with_changes.
+        traced = []
+        values: dict[str, Value] = {}
+        before = run.start.state_map
+        for number, event in enumerate(self.steps, start=1):
+            values.update(event["keys"])
+            state = tuple((name, values.get(name, ListValue())) for name in self.lists)
+            changed = frozenset(f"state:{k}" for k, v in state if before.get(k) != v)
+            before = dict(state)
+            record = StepRecord(
+                number=number,
+                actor=str(event["actor"]),
+                action=str(event["action"]),
+                commands=event["records"],
+                output=event["output"].rstrip("\n"),
+                state=state,
+                variables=(),
+                changed=changed,
+            )
+            traced.append(TracedStep(record, str(event["thread"])))
+        return replace(run, traced=tuple(traced))

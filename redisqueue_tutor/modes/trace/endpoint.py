@@ -164,7 +164,7 @@ class Endpoint:
         """Wait (`cap` seconds at most) until every record the proxy has made is a step: the
         proxy records a command before its client reads the reply, so a step that follows in
         the program is drawn after it."""
-        if threading.current_thread() is self._thread:
+        if not self.events.unfinished_tasks or threading.current_thread() is self._thread:
             return
         deadline = time.monotonic() + cap
         with self.events.all_tasks_done:

@@ -14,6 +14,7 @@ ends, so a program that sets one hash 10,000 times costs a few reads, not 10,000
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -22,13 +23,7 @@ from typing import Any
 import redis
 
 from redisqueue_tutor.keyspace.gate import SCRIPTS
-from redisqueue_tutor.keyspace.specs import (
-    UnknownKeys,
-    lookup,
-    name_positions,
-    split_words,
-    written_positions,
-)
+from redisqueue_tutor.keyspace.specs import UnknownKeys, shape_of, split_words
 from redisqueue_tutor.run.backend import Backend
 from redisqueue_tutor.run.fakeserver import NotAList, read_list
 from redisqueue_tutor.run.records import CommandRecord, Value, as_read, freeze
@@ -79,15 +74,12 @@ class StateView:
                 continue
             words = split_words(record.sent)
             try:
-                # A script writes what it names (its KEYS, and the ARGV it takes as names).
-                positions = (
-                    name_positions(words)
-                    if words[0].lower() in SCRIPTS
-                    else written_positions(words)
-                )
+                shape = shape_of(words)
             except UnknownKeys:
                 continue
-            kind = _kind_of(words) if positions else ""
+            # A script writes what it names (its KEYS, and the ARGV it takes as names).
+            positions = shape.names if shape.spec.name in SCRIPTS else shape.written
+            kind = _kind_of(shape.spec.categories) if positions else ""
             for index in positions:
                 full = record.sent[index]
                 if isinstance(full, str) and full.startswith(namespace.prefix):
@@ -226,12 +218,10 @@ _CATEGORY_KINDS = {
 }
 
 
-def _kind_of(words: list[str]) -> str:
+@functools.cache
+def _kind_of(categories: frozenset[str]) -> str:
     """The type of key a command works on, from its ACL categories; "" when it is generic."""
-    spec = lookup(words)
-    if spec is None:
-        return ""
-    return next((k for c, k in _CATEGORY_KINDS.items() if c in spec.categories), "")
+    return next((k for c, k in _CATEGORY_KINDS.items() if c in categories), "")
 
 
 def _pairs(kind: str, raw: Any) -> Any:

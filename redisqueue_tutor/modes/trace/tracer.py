@@ -45,6 +45,7 @@ from redisqueue_tutor.modes.trace.state import StateView
 from redisqueue_tutor.run.backend import Backend
 from redisqueue_tutor.run.passwords import masked_command, masked_text, passwords_in
 from redisqueue_tutor.run.records import (
+    FOLD_FROM,
     CommandRecord,
     DictValue,
     FoldedBytes,
@@ -232,6 +233,8 @@ class Tracer:
         # Waits until the records of clients the proxy serves are steps (endpoint.py sets it).
         self.drain: Callable[[float], None] = lambda _cap: None
         self.state = StateView(backend, self.channels, self.cond)
+        self._threads = (0, 0)  # (threads running, asking thread) when _others last looked
+        self._others_now = False
 
     # -- settling ---------------------------------------------------------------------------
     @contextmanager
@@ -272,9 +275,7 @@ class Tracer:
         """
         self.drain(SETTLE_CAP)  # records of the proxy's clients come first (endpoint.py)
         me = threading.get_ident()
-        if not any(
-            t.ident != me and not t.name.startswith(OWN_THREADS) for t in threading.enumerate()
-        ):
+        if not self._others(me):
             return  # the program runs one thread: nobody to take turns with
         deadline = time.monotonic() + SETTLE_CAP
         with self.waiting_here(), self.cond:
@@ -296,6 +297,17 @@ class Tracer:
             finally:
                 self.turns.remove(me)
                 self.cond.notify_all()
+
+    def _others(self, me: int) -> bool:
+        """Whether the program runs threads besides this one (the tutor's own not counted);
+        looked at again only when the number of threads changes (every command asks)."""
+        count = threading.active_count()
+        if self._threads != (count, me):
+            self._others_now = any(
+                t.ident != me and not t.name.startswith(OWN_THREADS) for t in threading.enumerate()
+            )
+            self._threads = (count, me)
+        return self._others_now
 
     def wait_for_wake(self, keys: set[str]) -> set[int]:
         """After a push: wait until a client blocked on one of `keys` has taken its element.
@@ -398,6 +410,18 @@ class Tracer:
     def value(self, value: Any) -> Any:
         return value if self.whole else fold(value)
 
+    def out(self, value: Any) -> Any:
+        """A value for the pipe: folded unless the run keeps values whole, then wired. Most are
+        short text or numbers, which stand as they are (the cost of every traced command)."""
+        kind = type(value)
+        if (
+            (kind is str and (self.whole or len(value) <= FOLD_FROM))
+            or kind is int
+            or value is None
+        ):
+            return value
+        return wire(self.value(value))
+
     def masked(self, line: str) -> str:
         """A program line as it may be shown: the passwords it names masked (passwords.py)."""
         return masked_text(line, self.passwords)
@@ -433,8 +457,8 @@ class Tracer:
             commands=[
                 {
                     "client": r.client,
-                    "args": [wire(self.value(a)) for a in masked_command(r.args)],
-                    "reply": wire(self.value(r.reply)),
+                    "args": [self.out(a) for a in masked_command(r.args)],
+                    "reply": self.out(r.reply),
                     "error": r.error,
                 }
                 for r in records
