@@ -244,3 +244,42 @@ def test_a_message_a_child_process_receives_is_credited_to_it(backend_spec, tmp_
     assert "child got b'hello'" in run.stdout
     received = [r for r in run.steps if r.commands and not r.commands[0].args]
     assert len(received) == 1 and received[0].actor.startswith("listener-")
+
+
+# Started with -I, so that nothing points it at the run: it names the real server itself.
+AROUND = """\
+import subprocess
+import sys
+import redis
+
+r = redis.Redis()
+r.set("mine", 1)
+code = "import redis, time; c = redis.Redis(port={port}); c.ping(); time.sleep(30)"
+subprocess.run([sys.executable, "-I", "-c", code], check=True)
+print("never here")
+"""
+
+
+@pytest.mark.real
+def test_a_process_that_reaches_the_real_server_around_the_tutor_is_refused(
+    redis_server, tmp_path: Path
+):
+    script = tmp_path / "around.py"
+    script.write_text(AROUND.format(port=redis_server.port))
+    with running(redis_server.url) as backend:
+        run = trace_program(script, backend, TraceOptions(timeout=20))
+    assert run.outcome.status == "refused", (run.outcome, run.stderr)
+    message = run.outcome.message
+    assert f"connected to the Redis server at 127.0.0.1:{redis_server.port} directly" in message
+    assert "-I -c import redis" in message  # the process, by its command line
+    assert run.outcome.seconds < 10  # stopped when seen, not at the timeout
+    assert "never here" not in run.stdout
+    assert [" ".join(r.commands[0].args) for r in run.steps] == ["SET mine 1"]
+
+
+def test_addresses_read_from_proc_net_tcp():
+    from redisqueue_tutor.modes.trace import bypass
+
+    assert bypass._ip("0100007F") == "127.0.0.1"
+    assert bypass._ip("00000000000000000000000001000000") == "::1"
+    assert ("127.0.0.1", 6390) in bypass.server_addresses("localhost", 6390)

@@ -29,11 +29,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from redisqueue_tutor.modes.trace.builder import RunBuilder
+from redisqueue_tutor.modes.trace.bypass import LOOK_EVERY, bypassing, refusal, server_addresses
 from redisqueue_tutor.modes.trace.processes import ProgramProcesses
 from redisqueue_tutor.modes.trace.tracer import ENV
 from redisqueue_tutor.run.backend import Backend
+from redisqueue_tutor.run.passwords import masked_text
 from redisqueue_tutor.run.records import FoldedBytes, FoldedStr, Shortened
 from redisqueue_tutor.run.runfile import Outcome, Run, decode_value
 
@@ -121,7 +124,8 @@ def trace_program(script: Path, backend: Backend, options: TraceOptions) -> Run:
             os.close(write_fd)
         processes.started(child.pid)
         try:
-            timed_out = _collect(child, read_fd, raw, events, started + options.timeout)
+            look = _bypass_look(backend, processes, child.pid, end)
+            timed_out = _collect(child, read_fd, raw, events, started + options.timeout, look=look)
             if timed_out and child.poll() is None:
                 # The program's process says where it was (child.say_where_and_exit), then ends.
                 with contextlib.suppress(ProcessLookupError):
@@ -153,6 +157,8 @@ def _collect(
     raw: dict[str, bytearray],
     events: Events,
     deadline: float,
+    *,
+    look: Callable[[], bool] = lambda: False,
 ) -> bool:
     """Read events and output until the child has exited and closed them; True on timeout.
 
@@ -165,17 +171,23 @@ def _collect(
     selector.register(child.stderr, selectors.EVENT_READ, "stderr")
     open_streams = 3
     exited: float | None = None
+    next_look = 0.0
     try:
         while open_streams:
             now = time.monotonic()
             if exited is None and child.poll() is not None:
                 exited = now
+            if exited is None and now >= next_look:
+                if look():
+                    return False  # a client around the tutor: stop the program now
+                next_look = now + LOOK_EVERY
             if exited is not None and now - exited > DRAIN:
                 return False  # it ended, and a process it left running still holds its output
             left = deadline - now
             if left <= 0:
                 return True
-            for key, _mask in selector.select(timeout=min(left, 0.2 if exited is None else 0.02)):
+            wait = LOOK_EVERY if exited is None else 0.02
+            for key, _mask in selector.select(timeout=min(left, wait)):
                 chunk = os.read(key.fd, READ_SIZE)
                 if not chunk:
                     selector.unregister(key.fileobj)
@@ -279,6 +291,30 @@ def unwire(value: Any) -> Any:
     if isinstance(value, list):
         return [unwire(v) for v in value]
     return value
+
+
+def _bypass_look(
+    backend: Backend, processes: ProgramProcesses, root: int, end: dict[str, str]
+) -> Callable[[], bool]:
+    """On a real server: a look at the program's other processes (bypass.py) that says, in
+    `end`, which one reached the server around the tutor; True when one did."""
+    url = str(getattr(backend, "url", "") or "")
+    if backend.kind == "fake" or not url or not processes.subreaper:
+        return lambda: False
+    parsed = urlparse(url)
+    if parsed.scheme not in ("redis", "rediss") or not parsed.hostname:
+        return lambda: False  # a unix socket: not a TCP address to look for
+    addresses = server_addresses(parsed.hostname, parsed.port or 6379)
+
+    def look() -> bool:
+        found = bypassing(processes.program(root) - {root}, addresses)
+        if found is None:
+            return False
+        end["status"] = "refused"
+        end["message"] = masked_text(refusal(*found))
+        return True
+
+    return look
 
 
 def _stop(child: subprocess.Popen[bytes], processes: ProgramProcesses) -> None:
