@@ -104,6 +104,9 @@ SCRIPTS = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall
 # What redis-py's Script sends around EVALSHA (the script's cache): only where scripts run.
 SCRIPT_CACHE = frozenset({"script|load", "script|exists"})
 _GLOB = re.compile(r"[*?\[\]\\]")
+# Commands whose refusal depends on their words, not their name alone (scripts, COPY ... DB).
+_WORDS_DECIDE = SCRIPT_CACHE | SCRIPTS | {"copy", "scan", "client|unblock"}
+_REFUSALS: dict[tuple[bool, str], str] = {}  # (scripts allowed, command) -> why refused, or ""
 
 
 def display(spec_name: str) -> str:
@@ -141,6 +144,18 @@ class Gate:
         if self.internal and spec.name in ("scan", "client|unblock"):
             return self._internal(words, spec.name)
         return self._refused(spec, words) or self._foreign_names(spec, words, shown)
+
+    def shaped_problem(self, shape: Shape, words: list[str]) -> str:
+        """`problem(words)` for a command whose Shape the caller has found (the trace asks for
+        every command): the refusal by command remembered, where the words do not change it."""
+        spec = shape.spec
+        if spec.name in _WORDS_DECIDE or self.internal:
+            return self.problem(words)
+        key = (self.scripts, spec.name)
+        refused = _REFUSALS.get(key)
+        if refused is None:
+            refused = _REFUSALS[key] = self._refused(spec, words)
+        return refused or self._foreign(shape, words, lambda n: n)
 
     def _foreign_names(
         self, spec: CommandSpec, words: list[str], shown: Callable[[str], str]

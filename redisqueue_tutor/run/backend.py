@@ -38,8 +38,8 @@ from redisqueue_tutor.keyspace.blocking import _word, blocking_seconds
 from redisqueue_tutor.keyspace.gate import Gate
 from redisqueue_tutor.keyspace.handshake import housekeeping
 from redisqueue_tutor.run.connections import (
-    _CONNECTION_CLASSES,
     COMMAND_TIMEOUT,
+    CONNECTION_CLASSES,
     _fake_connection_classes,
 )
 from redisqueue_tutor.run.fakeserver import ServerEvent, ServerRecorder, new_server
@@ -342,7 +342,7 @@ class RedisBackend(Backend):
         return kwargs
 
     def _connection_class(self, recording: bool) -> type[redis.Connection]:
-        plain, recorded = _CONNECTION_CLASSES[self.scheme]
+        plain, recorded = CONNECTION_CLASSES[self.scheme]
         return recorded if recording else plain
 
     # -- before the first step ---------------------------------------------------------------

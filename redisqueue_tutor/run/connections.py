@@ -157,7 +157,7 @@ class RecordingUnixConnection(GateMixin, RecordingMixin, TimedUnixConnection):
 
 
 # Every connection of a run passes the gate; the recording ones also record.
-_CONNECTION_CLASSES: dict[str, tuple[type, type]] = {
+CONNECTION_CLASSES: dict[str, tuple[type, type]] = {
     "redis": (GatedConnection, RecordingConnection),
     "rediss": (GatedSSLConnection, RecordingSSLConnection),
     "unix": (GatedUnixConnection, RecordingUnixConnection),

@@ -17,14 +17,14 @@ from typing import Any
 
 MASK = "***"
 _SECRET_SETTINGS = frozenset({"requirepass", "masterauth"})
-_CARRY_PASSWORDS = frozenset({"AUTH", "HELLO", "MIGRATE", "ACL", "CONFIG"})
+CARRY_PASSWORDS = frozenset({"AUTH", "HELLO", "MIGRATE", "ACL", "CONFIG"})
 # scheme://user:password@host, anywhere in a line of text (a program line naming its URL).
 _URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^\s:/@'\"]*:)[^\s@'\"/]+(?=@)", re.I)
 
 
 def password_positions(command: Sequence[str | bytes]) -> list[int]:
     """Indexes of the words of a command that are passwords (or their hashes)."""
-    if not command or _text(command[0]).upper().split(" ")[0] not in _CARRY_PASSWORDS:
+    if not command or _text(command[0]).upper().split(" ")[0] not in CARRY_PASSWORDS:
         return []
     words = [_text(w) for w in command]
     name = words[0].upper()

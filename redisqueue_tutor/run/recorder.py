@@ -82,16 +82,7 @@ class CommandLog:
             )
 
     def shorten_value(self, value: Any) -> Any:
-        # Replies can name keys and channels too (a pub/sub message names its channel).
-        if isinstance(value, str):
-            return self._shorten(value)
-        if isinstance(value, bytes):
-            text = value.decode("utf-8", "surrogateescape")
-            short = self._shorten(text)
-            return value if short == text else short.encode("utf-8", "surrogateescape")
-        if isinstance(value, tuple):
-            return type(value)(self.shorten_value(v) for v in value)  # keeps list, dict, tuple
-        return value
+        return shorten_value(value, self._shorten)
 
     def mark(self) -> int:
         with self._lock:
@@ -105,6 +96,20 @@ class CommandLog:
     def __len__(self) -> int:
         with self._lock:
             return len(self._raw)
+
+
+def shorten_value(value: Any, shorten: Callable[[str], str]) -> Any:
+    """A frozen reply with the names in it short: replies can name keys and channels too (a
+    pub/sub message names its channel)."""
+    if isinstance(value, str):
+        return shorten(value)
+    if isinstance(value, bytes):
+        text = value.decode("utf-8", "surrogateescape")
+        short = shorten(text)
+        return value if short == text else short.encode("utf-8", "surrogateescape")
+    if isinstance(value, tuple):
+        return type(value)(shorten_value(v, shorten) for v in value)  # keeps list, dict, tuple
+    return value
 
 
 class RecordingMixin(ConnectionMixin):

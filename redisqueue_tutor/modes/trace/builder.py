@@ -51,13 +51,14 @@ class RunBuilder:
         if actor not in self.lanes:
             self.lanes.append(actor)
         self.names.update(dict.fromkeys(str(n) for n in event.get("names", ())))
-        changed = {k: KeyAtEnd(k, t, decode_value(v)) for k, t, v in event.get("keys", ())}
+        changed = {k: KeyAtEnd(k, t, v) for k, t, v in event.get("keys", ())}
         for key in changed.values():
             if key.type == "list":
                 self.lists.setdefault(key.key, None)
         # A list a consumer always empties at once is never seen holding anything: still a list.
-        for command in event["commands"]:
-            args = [str(a) for a in command["args"]]
+        commands: tuple[CommandRecord, ...] = event["records"]
+        for command in commands:
+            args = [str(a) for a in command.args]
             if args and args[0].upper() in LIST_COMMANDS:
                 try:
                     positions = name_positions(args)
@@ -68,17 +69,7 @@ class RunBuilder:
         self.current.update(changed)
         # Only the lists the step changed are kept with it; build() carries the others on.
         lists = {k.key: k.value if k.type == "list" else ListValue() for k in changed.values()}
-        # The records are built now, while the program runs, not all at the end.
-        commands = tuple(
-            CommandRecord(
-                client=str(c["client"]),
-                args=tuple(decode_value(a) for a in c["args"]),
-                reply=decode_value(c["reply"]),
-                error=c.get("error"),
-            )
-            for c in event["commands"]
-        )
-        self.steps.append({**event, "keys": lists, "output": "", "records": commands})
+        self.steps.append({**event, "keys": lists, "output": ""})
 
     def add_keys(self, keys: list[list[Any]]) -> None:
         """Keys read after the last step ([name, type, value]): what the run holds at the end."""

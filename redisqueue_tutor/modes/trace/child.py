@@ -30,9 +30,9 @@ from redisqueue_tutor.keyspace.gate import Refused
 from redisqueue_tutor.modes.trace import tracer as state
 from redisqueue_tutor.modes.trace.connection import TraceMixin
 from redisqueue_tutor.modes.trace.endpoint import Endpoint
+from redisqueue_tutor.modes.trace.pipe import ENV
 from redisqueue_tutor.modes.trace.redirect import program_line_of
 from redisqueue_tutor.modes.trace.tracer import (
-    ENV,
     ClientName,
     Events,
     ThreadOutput,
@@ -45,7 +45,7 @@ from redisqueue_tutor.modes.trace.tracer import (
     thread_label,
 )
 from redisqueue_tutor.run.backend import Backend, FakeBackend, Namespace, RedisBackend
-from redisqueue_tutor.run.connections import GateMixin
+from redisqueue_tutor.run.connections import CONNECTION_CLASSES, GateMixin
 from redisqueue_tutor.run.recorder import RecordingMixin
 
 # --------------------------------------------------------------------------------------------------
@@ -56,15 +56,12 @@ _traced_classes: dict[type, type] = {}
 
 
 def traced_class(base: type) -> type:
-    """The backend's connection class with the trace's mixin on top, and the connection-level
-    recorder beneath it where the backend records elsewhere (the embedded server)."""
+    """The backend's gated connection class with the trace's mixin on top, which records by
+    itself (a recording backend's class gives way to its class that only gates)."""
     if base not in _traced_classes:
-        bases = (
-            (TraceMixin, base)
-            if issubclass(base, RecordingMixin)
-            else (TraceMixin, RecordingMixin, base)
-        )
-        _traced_classes[base] = type(f"Traced{base.__name__}", bases, {})
+        plain = next((p for p, recorded in CONNECTION_CLASSES.values() if recorded is base), base)
+        assert not issubclass(plain, RecordingMixin), plain
+        _traced_classes[base] = type(f"Traced{plain.__name__}", (TraceMixin, plain), {})
     return _traced_classes[base]
 
 
@@ -279,7 +276,7 @@ def _program_traceback(exc: BaseException) -> str:
 def main(argv: list[str]) -> int:
     settings = json.loads(os.environ.pop(ENV))
     script = os.path.realpath(argv[0])
-    stream = os.fdopen(int(settings["fd"]), "w", encoding="utf-8")  # Events.send flushes
+    stream = os.fdopen(int(settings["fd"]), "wb")  # Events.send flushes
     events = Events(stream)
     atexit.register(events.flush)  # the last of the exit handlers: after keys_at_end
     backend = _backend(settings)

@@ -1,6 +1,11 @@
 """The connection every redis-py client of a traced program is built on: namespacing (keys and
 channels under the run's namespace, by Redis's own key specifications), one lock per command so
-records never mix, and one event per command, pipeline or received message."""
+records never mix, and one event per command, pipeline or received message.
+
+It records by itself, raw: each connection keeps the words it sent and the replies it read since
+its last step, a tuple each, and the step event carries them as they are (tracer.py); the tutor's
+side turns them into records (parent.py). Building records here cost more than the command.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,11 @@ from collections import deque
 from contextlib import AbstractContextManager, nullcontext, suppress
 from typing import Any
 
+from redis.exceptions import ResponseError
+
 from redisqueue_tutor.keyspace.blocking import BLOCKS_ON, SUBSCRIBING
 from redisqueue_tutor.keyspace.gate import Refused
+from redisqueue_tutor.modes.trace.state import Raw
 from redisqueue_tutor.modes.trace.tracer import (
     _PUSHES,
     ARRIVAL_GRACE,
@@ -23,42 +31,34 @@ from redisqueue_tutor.modes.trace.tracer import (
     program_line,
     thread_label,
 )
-from redisqueue_tutor.run.recorder import CommandLog, ConnectionMixin
+from redisqueue_tutor.run.recorder import ConnectionMixin, _text
 
 
 class TraceMixin(ConnectionMixin):
-    """On top of the recorder's connection: namespacing, one lock per command, one event per step.
+    """On a gated connection (connections.py): namespacing, one lock per command, one event per
+    step, and the recording itself."""
 
-    Each connection records into a log of its own, so the records of one step never mix with
-    another thread's.
-    """
-
-    _in_handshake: bool
-
-    def __init__(
-        self, *args: Any, command_log: CommandLog | None = None, lane: str = "", **kwargs: Any
-    ) -> None:
-        tracer = current()
+    def __init__(self, *args: Any, command_log: Any = None, lane: str = "", **kwargs: Any) -> None:
+        # command_log and lane are the recorder's (a recording backend's pool): not used here.
         self._trace_client: ClientName = kwargs.pop("trace_client")
-        self._own_log = CommandLog(shorten=tracer.backend.namespace.short)
+        self._in_handshake = False
+        self._pending: deque[tuple[Any, ...]] = deque()  # sent, their replies not read yet
+        self._raw: list[tuple[tuple[Any, ...], Any, str | None]] = []  # read since the last step
         self._expect = 0  # replies still to read under the lock
-        self._mark = 0
         self._pubsub = False
         self._blocking: Any = None
         # A subscribed connection's replies are read later, by a different line (listen()): the
         # line that sent each command, kept until its reply is recorded.
         self._sent_from: deque[str] = deque()
-        # Next in the MRO is the recorder's mixin, which takes these; mypy sees redis-py's class.
-        lane = lane or str(kwargs.get("client_name") or "")
-        super().__init__(*args, command_log=self._own_log, lane=lane, **kwargs)  # type: ignore[call-arg]
+        super().__init__(*args, **kwargs)
 
-    @property
-    def _lane(self) -> str:
-        return _lane_now(self._trace_client)
-
-    @_lane.setter
-    def _lane(self, value: str) -> None:
-        pass  # the recorder sets a fixed lane; ours is the thread or client of each command
+    def on_connect_check_health(self, *args: Any, **kwargs: Any) -> None:
+        # redis-py's handshake (HELLO, AUTH, CLIENT SETINFO, ...) is not the program's.
+        self._in_handshake = True
+        try:
+            super().on_connect_check_health(*args, **kwargs)
+        finally:
+            self._in_handshake = False
 
     # -- sending ----------------------------------------------------------------------------
     def send_command(self, *args: Any, **kwargs: Any) -> None:
@@ -72,7 +72,7 @@ class TraceMixin(ConnectionMixin):
             self._pubsub = True
         if self._pubsub:  # the reply is read later, by whoever listens
             self._sent_from.append(program_line(tracer.script))
-            super().send_command(*sent, **kwargs)  # type: ignore[no-untyped-call]
+            self._send(sent, kwargs)
             return
         tracer.settle()
         if name in BLOCKS_ON:
@@ -82,7 +82,7 @@ class TraceMixin(ConnectionMixin):
             self._blocking = tracer.blocked_here(frozenset(_word(a) for a in sent[1:]))
             self._blocking.__enter__()
             try:
-                super().send_command(*sent, **kwargs)  # type: ignore[no-untyped-call]
+                self._send(sent, kwargs)
             except BaseException:
                 self._end_blocking()
                 raise
@@ -90,22 +90,30 @@ class TraceMixin(ConnectionMixin):
                 _real_sleep(ARRIVAL_GRACE)
             return
         tracer.lock.acquire()
-        self._expect, self._mark = 1, self._own_log.mark()
-        self.gate_checked = sent  # _checked passed it through the same gate: once is enough
+        self._expect = 1
+        self._raw = []
         try:
-            super().send_command(*sent, **kwargs)  # type: ignore[no-untyped-call]
+            self._send(sent, kwargs)
         except BaseException:
             self._release()
             raise
 
+    def _send(self, sent: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self._pending.append(sent)
+        self.gate_checked = sent  # _checked passed it through the same gate: once is enough
+        super().send_command(*sent, **kwargs)  # type: ignore[no-untyped-call]
+
     def pack_commands(self, commands: Any) -> Any:
+        # Pipelines and MULTI/EXEC send their commands packed together, bypassing send_command.
         if self._in_handshake:
             return super().pack_commands(commands)  # type: ignore[no-untyped-call]
         tracer = current()
         commands = [self._checked(tracer, tuple(c)) for c in commands]
         tracer.settle()
         tracer.lock.acquire()
-        self._expect, self._mark = len(commands), self._own_log.mark()
+        self._expect = len(commands)
+        self._raw = []
+        self._pending.extend(commands)
         self.gate_checked = commands
         try:
             return super().pack_commands(commands)  # type: ignore[no-untyped-call]
@@ -115,9 +123,7 @@ class TraceMixin(ConnectionMixin):
 
     def _checked(self, tracer: Tracer, args: tuple[Any, ...]) -> tuple[Any, ...]:
         try:
-            prefixed = tracer.prefix(args)
-            tracer.backend.gate.check(prefixed)  # the connection checks again as it sends
-            return prefixed
+            return tracer.prefix(args)  # through the gate (the connection does not ask again)
         except Refused as exc:
             tracer.events.send(type="refused", message=str(exc), action=tracer.line())
             raise
@@ -130,8 +136,21 @@ class TraceMixin(ConnectionMixin):
             return bool(super().can_read(*args, **kwargs))
 
     def _idle(self, tracer: Tracer) -> AbstractContextManager[None]:
-        pending = getattr(self, "_pending", ())
-        return nullcontext() if pending else tracer.waiting_here()
+        return nullcontext() if self._pending else tracer.waiting_here()
+
+    def _read(self, *args: Any, **kwargs: Any) -> Any:
+        """Read one reply and keep it with the command it answers (a pushed message answers
+        none): Redis's own error answer too, a broken connection not."""
+        try:
+            reply = super().read_response(*args, **kwargs)
+        except Exception as exc:
+            if self._pending and isinstance(exc, ResponseError):
+                self._raw.append((_words(self._pending.popleft()), None, str(exc)))
+            raise
+        sent = self._pending.popleft() if self._pending else ()
+        # A list is copied now: the program may change it before the step is sent.
+        self._raw.append((_words(sent), list(reply) if type(reply) is list else reply, None))
+        return reply
 
     def read_response(self, *args: Any, **kwargs: Any) -> Any:
         if self._in_handshake:
@@ -139,8 +158,7 @@ class TraceMixin(ConnectionMixin):
         tracer = current()
         if self._expect:
             return self._read_locked(tracer, *args, **kwargs)
-        blocking = getattr(self, "_blocking", None)
-        mark = self._own_log.mark()
+        blocking = self._blocking
         try:
             if self._pubsub:
                 with tracer.cond:
@@ -148,45 +166,47 @@ class TraceMixin(ConnectionMixin):
                 # Waiting for a reply (a SUBSCRIBE's confirmation) is not waiting for messages:
                 # others go on only once the server has confirmed the subscription.
                 with self._idle(tracer):
-                    reply = super().read_response(*args, **kwargs)
+                    reply = self._read(*args, **kwargs)
             elif blocking is not None:
                 with tracer.waiting_here():
-                    reply = super().read_response(*args, **kwargs)
+                    reply = self._read(*args, **kwargs)
             else:
-                reply = super().read_response(*args, **kwargs)
+                reply = self._read(*args, **kwargs)
         finally:
             self._end_blocking()
             if blocking is not None or self._pubsub:
                 with tracer.lock:
-                    self._emit(tracer, mark)
+                    self._emit(tracer)
         return tracer.shorten(reply)
 
     def _read_locked(self, tracer: Tracer, *args: Any, **kwargs: Any) -> Any:
         try:
-            reply = super().read_response(*args, **kwargs)
+            reply = self._read(*args, **kwargs)
         except BaseException:
-            self._emit(tracer, self._mark)
+            self._emit(tracer)
             self._release()
             raise
         self._expect -= 1
         if not self._expect:
-            records = self._own_log.since(self._mark)
+            raws = self._raw
             try:
                 pushed = {
                     word
-                    for r in records
-                    if r.name in _PUSHES
-                    for word in r.sent[1:]
+                    for words, _reply, _error in raws
+                    if words and _name(words) in _PUSHES
+                    for word in words[1:]
                     if isinstance(word, str)
                 }
                 woken = tracer.wait_for_wake(pushed) if pushed else set()
-                self._emit(tracer, self._mark)
+                self._emit(tracer)
             finally:
                 self._release()
             if woken:
                 tracer.hand_over(woken)
             published = sum(
-                r.reply for r in records if r.name == "PUBLISH" and isinstance(r.reply, int)
+                r
+                for words, r, _error in raws
+                if words and type(r) is int and _name(words) == "PUBLISH"
             )
             if published:
                 with tracer.cond:
@@ -194,18 +214,19 @@ class TraceMixin(ConnectionMixin):
                 tracer.wait_for_delivery(target)
         return tracer.shorten(reply)
 
-    def _emit(self, tracer: Tracer, mark: int) -> None:
-        records = self._own_log.since(mark)
-        if records:
-            action = program_line(tracer.script)
+    def _emit(self, tracer: Tracer) -> None:
+        raws, self._raw = self._raw, []
+        if raws:
             # A reply to a command sent earlier names the line that sent it; a pushed message
             # (no command) the line that read it.
-            senders = [self._sent_from.popleft() for r in records if r.args and self._sent_from]
+            senders = [self._sent_from.popleft() for r in raws if r[0] and self._sent_from]
+            lane = _lane_now(self._trace_client)
+            commands: list[Raw] = [(lane, *r) for r in raws]
             tracer.step(
-                _lane_now(self._trace_client),
+                lane,
                 thread_label(),
-                senders[0] if senders else action,
-                records,
+                senders[0] if senders else program_line(tracer.script),
+                commands,
                 db=int(getattr(self, "db", 0) or 0),
             )
 
@@ -215,7 +236,7 @@ class TraceMixin(ConnectionMixin):
             current().lock.release()
 
     def _end_blocking(self) -> None:
-        blocking = getattr(self, "_blocking", None)
+        blocking = self._blocking
         if blocking is not None:
             self._blocking = None
             blocking.__exit__(None, None, None)
@@ -230,7 +251,18 @@ class TraceMixin(ConnectionMixin):
                 tracer.cond.notify_all()
         self._pubsub = False
         self._sent_from.clear()
+        self._pending.clear()
         super().disconnect(*args, **kwargs)  # type: ignore[no-untyped-call]
+
+
+def _words(sent: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The words as Redis receives them (recorder._text): text, or bytes that are not UTF-8."""
+    return tuple(map(_text, sent))
+
+
+def _name(words: tuple[Any, ...]) -> str:
+    first = words[0]
+    return first.upper() if isinstance(first, str) else ""
 
 
 def _lane_now(client: ClientName) -> str:

@@ -36,7 +36,6 @@ from redisqueue_tutor.modes.trace.tracer import Tracer
 from redisqueue_tutor.run.fakeserver import ServedServer
 from redisqueue_tutor.run.proxy import RecordingProxy, WireEvent
 from redisqueue_tutor.run.recorder import _text
-from redisqueue_tutor.run.records import CommandRecord, freeze
 
 DRAIN = 1.0  # seconds a command of the program waits for the proxy's records before it
 END_DRAIN = 15.0  # seconds the end of the program waits for them (a worker's long pipeline)
@@ -200,15 +199,10 @@ class Endpoint:
             sent = tracer.prefix(args) if args else ()
         except Refused:
             sent = args
-        record = CommandRecord(
-            client=actor,
-            args=args,
-            reply=None if event.error else freeze(event.reply),
-            error=event.error,
-            sent=tuple(_text(a) for a in sent),
-        )
+        reply = None if event.error else event.reply
+        command = (actor, tuple(_text(a) for a in sent), reply, event.error)
         with tracer.lock:
-            tracer.step(actor, actor, action, (record,), db=event.db)
+            tracer.step(actor, actor, action, [command], db=event.db)
 
     def close(self) -> None:
         """Wait (END_DRAIN at most) for the records still coming, then stop the proxy and

@@ -9,7 +9,7 @@ The program runs in a child process (`python -m redisqueue_tutor.modes.trace.chi
 - the program's `print`, `sys.exit`, signal handlers and `if __name__ == "__main__"` behave as
   they do when the learner runs it, and its output can never mix with the tutor's table.
 
-The child streams one JSON line per event on a pipe of its own (steps, output, the end); the
+The child streams one frame per event on a pipe of its own (pipe.py: steps, output, the end); the
 tutor builds the run from them (builder.RunBuilder) as they come, so a program that is stopped or
 that raises still gives its table so far. On a real server the tutor, not the child, owns the
 run's namespace (backend.running): its keys are removed on every exit, even after a kill.
@@ -33,11 +33,16 @@ from urllib.parse import urlparse
 
 from redisqueue_tutor.modes.trace.builder import RunBuilder
 from redisqueue_tutor.modes.trace.bypass import LOOK_EVERY, bypassing, refusal, server_addresses
+from redisqueue_tutor.modes.trace.pipe import ENV, FrameReader, unwire
 from redisqueue_tutor.modes.trace.processes import ProgramProcesses
-from redisqueue_tutor.modes.trace.tracer import ENV
 from redisqueue_tutor.run.backend import Backend
-from redisqueue_tutor.run.passwords import masked_text
-from redisqueue_tutor.run.records import FoldedBytes, FoldedStr, Shortened
+from redisqueue_tutor.run.passwords import masked_command, masked_text
+from redisqueue_tutor.run.recorder import shorten_value
+from redisqueue_tutor.run.records import (
+    CommandRecord,
+    fold,
+    freeze,
+)
 from redisqueue_tutor.run.runfile import Outcome, Run, decode_value
 
 DEFAULT_TIMEOUT = 30.0  # seconds: real programs (a worker's burst, Django start-up) take a few
@@ -99,7 +104,9 @@ def trace_program(script: Path, backend: Backend, options: TraceOptions) -> Run:
     started = time.monotonic()
     raw = {"stdout": bytearray(), "stderr": bytearray()}
     end: dict[str, str] = {}
-    events = Events(builder, end, backend.use_database)
+    events = Events(
+        builder, end, backend.use_database, prefix=backend.namespace.prefix, whole=options.whole
+    )
     with ProgramProcesses() as processes:
         try:
             child = subprocess.Popen(
@@ -215,34 +222,26 @@ class Events:
         builder: RunBuilder,
         end: dict[str, str],
         use_database: Callable[[int], None] = lambda _db: None,
+        *,
+        prefix: str = "",
+        whole: bool = False,
     ) -> None:
         self.builder = builder
         self.end = end
         self.use_database = use_database
-        self._pending = bytearray()  # the start of a line still to come
+        self.prefix = prefix
+        self.whole = whole
+        self._frames = FrameReader()
 
     def feed(self, chunk: bytes) -> None:
-        """Read the events a chunk of the pipe completes. Split only when a line ends: an event of
-        10 MB comes in many reads, and splitting the whole buffer at each one made reading it
-        quadratic."""
-        cut = chunk.rfind(b"\n")
-        if cut < 0:
-            self._pending += chunk
-            return
-        self._pending += chunk[:cut]
-        for line in self._pending.split(b"\n"):
-            self.read(bytes(line))
-        self._pending = bytearray(chunk[cut + 1 :])
+        for event in self._frames.feed(chunk):
+            self.read(event)
 
-    def read(self, line: bytes) -> None:
-        try:
-            event = json.loads(line)
-        except ValueError:
-            return  # a line cut short when the program was killed
+    def read(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         builder, end = self.builder, self.end
         if kind == "step":
-            builder.add_step(self._values(event))
+            builder.add_step(self._step(event))
         elif kind == "output":
             stream = "stderr" if event.get("stream") == "stderr" else "stdout"
             text = str(event.get("text", ""))
@@ -263,34 +262,46 @@ class Events:
             end["status"] = "refused"
             end["message"] = f"{event.get('message', '')} ({event.get('action', '')})"
 
-    def _values(self, event: dict[str, Any]) -> dict[str, Any]:
-        """The step with its folded values read (the keys it changed come with their values)."""
+    def _step(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The step with its commands made records (the program's process sends them raw) and
+        the keys it changed read."""
+        records, names = [], []
         for command in event.get("commands", ()):
-            command["args"] = [unwire(a) for a in command.get("args", ())]
-            command["reply"] = unwire(command.get("reply"))
-        event["keys"] = [[k, t, unwire(v)] for k, t, v in event.get("keys", ())]
+            record = self.record(command)
+            records.append(record)
+            if record.name.startswith("PUBSUB"):
+                continue  # asks about channels: names nothing the program touched
+            names += [self.short(w) for w in command[1][1:] if self.named(w)]
+        event["records"] = tuple(records)
+        event["names"] = names
+        event["keys"] = [[k, t, decode_value(unwire(v))] for k, t, v in event.get("keys", ())]
         return event
 
+    def named(self, word: Any) -> bool:
+        return (
+            isinstance(word, str) and len(word) > len(self.prefix) and word.startswith(self.prefix)
+        )
 
-def unwire(value: Any) -> Any:
-    """A value from the tracer's pipe (tracer.wire): folded values become records.FoldedStr,
-    FoldedBytes and Shortened; the rest stays as a run file writes it, for runfile.decode_value."""
-    if isinstance(value, dict):
-        if "folded" in value:
-            preview, size = value["folded"], int(value.get("size", 0))
-            if isinstance(preview, str):
-                return FoldedStr(preview, size)
-            return FoldedBytes(bytes(decode_value(preview)), size)
-        if "shortened" in value:
-            head, tail = (decode_value(unwire(v)) for v in value["shortened"])
-            return Shortened(head, tail, int(value.get("length", 0)))
-        if len(value) == 1 and next(iter(value)) in ("dict", "set", "tuple"):
-            kind, items = next(iter(value.items()))
-            return decode_value({kind: unwire(items)}) if isinstance(items, list) else value
-        return value
-    if isinstance(value, list):
-        return [unwire(v) for v in value]
-    return value
+    def short(self, word: str) -> str:
+        return word[len(self.prefix) :] if word.startswith(self.prefix) else word
+
+    def record(self, command: list[Any]) -> CommandRecord:
+        """A command of a step: raw (client, words as sent, reply as read, error), or as a run file
+        writes it, already folded, when the program's process had to (tracer.wired)."""
+        client, words, reply, error = command[:4]
+        if len(command) > 4:
+            return CommandRecord(
+                client=str(client),
+                args=tuple(decode_value(unwire(a)) for a in words),
+                reply=decode_value(unwire(reply)),
+                error=error,
+            )
+        short = self.short
+        args = masked_command(tuple(short(w) if isinstance(w, str) else w for w in words))
+        value = shorten_value(freeze(reply), short)
+        if not self.whole:
+            args, value = tuple(fold(a) for a in args), fold(value)
+        return CommandRecord(client=str(client), args=args, reply=value, error=error)
 
 
 def _bypass_look(

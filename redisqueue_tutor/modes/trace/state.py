@@ -26,8 +26,10 @@ from redisqueue_tutor.keyspace.gate import SCRIPTS
 from redisqueue_tutor.keyspace.specs import UnknownKeys, shape_of, split_words
 from redisqueue_tutor.run.backend import Backend
 from redisqueue_tutor.run.fakeserver import NotAList, read_list
-from redisqueue_tutor.run.records import CommandRecord, Value, as_read, freeze
+from redisqueue_tutor.run.records import Value, as_read, freeze
 
+# A step's command: (client, words as sent, reply as read, error); as tracer.Raw.
+Raw = tuple[str, tuple[Any, ...], Any, "str | None"]
 FLUSH_EVERY = 0.25  # seconds between reads of the keys that are not lists
 
 # redis.Redis() in the program's process is the program's, routed through the trace once
@@ -64,30 +66,34 @@ class StateView:
         """A key's name in the view: `status`, or `status (db 2)` in another database."""
         return short if db == self.backend.default_db else f"{short} (db {db})"
 
-    def written(self, records: tuple[CommandRecord, ...]) -> dict[str, str]:
+    def written(self, commands: list[Raw]) -> dict[str, str]:
         """Short names of the keys these commands may have written, in order, each with the type
         its command works on ("list" for LPUSH; "" for DEL, EXPIRE and the like)."""
         namespace = self.backend.namespace
         names: dict[str, str] = {}
-        for record in records:
-            if not record.sent:
+        for _client, sent, _reply, _error in commands:
+            if not sent:
                 continue
-            words = split_words(record.sent)
+            words = split_words(sent)
             try:
                 shape = shape_of(words)
             except UnknownKeys:
                 continue
             # A script writes what it names (its KEYS, and the ARGV it takes as names).
             positions = shape.names if shape.spec.name in SCRIPTS else shape.written
-            kind = _kind_of(shape.spec.categories) if positions else ""
+            if not positions:
+                continue
+            kind = _kind_of(shape.spec.categories)
             for index in positions:
-                full = record.sent[index]
-                if isinstance(full, str) and full.startswith(namespace.prefix):
+                full = words[index]
+                if full.startswith(namespace.prefix):
                     names.setdefault(namespace.short(full), kind)
+        if not names:
+            return names
         with self.lock:
             return {n: k for n, k in names.items() if n not in self.channels}
 
-    def changed(self, records: tuple[CommandRecord, ...], db: int) -> list[tuple[str, str, Value]]:
+    def changed(self, records: list[Raw], db: int) -> list[tuple[str, str, Value]]:
         """(name, type, value) of each key to show as changed after a step in database `db`
         (type "none" for a key that is gone): the lists it changed, read now, and every other
         key changed since the last read, when FLUSH_EVERY has passed."""

@@ -26,7 +26,6 @@ Runs are made repeatable, so the same program gives the same table on both backe
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import threading
@@ -39,26 +38,25 @@ from typing import IO, Any
 import redis
 
 from redisqueue_tutor.keyspace.gate import Refused
-from redisqueue_tutor.keyspace.specs import UnknownKeys, names_at, split_words
+from redisqueue_tutor.keyspace.specs import UnknownKeys, shape_of, split_words
+from redisqueue_tutor.modes.trace.pipe import URGENT, frame, wire
 from redisqueue_tutor.modes.trace.redirect import is_own_code, program_line_of
-from redisqueue_tutor.modes.trace.state import StateView
+from redisqueue_tutor.modes.trace.state import Raw, StateView
 from redisqueue_tutor.run.backend import Backend
-from redisqueue_tutor.run.passwords import masked_command, masked_text, passwords_in
+from redisqueue_tutor.run.passwords import (
+    CARRY_PASSWORDS,
+    masked_command,
+    masked_text,
+    passwords_in,
+)
+from redisqueue_tutor.run.recorder import shorten_value
 from redisqueue_tutor.run.records import (
-    FOLD_FROM,
-    CommandRecord,
-    DictValue,
-    FoldedBytes,
-    FoldedStr,
-    ListValue,
-    SetValue,
-    Shortened,
     fold,
     fold_lines,
+    freeze,
 )
-from redisqueue_tutor.run.runfile import encode_value
 
-ENV = "TUTOR_TRACE"
+FOLD_EVENT = 4096  # bytes: a step longer than this is looked at for values to fold
 SETTLE_CAP = 0.5  # seconds a thread waits for the others to settle before it goes on anyway
 DELIVERY_CAP = 1.0  # seconds a publisher waits for listeners to read what it published
 FLUSH_EVENTS = 0.05  # seconds events may wait in the pipe's buffer (urgent ones never do)
@@ -80,6 +78,7 @@ _PUSHES = frozenset(
     ]
 )
 
+_CHANNEL_USERS = frozenset({"publish", "spublish", "subscribe", "psubscribe"})
 OWN_THREADS = "tutor-"  # the tutor's threads in the program's process (endpoint, proxy, server)
 
 _real_sleep = time.sleep
@@ -97,21 +96,26 @@ def thread_label(thread: threading.Thread | None = None) -> str:
 
 
 class Events:
-    """JSON lines to the tutor, one event each, written whole under a lock."""
+    """Events to the tutor on the pipe, one marshal frame each (pipe.py), written whole under a
+    lock."""
 
-    def __init__(self, stream: IO[str]) -> None:
+    def __init__(self, stream: IO[bytes]) -> None:
         self.stream = stream
         self.lock = threading.Lock()
         self._flushed = 0.0
 
     def send(self, **event: Any) -> None:
-        """Write one event; the pipe is flushed at most every FLUSH_EVENTS seconds (a write per
-        command was a tenth of a traced command's cost), and at once for the events that end or
-        stop a run."""
-        line = json.dumps(event, ensure_ascii=False)
-        urgent = event.get("type") in ("end", "refused", "running", "keys", "database")
+        self.write(event, urgent=event.get("type") in URGENT)
+
+    def write(self, event: dict[str, Any], *, urgent: bool = False) -> None:
+        self.write_frame(frame(event), urgent=urgent)
+
+    def write_frame(self, data: bytes, *, urgent: bool = False) -> None:
+        """Write one event's frame; the pipe is flushed at most every FLUSH_EVENTS seconds (a
+        write per command was a tenth of a traced command's cost), and at once for the events
+        that end or stop a run."""
         with self.lock:
-            self.stream.write(line + "\n")
+            self.stream.write(data)
             now = time.monotonic()
             if urgent or now - self._flushed >= FLUSH_EVENTS:
                 self.stream.flush()
@@ -346,29 +350,37 @@ class Tracer:
 
     # -- names ------------------------------------------------------------------------------
     def prefix(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
-        words = [_word(a) for a in args]
-        if not words:
+        """The command with its keys and channels in the run's namespace (Redis's own key
+        specifications say which words they are), after the run's gate let it pass; raises
+        Refused with the gate's one line."""
+        if not args:
             return args
+        words = split_words(args)
         try:
-            positions = names_at(split_words(words))
+            shape = shape_of(words)
         except UnknownKeys as exc:
             raise Refused(f"{words[0].upper()} is refused: {exc}") from None
-        if not positions:
-            return args
-        if " " in words[0]:  # redis-py sends "XGROUP CREATE" as one word: keep its shape
-            positions = [index - 1 for index in positions]
+        positions = shape.names
         out = list(args)
-        name = words[0].upper()
-        with self.cond:
-            for index in positions:
-                short = words[index]
-                if name.split()[0] == "PUBSUB":  # asks about channels or a pattern: touches nothing
-                    out[index] = self.backend.namespace.key(short)
-                    continue
-                self.touched.setdefault(short, None)
-                if name in ("PUBLISH", "SPUBLISH", "SUBSCRIBE", "PSUBSCRIBE"):
-                    self.channels.add(short)
-                out[index] = self.backend.namespace.key(short)
+        if positions:
+            # redis-py sends "XGROUP CREATE" as one word: keep its shape.
+            offset = len(words) - len(args)
+            name = shape.spec.name
+            namespace = self.backend.namespace
+            with self.cond:
+                for index in positions:
+                    short = words[index]
+                    full = namespace.key(short)
+                    out[index - offset] = full
+                    words[index] = full
+                    if name.startswith("pubsub|"):  # asks about channels: touches nothing
+                        continue
+                    self.touched.setdefault(short, None)
+                    if name in _CHANNEL_USERS:
+                        self.channels.add(short)
+        problem = self.backend.gate.shaped_problem(shape, words)
+        if problem:
+            raise Refused(problem)
         return tuple(out)
 
     def shorten(self, value: Any) -> Any:
@@ -387,7 +399,7 @@ class Tracer:
         return value
 
     # -- one step ---------------------------------------------------------------------------
-    def _changed(self, records: tuple[CommandRecord, ...], db: int) -> list[tuple[str, str, Any]]:
+    def _changed(self, records: list[Raw], db: int) -> list[tuple[str, str, Any]]:
         """The keys the step changed; none when they cannot be read (a reply redis-py cannot
         parse): the state view is the tutor's, its failure never the program's exception."""
         try:
@@ -410,18 +422,6 @@ class Tracer:
     def value(self, value: Any) -> Any:
         return value if self.whole else fold(value)
 
-    def out(self, value: Any) -> Any:
-        """A value for the pipe: folded unless the run keeps values whole, then wired. Most are
-        short text or numbers, which stand as they are (the cost of every traced command)."""
-        kind = type(value)
-        if (
-            (kind is str and (self.whole or len(value) <= FOLD_FROM))
-            or kind is int
-            or value is None
-        ):
-            return value
-        return wire(self.value(value))
-
     def masked(self, line: str) -> str:
         """A program line as it may be shown: the passwords it names masked (passwords.py)."""
         return masked_text(line, self.passwords)
@@ -440,60 +440,54 @@ class Tracer:
         actor: str,
         thread: str,
         action: str,
-        records: tuple[CommandRecord, ...],
+        commands: list[Raw],
         db: int = 0,
     ) -> None:
-        if not records:
+        """One step: its commands raw, (client, words as sent, reply as read, error), for the
+        tutor to make records of (parent.py), and the keys they changed."""
+        if not commands:
             return
-        names = [a for r in records for a in r.args[1:] if a in self.touched]
-        messages = sum(1 for r in records if not r.args and _is_message(r.reply))
-        for r in records:
-            self.passwords.update(passwords_in(r.args))
-        self.events.send(
-            type="step",
-            actor=actor,
-            thread=thread,
-            action=self.masked(action),
-            commands=[
-                {
-                    "client": r.client,
-                    "args": [self.out(a) for a in masked_command(r.args)],
-                    "reply": self.out(r.reply),
-                    "error": r.error,
-                }
-                for r in records
-            ],
-            names=list(dict.fromkeys(names)),
-            keys=[[k, t, wire(self.value(v))] for k, t, v in self._changed(records, db)],
-        )
+        messages = 0
+        for _client, words, reply, _error in commands:
+            if not words:
+                messages += _is_message(reply)
+            elif _word(words[0]).upper().split(" ")[0] in CARRY_PASSWORDS:
+                self.passwords.update(passwords_in(words))
+        keys = [[k, t, wire(self.value(v))] for k, t, v in self._changed(commands, db)]
+        event = {
+            "type": "step",
+            "actor": actor,
+            "thread": thread,
+            "action": self.masked(action),
+            "commands": [list(c) for c in commands],
+            "keys": keys,
+        }
+        try:
+            data = frame(event)
+        except ValueError:  # a reply of a kind marshal does not know: written as JSON would be
+            event["commands"] = [self.wired(c) for c in commands]
+            data = frame(event)
+        if not self.whole and len(data) > FOLD_EVENT:  # a long value: folded here, not sent
+            event["commands"] = [self.wired(c) for c in commands]
+            data = frame(event)
+        self.events.write_frame(data)
         if messages:
             with self.cond:
                 self.delivered += messages
                 self.cond.notify_all()
 
-
-def wire(value: Any) -> Any:
-    """A value as JSON for the pipe to the tutor: a run file's encoding (runfile.encode_value),
-    plus the folded values that only travel on this pipe (trace.unwire reads them)."""
-    if isinstance(value, FoldedStr):
-        return {"folded": str(value), "size": value.size}
-    if isinstance(value, FoldedBytes):
-        return {"folded": encode_value(bytes(value)), "size": value.size}
-    if isinstance(value, Shortened):
-        return {"shortened": [wire(value.head), wire(value.tail)], "length": value.length}
-    if isinstance(value, DictValue):
-        return {"dict": [[wire(k), wire(v)] for k, v in value]}
-    if isinstance(value, SetValue):
-        return {"set": [wire(v) for v in value]}
-    if isinstance(value, tuple) and not isinstance(value, ListValue):
-        return {"tuple": [wire(v) for v in value]}
-    if isinstance(value, tuple | list):
-        return [wire(v) for v in value]
-    return encode_value(value)
+    def wired(self, command: Raw) -> list[Any]:
+        """A command as a run file writes it (folded unless whole), names short and passwords
+        masked: for a value too long, or of a kind, that the raw frame cannot carry."""
+        client, words, reply, error = command
+        short = self.backend.namespace.short
+        args = masked_command(tuple(short(w) if isinstance(w, str) else w for w in words))
+        reply = shorten_value(freeze(reply), short)
+        return [client, [wire(self.value(a)) for a in args], wire(self.value(reply)), error, 1]
 
 
 def _is_message(reply: Any) -> bool:
-    kind = reply[0] if isinstance(reply, tuple) and reply else None
+    kind = reply[0] if isinstance(reply, list | tuple) and reply else None
     return _word(kind) in ("message", "pmessage", "smessage") if kind is not None else False
 
 

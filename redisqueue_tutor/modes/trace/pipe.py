@@ -1,0 +1,101 @@
+"""The pipe from a traced program's process to the tutor: one event per frame.
+
+A frame is the event (a dict of plain values: text, bytes, numbers, lists, tuples, dicts, sets)
+in `marshal`'s format, after its length (4 bytes, little-endian). marshal keeps bytes as bytes and
+a tuple as a tuple, so a command's words and reply cross as the program had them, with no
+encoding on the program's side: JSON lines cost a traced command more than the command itself.
+The two ends are the same Python (the program's process runs the tutor's interpreter).
+"""
+
+from __future__ import annotations
+
+import marshal
+from collections.abc import Iterator
+from typing import Any
+
+from redisqueue_tutor.run.records import (
+    DictValue,
+    FoldedBytes,
+    FoldedStr,
+    ListValue,
+    SetValue,
+    Shortened,
+)
+from redisqueue_tutor.run.runfile import decode_value, encode_value
+
+ENV = "TUTOR_TRACE"  # the settings of the program's process, as JSON
+URGENT = frozenset({"end", "refused", "running", "keys", "database"})  # flushed at once
+_LENGTH = 4
+
+
+def frame(event: dict[str, Any]) -> bytes:
+    """The event as a frame; raises ValueError for a value marshal does not know."""
+    data = marshal.dumps(event)
+    return len(data).to_bytes(_LENGTH, "little") + data
+
+
+class FrameReader:
+    """Events from the pipe's bytes, read as they come; a frame cut short when the program's
+    process was killed is never read."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, chunk: bytes) -> Iterator[dict[str, Any]]:
+        self._buffer += chunk
+        start = 0
+        buffer = self._buffer
+        while len(buffer) - start >= _LENGTH:
+            size = int.from_bytes(buffer[start : start + _LENGTH], "little")
+            end = start + _LENGTH + size
+            if end > len(buffer):
+                break
+            try:
+                event = marshal.loads(buffer[start + _LENGTH : end])
+            except (ValueError, EOFError, TypeError):
+                event = None
+            start = end
+            if isinstance(event, dict):
+                yield event
+        del self._buffer[:start]
+
+
+def wire(value: Any) -> Any:
+    """A value as JSON for the pipe to the tutor: a run file's encoding (runfile.encode_value),
+    plus the folded values that only travel on this pipe (trace.unwire reads them)."""
+    if isinstance(value, FoldedStr):
+        return {"folded": str(value), "size": value.size}
+    if isinstance(value, FoldedBytes):
+        return {"folded": encode_value(bytes(value)), "size": value.size}
+    if isinstance(value, Shortened):
+        return {"shortened": [wire(value.head), wire(value.tail)], "length": value.length}
+    if isinstance(value, DictValue):
+        return {"dict": [[wire(k), wire(v)] for k, v in value]}
+    if isinstance(value, SetValue):
+        return {"set": [wire(v) for v in value]}
+    if isinstance(value, tuple) and not isinstance(value, ListValue):
+        return {"tuple": [wire(v) for v in value]}
+    if isinstance(value, tuple | list):
+        return [wire(v) for v in value]
+    return encode_value(value)
+
+
+def unwire(value: Any) -> Any:
+    """A value from the tracer's pipe (tracer.wire): folded values become records.FoldedStr,
+    FoldedBytes and Shortened; the rest stays as a run file writes it, for runfile.decode_value."""
+    if isinstance(value, dict):
+        if "folded" in value:
+            preview, size = value["folded"], int(value.get("size", 0))
+            if isinstance(preview, str):
+                return FoldedStr(preview, size)
+            return FoldedBytes(bytes(decode_value(preview)), size)
+        if "shortened" in value:
+            head, tail = (decode_value(unwire(v)) for v in value["shortened"])
+            return Shortened(head, tail, int(value.get("length", 0)))
+        if len(value) == 1 and next(iter(value)) in ("dict", "set", "tuple"):
+            kind, items = next(iter(value.items()))
+            return decode_value({kind: unwire(items)}) if isinstance(items, list) else value
+        return value
+    if isinstance(value, list):
+        return [unwire(v) for v in value]
+    return value
