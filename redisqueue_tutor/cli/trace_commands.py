@@ -75,15 +75,18 @@ def trace(
     except ScriptError as exc:
         raise Exit(EXIT_BAD_INPUT, str(exc)) from None
 
-    from redisqueue_tutor.modes.trace import TraceOptions, trace_program
-    from redisqueue_tutor.run.backend import running
+    from redisqueue_tutor.modes.trace import TracedProgram, TraceOptions
 
     # Long values are folded on the screen; a run file keeps them whole.
     options = TraceOptions(
         timeout=timeout, fast=fast, args=tuple(ctx.args), whole=output is not None
     )
-    with running(backend) as chosen:
-        run = trace_program(script, chosen, options)
+    # The program's process starts first: its imports overlap the tutor's and the backend's.
+    with TracedProgram(script, options) as program:
+        from redisqueue_tutor.run.backend import running
+
+        with running(backend) as chosen:
+            run = program.run(chosen)
     if output is not None:
         _write(run, output, plain)
     show_run(run, plain=plain, step=step)

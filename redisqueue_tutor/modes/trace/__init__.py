@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from redisqueue_tutor.modes.trace.parent import (
     ScriptError,
+    TracedProgram,
     TraceOptions,
     check_script,
     trace_program,
 )
 
-__all__ = ["ScriptError", "TraceOptions", "check_script", "trace_program"]
+__all__ = ["ScriptError", "TraceOptions", "TracedProgram", "check_script", "trace_program"]

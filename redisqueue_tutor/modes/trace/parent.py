@@ -28,14 +28,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from redisqueue_tutor.modes.trace.builder import RunBuilder
 from redisqueue_tutor.modes.trace.bypass import LOOK_EVERY, bypassing, refusal, server_addresses
 from redisqueue_tutor.modes.trace.pipe import ENV, FrameReader, unwire
 from redisqueue_tutor.modes.trace.processes import ProgramProcesses
-from redisqueue_tutor.run.backend import Backend
+
+if TYPE_CHECKING:
+    from redisqueue_tutor.run.backend import Backend
 from redisqueue_tutor.run.passwords import masked_command, masked_text
 from redisqueue_tutor.run.recorder import shorten_value
 from redisqueue_tutor.run.records import (
@@ -87,29 +89,32 @@ class TraceOptions:
 
 def trace_program(script: Path, backend: Backend, options: TraceOptions) -> Run:
     """Run the program against `backend` and return everything it did, however it ended."""
-    builder = RunBuilder(
-        title=f"Trace of {script.name}", source=str(script), backend=backend.describe()
-    )
-    read_fd, write_fd = os.pipe()
-    settings = {
-        "fd": write_fd,
-        "kind": backend.kind,
-        "url": getattr(backend, "url", ""),
-        "prefix": backend.namespace.prefix,
-        "fast": options.fast,
-        "whole": options.whole,
-    }
-    env = {**os.environ, ENV: json.dumps(settings), "PYTHONUNBUFFERED": "1"}
-    env.pop("PYTHONSTARTUP", None)
-    started = time.monotonic()
-    raw = {"stdout": bytearray(), "stderr": bytearray()}
-    end: dict[str, str] = {}
-    events = Events(
-        builder, end, backend.use_database, prefix=backend.namespace.prefix, whole=options.whole
-    )
-    with ProgramProcesses() as processes:
+    with TracedProgram(script, options) as program:
+        return program.run(backend)
+
+
+class TracedProgram:
+    """The program's process, started before the run's backend is ready: its imports take as
+    long as the tutor's, so they overlap; it waits for the run's settings, then runs.
+
+    `run(backend)` runs it; leaving the `with` block without running it (the backend could not
+    be reached) ends it before it ran a line of the program.
+    """
+
+    def __init__(self, script: Path, options: TraceOptions) -> None:
+        self.script = script
+        self.options = options
+        self.processes = ProgramProcesses().__enter__()
+        self.read_fd, write_fd = os.pipe()
+        settings_read, self.settings_fd = os.pipe()
+        env = {
+            **os.environ,
+            ENV: json.dumps({"fd": write_fd, "settings": settings_read}),
+            "PYTHONUNBUFFERED": "1",
+        }
+        env.pop("PYTHONSTARTUP", None)
         try:
-            child = subprocess.Popen(
+            self.child = subprocess.Popen(
                 [
                     sys.executable,
                     "-m",
@@ -120,16 +125,66 @@ def trace_program(script: Path, backend: Backend, options: TraceOptions) -> Run:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                pass_fds=(write_fd,),
+                pass_fds=(write_fd, settings_read),
                 env=env,
                 start_new_session=True,  # its own group: Ctrl-C reaches the tutor, which stops it
             )
         except BaseException:
-            os.close(read_fd)
+            os.close(self.read_fd)
+            os.close(self.settings_fd)
+            self.processes.__exit__()
             raise
         finally:
             os.close(write_fd)
-        processes.started(child.pid)
+            os.close(settings_read)
+        self.processes.started(self.child.pid)
+        self._closed = False
+
+    def __enter__(self) -> TracedProgram:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the program and whatever it started (before the caller removes the run's
+        namespace: nothing may write into it after)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._close_settings()  # a program still waiting for its settings ends
+        try:
+            _stop(self.child, self.processes)
+        finally:
+            os.close(self.read_fd)
+            self.processes.__exit__()
+
+    def _close_settings(self) -> None:
+        if self.settings_fd >= 0:
+            os.close(self.settings_fd)
+            self.settings_fd = -1
+
+    def run(self, backend: Backend) -> Run:
+        script, options, child, processes = self.script, self.options, self.child, self.processes
+        builder = RunBuilder(
+            title=f"Trace of {script.name}", source=str(script), backend=backend.describe()
+        )
+        settings = {
+            "kind": backend.kind,
+            "url": getattr(backend, "url", ""),
+            "prefix": backend.namespace.prefix,
+            "fast": options.fast,
+            "whole": options.whole,
+        }
+        started = time.monotonic()
+        os.write(self.settings_fd, json.dumps(settings).encode())
+        self._close_settings()
+        raw = {"stdout": bytearray(), "stderr": bytearray()}
+        end: dict[str, str] = {}
+        events = Events(
+            builder, end, backend.use_database, prefix=backend.namespace.prefix, whole=options.whole
+        )
+        read_fd = self.read_fd
         try:
             look = _bypass_look(backend, processes, child.pid, end)
             timed_out = _collect(child, read_fd, raw, events, started + options.timeout, look=look)
@@ -139,9 +194,20 @@ def trace_program(script: Path, backend: Backend, options: TraceOptions) -> Run:
                     os.kill(child.pid, signal.SIGTERM)
                 _collect(child, read_fd, raw, events, time.monotonic() + KILL_GRACE)
         finally:
-            # Before the caller removes the run's namespace: nothing may write into it after.
-            _stop(child, processes)
-            os.close(read_fd)
+            self.close()
+        return _result(builder, started, timed_out, end=end, raw=raw, options=options, child=child)
+
+
+def _result(
+    builder: RunBuilder,
+    started: float,
+    timed_out: bool,
+    *,
+    end: dict[str, str],
+    raw: dict[str, bytearray],
+    options: TraceOptions,
+    child: subprocess.Popen[bytes],
+) -> Run:
     seconds = time.monotonic() - started
     if timed_out:
         where = f" while it ran {end['running']}" if end.get("running") else ""
