@@ -50,6 +50,9 @@ class TraceMixin(ConnectionMixin):
         # A subscribed connection's replies are read later, by a different line (listen()): the
         # line that sent each command, kept until its reply is recorded.
         self._sent_from: deque[str] = deque()
+        self._in_multi = False  # MULTI sent, EXEC or DISCARD not yet: nothing may be added
+        self._lists_sent: list[str] = []  # lists whose LRANGE follows the command (real server)
+        self._lists_read: dict[str, Any] = {}
         super().__init__(*args, **kwargs)
 
     def on_connect_check_health(self, *args: Any, **kwargs: Any) -> None:
@@ -93,10 +96,39 @@ class TraceMixin(ConnectionMixin):
         self._expect = 1
         self._raw = []
         try:
-            self._send(sent, kwargs)
+            if name == "MULTI" or name in _TRANSACTION_ENDS:
+                self._in_multi = name == "MULTI"
+            lists = tracer.state.lists_written(sent) if tracer.strict and not self._in_multi else []
+            if lists:
+                self._send_reading(sent, lists, tracer)
+            else:
+                self._send(sent, kwargs)
         except BaseException:
             self._release()
             raise
+
+    def _send_reading(self, sent: tuple[Any, ...], lists: list[str], tracer: Tracer) -> None:
+        """Send the command and, packed after it, LRANGE of each list it may change: the state
+        view's read costs no round trip of its own on a real server (the program reads the
+        command's reply; _read_lists reads the others, undecoded, before it returns)."""
+        key = tracer.backend.namespace.key
+        reads = [("LRANGE", key(n), 0, -1) for n in lists]
+        self._pending.append(sent)
+        self._lists_sent = lists
+        packed = super().pack_commands([sent, *reads])  # type: ignore[no-untyped-call]
+        self.send_packed_command(packed)  # type: ignore[no-untyped-call]
+
+    def _read_lists(self) -> dict[str, Any]:
+        """The replies to the LRANGEs sent with the command: each list's items, or the error of
+        a key that is not a list."""
+        lists, self._lists_sent = self._lists_sent, []
+        found: dict[str, Any] = {}
+        for name in lists:
+            try:
+                found[name] = super().read_response(disable_decoding=True)
+            except ResponseError as exc:
+                found[name] = exc
+        return found
 
     def _send(self, sent: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         self._pending.append(sent)
@@ -182,10 +214,14 @@ class TraceMixin(ConnectionMixin):
     def _read_locked(self, tracer: Tracer, *args: Any, **kwargs: Any) -> Any:
         try:
             reply = self._read(*args, **kwargs)
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, ResponseError) and self._lists_sent:
+                self._lists_read = self._read_lists()  # the connection stays in step
             self._emit(tracer)
             self._release()
             raise
+        if self._lists_sent:
+            self._lists_read = self._read_lists()
         self._expect -= 1
         if not self._expect:
             raws = self._raw
@@ -222,12 +258,14 @@ class TraceMixin(ConnectionMixin):
             senders = [self._sent_from.popleft() for r in raws if r[0] and self._sent_from]
             lane = _lane_now(self._trace_client)
             commands: list[Raw] = [(lane, *r) for r in raws]
+            given, self._lists_read = self._lists_read, {}
             tracer.step(
                 lane,
                 thread_label(),
                 senders[0] if senders else program_line(tracer.script),
                 commands,
                 db=int(getattr(self, "db", 0) or 0),
+                lists=given,
             )
 
     def _release(self) -> None:
@@ -252,7 +290,12 @@ class TraceMixin(ConnectionMixin):
         self._pubsub = False
         self._sent_from.clear()
         self._pending.clear()
+        self._in_multi = False
+        self._lists_sent, self._lists_read = [], {}
         super().disconnect(*args, **kwargs)  # type: ignore[no-untyped-call]
+
+
+_TRANSACTION_ENDS = frozenset({"EXEC", "DISCARD", "RESET"})
 
 
 def _words(sent: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -148,6 +148,9 @@ class Endpoint:
         if chose and int(command[1]) != self.tracer.backend.default_db:
             self.tracer.events.send(type="database", db=int(command[1]))
         self.events.put(event)
+        # The client gets its reply once the step is drawn and the keys it changed are read:
+        # a worker that went on at once had taken its next job before its first step was read.
+        self.wait_idle(DRAIN)
 
     def _record(self) -> None:
         while (event := self.events.get()) is not None:

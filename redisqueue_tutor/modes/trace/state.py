@@ -93,10 +93,31 @@ class StateView:
         with self.lock:
             return {n: k for n, k in names.items() if n not in self.channels}
 
-    def changed(self, records: list[Raw], db: int) -> list[tuple[str, str, Value]]:
+    def lists_written(self, sent: tuple[Any, ...]) -> list[str]:
+        """Short names of the lists a command of the list family may change (LPUSH's, LMOVE's
+        two): what a real server's connection reads in the same round trip as the command
+        (connection.py), instead of a round trip of its own after it."""
+        try:
+            shape = shape_of(split_words(sent))
+        except UnknownKeys:
+            return []
+        if not shape.written or _kind_of(shape.spec.categories) != "list":
+            return []
+        prefix = self.backend.namespace.prefix
+        found = [
+            word[len(prefix) :]
+            for index in shape.written
+            if isinstance(word := sent[index], str) and word.startswith(prefix)
+        ]
+        return [n for n in dict.fromkeys(found) if n not in self.channels]
+
+    def changed(
+        self, records: list[Raw], db: int, given: dict[str, Any] | None = None
+    ) -> list[tuple[str, str, Value]]:
         """(name, type, value) of each key to show as changed after a step in database `db`
-        (type "none" for a key that is gone): the lists it changed, read now, and every other
-        key changed since the last read, when FLUSH_EVERY has passed."""
+        (type "none" for a key that is gone): the lists it changed, read now (or as `given`, read
+        with the command), and every other key changed since the last read, when FLUSH_EVERY
+        has passed."""
         lists: list[str] = []
         unknown: dict[str, str] = {}
         for name, kind in self.written(records).items():
@@ -108,20 +129,25 @@ class StateView:
                 lists.append(name)
             elif not expected:  # a key of a type not known yet: TYPE tells
                 unknown[name] = expected
-        changes = self.read_lists(lists, db) if lists else []
+        changes = self.read_lists(lists, db, given or {}) if lists else []
         if unknown:
             changes += self.read(unknown, db)
         if self.pending and time.monotonic() - self._flushed >= FLUSH_EVERY:
             changes += self.flush()
         return changes
 
-    def read_lists(self, names: list[str], db: int) -> list[tuple[str, str, Value]]:
-        """Lists, read with LRANGE alone (one command each, one round trip): a list that is not
-        there reads as empty, since Redis removes a list when it is emptied; a key that turned
-        out to be of another type is read whole."""
+    def read_lists(
+        self, names: list[str], db: int, given: dict[str, Any]
+    ) -> list[tuple[str, str, Value]]:
+        """Lists, read with LRANGE alone (one command each, one round trip) unless `given`: a
+        list that is not there reads as empty, since Redis removes a list when it is emptied; a
+        key that turned out to be of another type is read whole."""
         changes: list[tuple[str, str, Value]] = []
         other: dict[str, str] = {}
-        for name, items in zip(names, self._lists(names, db), strict=True):
+        unread = [n for n in names if n not in given]
+        read = dict(zip(unread, self._lists(unread, db), strict=True)) if unread else {}
+        for name in names:
+            items = given[name] if name in given else read[name]
             if isinstance(items, Exception):
                 other[name] = ""
                 continue

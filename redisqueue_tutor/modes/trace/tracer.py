@@ -231,7 +231,6 @@ class Tracer:
         self.turns: list[int] = []  # settling threads, first come first served
         self.delivered = 0  # pub/sub messages read by the program's listeners
         self.listening: set[int] = set()  # subscribed connections that the program reads
-        self.touched: dict[str, None] = {}  # short names of keys and channels, in order
         self.channels: set[str] = set()
         self.clients = 0
         # Waits until the records of clients the proxy serves are steps (endpoint.py sets it).
@@ -367,17 +366,13 @@ class Tracer:
             offset = len(words) - len(args)
             name = shape.spec.name
             namespace = self.backend.namespace
-            with self.cond:
-                for index in positions:
-                    short = words[index]
-                    full = namespace.key(short)
-                    out[index - offset] = full
-                    words[index] = full
-                    if name.startswith("pubsub|"):  # asks about channels: touches nothing
-                        continue
-                    self.touched.setdefault(short, None)
-                    if name in _CHANNEL_USERS:
-                        self.channels.add(short)
+            for index in positions:
+                short = words[index]
+                full = namespace.key(short)
+                out[index - offset] = full
+                words[index] = full
+                if name in _CHANNEL_USERS:
+                    self.channels.add(short)  # one set operation: atomic
         problem = self.backend.gate.shaped_problem(shape, words)
         if problem:
             raise Refused(problem)
@@ -399,11 +394,13 @@ class Tracer:
         return value
 
     # -- one step ---------------------------------------------------------------------------
-    def _changed(self, records: list[Raw], db: int) -> list[tuple[str, str, Any]]:
+    def _changed(
+        self, records: list[Raw], db: int, lists: dict[str, Any] | None = None
+    ) -> list[tuple[str, str, Any]]:
         """The keys the step changed; none when they cannot be read (a reply redis-py cannot
         parse): the state view is the tutor's, its failure never the program's exception."""
         try:
-            return self.state.changed(records, db)
+            return self.state.changed(records, db, lists)
         except Exception:
             return []
 
@@ -441,7 +438,9 @@ class Tracer:
         thread: str,
         action: str,
         commands: list[Raw],
+        *,
         db: int = 0,
+        lists: dict[str, Any] | None = None,
     ) -> None:
         """One step: its commands raw, (client, words as sent, reply as read, error), for the
         tutor to make records of (parent.py), and the keys they changed."""
@@ -453,7 +452,7 @@ class Tracer:
                 messages += _is_message(reply)
             elif _word(words[0]).upper().split(" ")[0] in CARRY_PASSWORDS:
                 self.passwords.update(passwords_in(words))
-        keys = [[k, t, wire(self.value(v))] for k, t, v in self._changed(commands, db)]
+        keys = [[k, t, wire(self.value(v))] for k, t, v in self._changed(commands, db, lists)]
         event = {
             "type": "step",
             "actor": actor,
