@@ -104,7 +104,7 @@ def _word(arg: Any) -> str:
 def split_words(args: tuple[Any, ...] | list[Any]) -> list[str]:
     """The words of a command as Redis receives them: redis-py sends "XGROUP CREATE" as one
     argument and splits it on the way out, so do the same."""
-    words = [_word(a) for a in args]
+    words = [a if type(a) is str else _word(a) for a in args]
     if words and " " in words[0]:
         words = words[0].split() + words[1:]
     return words

@@ -139,6 +139,9 @@ def _process_command(self: BaseFakeSocket, fields: list[bytes]) -> None:
     if recorder is None:
         _ORIGINAL_PROCESS(self, fields)
         return
+    if recorder.on_event is None and bytes(fields[0]).lower() not in _CORRECTED:
+        _ORIGINAL_PROCESS(self, fields)  # nothing to record, nothing to correct: the hot path
+        return
     recorder.began(self, fields)
     try:
         if fields and bytes(fields[0]).lower() == b"info":
@@ -148,6 +151,10 @@ def _process_command(self: BaseFakeSocket, fields: list[bytes]) -> None:
             _ORIGINAL_PROCESS(self, fields)
     finally:
         recorder.ended(self)
+
+
+# Commands whose replies are corrected (as_redis_answers) or answered here (INFO).
+_CORRECTED = frozenset({b"info", b"xpending"})
 
 
 def _put_response(self: BaseFakeSocket, message: Any) -> None:

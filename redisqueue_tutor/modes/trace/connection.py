@@ -38,6 +38,8 @@ class TraceMixin(ConnectionMixin):
     """On a gated connection (connections.py): namespacing, one lock per command, one event per
     step, and the recording itself."""
 
+    gate_checked: Any  # the gated connection's (connections.GateMixin)
+
     def __init__(self, *args: Any, command_log: Any = None, lane: str = "", **kwargs: Any) -> None:
         # command_log and lane are the recorder's (a recording backend's pool): not used here.
         self._trace_client: ClientName = kwargs.pop("trace_client")
@@ -115,7 +117,9 @@ class TraceMixin(ConnectionMixin):
         reads = [("LRANGE", key(n), 0, -1) for n in lists]
         self._pending.append(sent)
         self._lists_sent = lists
-        packed = super().pack_commands([sent, *reads])  # type: ignore[no-untyped-call]
+        commands = [sent, *reads]
+        self.gate_checked = commands  # the command passed the gate; the reads are the run's
+        packed = super().pack_commands(commands)  # type: ignore[no-untyped-call]
         self.send_packed_command(packed)  # type: ignore[no-untyped-call]
 
     def _read_lists(self) -> dict[str, Any]:

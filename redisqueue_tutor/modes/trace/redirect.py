@@ -208,8 +208,12 @@ def program_line_of(frame: Any, script: str = "") -> str:
         frame = frame.f_back
     if frame is None:
         return ""
-    filename = frame.f_code.co_filename
-    number = frame.f_lineno
+    return _line_text(frame.f_code.co_filename, frame.f_lineno, script)
+
+
+@functools.lru_cache(maxsize=4096)
+def _line_text(filename: str, number: int, script: str) -> str:
+    """`line 5: r.lpush('queue', 'task1')` (a traced program asks for every command)."""
     code = linecache.getline(filename, number).strip()
     where = f"line {number}" if _realpath(filename) == script else f"{Path(filename).name}:{number}"
     return f"{where}: {code}" if code else where

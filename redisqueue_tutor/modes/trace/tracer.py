@@ -236,6 +236,8 @@ class Tracer:
         # Waits until the records of clients the proxy serves are steps (endpoint.py sets it).
         self.drain: Callable[[float], None] = lambda _cap: None
         self.state = StateView(backend, self.channels, self.cond)
+        self._masked: dict[str, str] = {}  # program line -> as shown, for _masked_for passwords
+        self._masked_for = 0
         self._threads = (0, 0)  # (threads running, asking thread) when _others last looked
         self._others_now = False
 
@@ -420,8 +422,17 @@ class Tracer:
         return value if self.whole else fold(value)
 
     def masked(self, line: str) -> str:
-        """A program line as it may be shown: the passwords it names masked (passwords.py)."""
-        return masked_text(line, self.passwords)
+        """A program line as it may be shown: the passwords it names masked (passwords.py);
+        remembered while the passwords stay the same (every command asks)."""
+        if len(self.passwords) != self._masked_for:
+            self._masked.clear()
+            self._masked_for = len(self.passwords)
+        found = self._masked.get(line)
+        if found is None:
+            if len(self._masked) > 4096:
+                self._masked.clear()
+            found = self._masked[line] = masked_text(line, self.passwords)
+        return found
 
     def line(self) -> str:
         """The program line running now, masked."""
