@@ -212,6 +212,18 @@ def test_dangerous_commands_are_refused(tmp_path, backend_spec):
     assert "FLUSHALL" in result.stderr and "Traceback" not in result.output
 
 
+def test_a_command_of_a_shape_seen_before_is_still_checked(tmp_path, backend_spec):
+    # The tracer remembers where SET's key is after the first SET (tracer.prefix); the next one,
+    # with an empty name, is refused all the same, and the first one's key stays the run's.
+    script = tmp_path / "empty.py"
+    script.write_text("import redis\nr = redis.Redis()\nr.set('a', 1)\nr.set('', 2)\n")
+    with running(backend_spec) as backend:
+        run = trace_program(script, backend, TraceOptions(timeout=20))
+    assert run.outcome.status == "refused", run.outcome
+    assert "SET names the key ''" in run.outcome.message
+    assert [" ".join(r.commands[0].args) for r in run.steps] == ["SET a 1"]
+
+
 # --------------------------------------------------------------------------------------------------
 # The command
 

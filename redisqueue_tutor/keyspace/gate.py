@@ -37,6 +37,9 @@ from redisqueue_tutor.keyspace.specs import (
     shape_of,
     split_words,
 )
+from redisqueue_tutor.keyspace.specs import (
+    fixed_shape as _fixed_shape,
+)
 
 __all__ = ["KEYLESS", "REACHES_THE_SERVER", "SCRIPTS", "Gate", "Refused", "display"]
 
@@ -145,17 +148,19 @@ class Gate:
             return self._internal(words, spec.name)
         return self._refused(spec, words) or self._foreign_names(spec, words, shown)
 
-    def shaped_problem(self, shape: Shape, words: list[str]) -> str:
+    def shaped_problem(
+        self, shape: Shape, words: list[str], shown: Callable[[str], str] = lambda n: n
+    ) -> str:
         """`problem(words)` for a command whose Shape the caller has found (the trace asks for
         every command): the refusal by command remembered, where the words do not change it."""
         spec = shape.spec
         if spec.name in _WORDS_DECIDE or self.internal:
-            return self.problem(words)
+            return self.problem(words, shown)
         key = (self.scripts, spec.name)
         refused = _REFUSALS.get(key)
         if refused is None:
             refused = _REFUSALS[key] = self._refused(spec, words)
-        return refused or self._foreign(shape, words, lambda n: n)
+        return refused or self._foreign(shape, words, shown)
 
     def _foreign_names(
         self, spec: CommandSpec, words: list[str], shown: Callable[[str], str]
@@ -166,6 +171,23 @@ class Gate:
         except UnknownKeys as exc:
             return f"{command} is refused: {exc}"
         return self._foreign(shape, words, shown)
+
+    def plain(self, shape: Shape) -> bool:
+        """Whether the gate passes a command of this shape whenever the names at its places are
+        the run's own (non-empty, in its namespace): no refusal by name, no channel or pattern,
+        no script (the trace then checks no more than that: tracer.prefix)."""
+        spec = shape.spec
+        return (
+            not self.internal
+            and spec.name not in _WORDS_DECIDE
+            and "|" not in spec.name  # a subcommand: its first word alone does not name it
+            and not spec.subcommands
+            and _REFUSALS.get((self.scripts, spec.name)) == ""
+            and not shape.channels
+            and not shape.patterns
+            and (bool(spec.keys) or spec.name in KEYLESS)
+            and _fixed_shape(spec)
+        )
 
     def _refused(self, spec: CommandSpec, words: list[str]) -> str:
         """Why the command is refused whatever it names (the server, scripts, other clients)."""

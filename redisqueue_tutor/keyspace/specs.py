@@ -302,6 +302,11 @@ def names_at(words: list[str]) -> list[int]:
     return list(shape_of(words).names)
 
 
+def fixed_shape(spec: CommandSpec) -> bool:
+    """Whether the command's names are at places its number of words alone decides."""
+    return _fixed(spec)
+
+
 def _fixed(spec: CommandSpec) -> bool:
     return spec.name not in _WORD_DEPENDENT and all(
         k.begin[0] == "index" and k.find[0] == "range" for k in spec.keys

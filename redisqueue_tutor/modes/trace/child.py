@@ -30,11 +30,10 @@ from redisqueue_tutor.keyspace.gate import Refused
 from redisqueue_tutor.modes.trace import tracer as state
 from redisqueue_tutor.modes.trace.connection import TraceMixin
 from redisqueue_tutor.modes.trace.endpoint import Endpoint
-from redisqueue_tutor.modes.trace.pipe import ENV
+from redisqueue_tutor.modes.trace.pipe import ENV, Events
 from redisqueue_tutor.modes.trace.redirect import program_line_of
 from redisqueue_tutor.modes.trace.tracer import (
     ClientName,
-    Events,
     ThreadOutput,
     Tracer,
     _is_program,

@@ -23,7 +23,7 @@ from typing import Any
 import redis
 
 from redisqueue_tutor.keyspace.gate import SCRIPTS
-from redisqueue_tutor.keyspace.specs import UnknownKeys, shape_of, split_words
+from redisqueue_tutor.keyspace.specs import UnknownKeys, fixed_shape, shape_of, split_words
 from redisqueue_tutor.run.backend import Backend
 from redisqueue_tutor.run.fakeserver import NotAList, read_list
 from redisqueue_tutor.run.records import Value, as_read, freeze
@@ -49,6 +49,9 @@ class StateView:
         self.pending: dict[tuple[str, int], str] = {}
         self._flushed = time.monotonic()
         self._observers: dict[int, redis.Redis] = {}
+        # (first word, number of words) -> (places of the keys written, their type), for the
+        # commands whose places their shape alone decides (written is asked for every command).
+        self._quick: dict[tuple[Any, int], tuple[tuple[int, ...], str]] = {}
 
     def observer_for(self, db: int) -> redis.Redis:
         """A client that reads database `db` as Redis holds it (bytes that are not text stay
@@ -74,19 +77,34 @@ class StateView:
         for _client, sent, _reply, _error in commands:
             if not sent:
                 continue
-            words = split_words(sent)
-            try:
-                shape = shape_of(words)
-            except UnknownKeys:
-                continue
-            # A script writes what it names (its KEYS, and the ARGV it takes as names).
-            positions = shape.names if shape.spec.name in SCRIPTS else shape.written
+            quick = self._quick.get((sent[0], len(sent)))
+            if quick is not None:  # a command seen before: same shape, same places
+                positions, kind = quick
+                words: Any = sent
+            else:
+                words = split_words(sent)
+                try:
+                    shape = shape_of(words)
+                except UnknownKeys:
+                    continue
+                # A script writes what it names (its KEYS, and the ARGV it takes as names).
+                positions = shape.names if shape.spec.name in SCRIPTS else shape.written
+                kind = _kind_of(shape.spec.categories) if positions else ""
+                spec = shape.spec
+                if (
+                    len(words) == len(sent)
+                    and isinstance(sent[0], str)
+                    and fixed_shape(spec)
+                    and "|" not in spec.name
+                    and not spec.subcommands
+                    and len(self._quick) < 4096
+                ):
+                    self._quick[(sent[0], len(sent))] = (positions, kind)
             if not positions:
                 continue
-            kind = _kind_of(shape.spec.categories)
             for index in positions:
                 full = words[index]
-                if full.startswith(namespace.prefix):
+                if isinstance(full, str) and full.startswith(namespace.prefix):
                     names.setdefault(namespace.short(full), kind)
         if not names:
             return names

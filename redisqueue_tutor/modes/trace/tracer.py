@@ -33,13 +33,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import IO, Any
+from typing import Any
 
 import redis
 
 from redisqueue_tutor.keyspace.gate import Refused
 from redisqueue_tutor.keyspace.specs import UnknownKeys, shape_of, split_words
-from redisqueue_tutor.modes.trace.pipe import URGENT, frame, wire
+from redisqueue_tutor.modes.trace.pipe import Events, frame, wire
 from redisqueue_tutor.modes.trace.redirect import is_own_code, program_line_of
 from redisqueue_tutor.modes.trace.state import Raw, StateView
 from redisqueue_tutor.run.backend import Backend
@@ -59,7 +59,6 @@ from redisqueue_tutor.run.records import (
 FOLD_EVENT = 4096  # bytes: a step longer than this is looked at for values to fold
 SETTLE_CAP = 0.5  # seconds a thread waits for the others to settle before it goes on anyway
 DELIVERY_CAP = 1.0  # seconds a publisher waits for listeners to read what it published
-FLUSH_EVENTS = 0.05  # seconds events may wait in the pipe's buffer (urgent ones never do)
 ARRIVAL_GRACE = 0.02  # seconds for a blocking command to reach a real server before it counts
 WAKE_CAP = 0.5  # seconds a push waits for the BRPOP it woke to take its element
 _PUSHES = frozenset(
@@ -93,38 +92,6 @@ def thread_label(thread: threading.Thread | None = None) -> str:
         return "main"
     found = re.fullmatch(r"Thread-\d+ \((.+)\)", thread.name)
     return found.group(1) if found else thread.name
-
-
-class Events:
-    """Events to the tutor on the pipe, one marshal frame each (pipe.py), written whole under a
-    lock."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self.stream = stream
-        self.lock = threading.Lock()
-        self._flushed = 0.0
-
-    def send(self, **event: Any) -> None:
-        self.write(event, urgent=event.get("type") in URGENT)
-
-    def write(self, event: dict[str, Any], *, urgent: bool = False) -> None:
-        self.write_frame(frame(event), urgent=urgent)
-
-    def write_frame(self, data: bytes, *, urgent: bool = False) -> None:
-        """Write one event's frame; the pipe is flushed at most every FLUSH_EVENTS seconds (a
-        write per command was a tenth of a traced command's cost), and at once for the events
-        that end or stop a run."""
-        with self.lock:
-            self.stream.write(data)
-            now = time.monotonic()
-            if urgent or now - self._flushed >= FLUSH_EVENTS:
-                self.stream.flush()
-                self._flushed = now
-
-    def flush(self) -> None:
-        with self.lock:
-            self.stream.flush()
-            self._flushed = time.monotonic()
 
 
 class ThreadOutput:
@@ -236,6 +203,9 @@ class Tracer:
         # Waits until the records of clients the proxy serves are steps (endpoint.py sets it).
         self.drain: Callable[[float], None] = lambda _cap: None
         self.state = StateView(backend, self.channels, self.cond)
+        # Commands whose names are keys at places their shape alone decides, and that the gate
+        # passes whatever keys of the run they name: (first word, words) -> key places.
+        self._quick: dict[tuple[str, int], tuple[int, ...]] = {}
         self._masked: dict[str, str] = {}  # program line -> as shown, for _masked_for passwords
         self._masked_for = 0
         self._threads = (0, 0)  # (threads running, asking thread) when _others last looked
@@ -356,6 +326,17 @@ class Tracer:
         Refused with the gate's one line."""
         if not args:
             return args
+        quick = self._quick.get((args[0], len(args))) if type(args[0]) is str else None
+        if quick is not None:  # a command seen before whose only names are keys at fixed places
+            out = list(args)
+            prefix = self.backend.namespace.prefix
+            for index in quick:
+                short = args[index] if type(args[index]) is str else _word(args[index])
+                if not short:
+                    break  # an empty name: the gate says why, below
+                out[index] = prefix + short
+            else:
+                return tuple(out)
         words = split_words(args)
         try:
             shape = shape_of(words)
@@ -375,9 +356,17 @@ class Tracer:
                 words[index] = full
                 if name in _CHANNEL_USERS:
                     self.channels.add(short)  # one set operation: atomic
-        problem = self.backend.gate.shaped_problem(shape, words)
+        problem = self.backend.gate.shaped_problem(shape, words, self.backend.namespace.short)
         if problem:
             raise Refused(problem)
+        if (
+            type(args[0]) is str
+            and len(words) == len(args)
+            and shape.names == shape.keys
+            and self.backend.gate.plain(shape)
+            and len(self._quick) < 4096
+        ):
+            self._quick[(args[0], len(args))] = shape.names
         return tuple(out)
 
     def shorten(self, value: Any) -> Any:
