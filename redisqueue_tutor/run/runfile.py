@@ -35,6 +35,7 @@ are not UTF-8. Key and channel names are the program's own (never the namespace 
 
 from __future__ import annotations
 
+import functools
 import json
 import reprlib
 from collections.abc import Iterator, Sequence
@@ -218,8 +219,9 @@ class Run:
     def key_names(self) -> tuple[str, ...]:
         return self.names
 
-    @property
+    @functools.cached_property
     def steps(self) -> tuple[StepRecord, ...]:
+        # Remembered: the screens ask for it several times, and a run may have 100,000 steps.
         return tuple(t.record for t in self.traced)
 
     @property
