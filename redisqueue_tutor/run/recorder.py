@@ -71,15 +71,7 @@ class CommandLog:
         # Caller holds the lock.
         for client, sent, reply, error in self._raw[len(self._records) :]:
             words = tuple(_text(a) for a in sent)
-            self._records.append(
-                CommandRecord(
-                    client=client,
-                    args=tuple(_short(self._shorten, a) for a in words),
-                    reply=self.shorten_value(freeze(reply)),
-                    error=error,
-                    sent=words,
-                )
-            )
+            self._records.append(make_record(client, words, reply, error, self._shorten))
 
     def shorten_value(self, value: Any) -> Any:
         return shorten_value(value, self._shorten)
@@ -96,6 +88,26 @@ class CommandLog:
     def __len__(self) -> int:
         with self._lock:
             return len(self._raw)
+
+
+def make_record(
+    client: str,
+    words: tuple[str | bytes, ...],
+    reply: Any,
+    error: str | None,
+    shorten: Callable[[str], str],
+) -> CommandRecord:
+    """The record of one command, from the words as Redis received them (text, or bytes that are
+    not UTF-8) and the reply as read: names short, the reply frozen. Every recorder makes its
+    records here: a lesson's connections (CommandLog), its embedded server, and a trace's pipe
+    (modes/trace/parent.py)."""
+    return CommandRecord(
+        client=client,
+        args=tuple(_short(shorten, a) for a in words),
+        reply=shorten_value(freeze(reply), shorten),
+        error=error,
+        sent=words,
+    )
 
 
 def shorten_value(value: Any, shorten: Callable[[str], str]) -> Any:

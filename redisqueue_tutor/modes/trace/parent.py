@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -40,11 +40,10 @@ from redisqueue_tutor.modes.trace.processes import ProgramProcesses
 if TYPE_CHECKING:
     from redisqueue_tutor.run.backend import Backend
 from redisqueue_tutor.run.passwords import masked_command, masked_text
-from redisqueue_tutor.run.recorder import shorten_value
+from redisqueue_tutor.run.recorder import make_record
 from redisqueue_tutor.run.records import (
     CommandRecord,
     fold,
-    freeze,
 )
 from redisqueue_tutor.run.runfile import Outcome, Run, decode_value
 
@@ -372,12 +371,11 @@ class Events:
                 reply=decode_value(unwire(reply)),
                 error=error,
             )
-        short = self.short
-        args = masked_command(tuple(short(w) if isinstance(w, str) else w for w in words))
-        value = shorten_value(freeze(reply), short)
+        record = make_record(str(client), tuple(words), reply, error, self.short)
+        args, value = masked_command(record.args), record.reply
         if not self.whole:
             args, value = tuple(fold(a) for a in args), fold(value)
-        return CommandRecord(client=str(client), args=args, reply=value, error=error)
+        return replace(record, args=args, reply=value, sent=())
 
 
 def _bypass_look(
