@@ -12,6 +12,7 @@ a circle (tests/test_architecture.py reads every import and says where this brea
     screens/    everything drawn with Rich, the console, keys from the terminal, frames that fit
     modes/      what a person does: step, predict, present, quiz, sandbox, trace, doctor
     cli/        the Typer commands: parse, call a mode, hand the result to a screen, exit codes
+    launch.py   the entry point: `tutor trace` starts the program's process first, then cli
 
 Beside them, three small modules any room may use: wording.py (counts and lists in messages),
 jsonfile.py (bounded JSON reading) and progress.py (the learner's saved progress).

@@ -1,3 +1,3 @@
-from redisqueue_tutor.cli import main
+from redisqueue_tutor.launch import main
 
 main()

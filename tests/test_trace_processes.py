@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import ctypes
 import os
+import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,7 @@ from redisqueue_tutor.cli import app
 from redisqueue_tutor.modes.trace import TraceOptions, trace_program
 from redisqueue_tutor.modes.trace.processes import ProgramProcesses
 from redisqueue_tutor.run.backend import running
-from tests.conftest import all_keys
+from tests.conftest import all_keys, installed_tutor
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="a child subreaper is Linux's"
@@ -143,3 +145,47 @@ def test_the_tutors_own_children_are_left_alone(tmp_path: Path, redis_server):
         processes.started(os.getpid())
         assert redis_server.process.pid not in processes.program(-1)
     assert _is_subreaper() == was
+
+
+def _processes_marked(mark: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                environ = (entry / "environ").read_bytes()
+            except OSError:
+                continue
+            if f"TUTOR_TEST_MARK={mark}".encode() in environ.split(b"\0"):
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_the_process_started_early_ends_when_no_run_comes(tmp_path):
+    # `tutor trace` starts the program's process before it reads its options (spawn.py); a
+    # trace that never runs (no such script, a bad option) leaves nothing behind.
+
+    mark = uuid.uuid4().hex
+    env = {**os.environ, "TUTOR_TEST_MARK": mark}
+    for args in (["trace", str(tmp_path / "missing.py")], ["trace", "--timeout", "nope", "x.py"]):
+        started = time.monotonic()
+        done = subprocess.run(
+            [installed_tutor(), *args], capture_output=True, text=True, env=env, check=False
+        )
+        assert done.returncode == 2, done.stderr
+        assert "Traceback" not in done.stderr
+        assert time.monotonic() - started < 10
+        assert _processes_marked(mark) == []
+    # And a run that comes is run by it.
+    script = tmp_path / "one.py"
+    script.write_text("import redis\nredis.Redis().set('a', 1)\nprint('done')\n")
+    done = subprocess.run(
+        [installed_tutor(), "trace", str(script), "--plain"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "SET a '1'" in done.stdout and "done" in done.stdout
+    assert _processes_marked(mark) == []

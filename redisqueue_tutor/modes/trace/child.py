@@ -30,8 +30,9 @@ from redisqueue_tutor.keyspace.gate import Refused
 from redisqueue_tutor.modes.trace import tracer as state
 from redisqueue_tutor.modes.trace.connection import TraceMixin
 from redisqueue_tutor.modes.trace.endpoint import Endpoint
-from redisqueue_tutor.modes.trace.pipe import ENV, Events
+from redisqueue_tutor.modes.trace.pipe import Events
 from redisqueue_tutor.modes.trace.redirect import program_line_of
+from redisqueue_tutor.modes.trace.spawn import ENV
 from redisqueue_tutor.modes.trace.tracer import (
     ClientName,
     ThreadOutput,
@@ -272,14 +273,15 @@ def _program_traceback(exc: BaseException) -> str:
     return "".join(lines)
 
 
-def main(argv: list[str]) -> int:
+def main() -> int:
     settings = json.loads(os.environ.pop(ENV))
-    if "settings" in settings:  # the tutor started this process early: the rest comes now
-        with os.fdopen(int(settings.pop("settings")), "rb") as given:
-            rest = given.read()
-        if not rest:
-            os._exit(0)  # the tutor could not start the run: nothing to do
-        settings.update(json.loads(rest))
+    # The tutor started this process early (spawn.py): the run's settings come now.
+    with os.fdopen(int(settings.pop("settings")), "rb") as given:
+        rest = given.read()
+    if not rest:
+        os._exit(0)  # no run came (a typo in the options, a server out of reach): nothing ran
+    settings.update(json.loads(rest))
+    argv = [str(settings["script"]), *map(str, settings.get("args", ()))]
     script = os.path.realpath(argv[0])
     stream = os.fdopen(int(settings["fd"]), "wb")  # Events.send flushes
     events = Events(stream)
@@ -329,4 +331,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

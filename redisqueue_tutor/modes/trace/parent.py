@@ -24,7 +24,6 @@ import os
 import selectors
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -34,8 +33,9 @@ from urllib.parse import urlparse
 
 from redisqueue_tutor.modes.trace.builder import RunBuilder
 from redisqueue_tutor.modes.trace.bypass import LOOK_EVERY, bypassing, refusal, server_addresses
-from redisqueue_tutor.modes.trace.pipe import ENV, FrameReader, unwire
+from redisqueue_tutor.modes.trace.pipe import FrameReader, unwire
 from redisqueue_tutor.modes.trace.processes import ProgramProcesses
+from redisqueue_tutor.modes.trace.spawn import take
 
 if TYPE_CHECKING:
     from redisqueue_tutor.run.backend import Backend
@@ -104,40 +104,11 @@ class TracedProgram:
     def __init__(self, script: Path, options: TraceOptions) -> None:
         self.script = script
         self.options = options
-        self.processes = ProgramProcesses().__enter__()
-        self.read_fd, write_fd = os.pipe()
-        settings_read, self.settings_fd = os.pipe()
-        env = {
-            **os.environ,
-            ENV: json.dumps({"fd": write_fd, "settings": settings_read}),
-            "PYTHONUNBUFFERED": "1",
-        }
-        env.pop("PYTHONSTARTUP", None)
-        try:
-            self.child = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "redisqueue_tutor.modes.trace.child",
-                    str(script),
-                    *options.args,
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                pass_fds=(write_fd, settings_read),
-                env=env,
-                start_new_session=True,  # its own group: Ctrl-C reaches the tutor, which stops it
-            )
-        except BaseException:
-            os.close(self.read_fd)
-            os.close(self.settings_fd)
-            self.processes.__exit__()
-            raise
-        finally:
-            os.close(write_fd)
-            os.close(settings_read)
-        self.processes.started(self.child.pid)
+        spawned = take()  # started early by the command line, or now (spawn.py)
+        self.child = spawned.child
+        self.processes = spawned.processes
+        self.read_fd = spawned.read_fd
+        self.settings_fd = spawned.settings_fd
         self._closed = False
 
     def __enter__(self) -> TracedProgram:
@@ -170,6 +141,8 @@ class TracedProgram:
             title=f"Trace of {script.name}", source=str(script), backend=backend.describe()
         )
         settings = {
+            "script": str(script),
+            "args": list(options.args),
             "kind": backend.kind,
             "url": getattr(backend, "url", ""),
             "prefix": backend.namespace.prefix,

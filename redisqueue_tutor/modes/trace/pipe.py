@@ -25,7 +25,6 @@ from redisqueue_tutor.run.records import (
 )
 from redisqueue_tutor.run.runfile import decode_value, encode_value
 
-ENV = "TUTOR_TRACE"  # the settings of the program's process, as JSON
 URGENT = frozenset({"end", "refused", "running", "keys", "database"})  # flushed at once
 _LENGTH = 4
 FLUSH_EVENTS = 0.05  # seconds events may wait in the pipe's buffer (urgent ones never do)

@@ -1,0 +1,19 @@
+"""`tutor`'s entry point: what must happen before the command line is even imported.
+
+`tutor trace` starts the traced program's process first (modes/trace/spawn.py), so that its
+imports overlap the tutor's own; everything else goes straight to the command line (cli).
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["trace"]:
+        from redisqueue_tutor.modes.trace.spawn import start_early
+
+        start_early()
+    from redisqueue_tutor.cli import main as cli_main
+
+    cli_main()
