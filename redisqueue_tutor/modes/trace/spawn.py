@@ -11,8 +11,10 @@ Light on purpose: it is imported before the tutor's command line.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -85,11 +87,11 @@ def _discard() -> None:
         return
     found = _EARLY.pop()
     os.close(found.settings_fd)
-    try:
-        found.child.wait(2)
-    except subprocess.TimeoutExpired:
-        found.child.kill()
-        found.child.wait()
+    # It has run nothing of the program (it waits for the settings first): stopped at once,
+    # so `tutor trace --help` does not wait for its imports.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(found.child.pid, signal.SIGKILL)
+    found.child.wait()
     for stream in (found.child.stdout, found.child.stderr):
         if stream is not None:
             stream.close()
