@@ -87,11 +87,15 @@ def _socket_inodes(pid: int) -> set[str]:
 
 
 def command_line(pid: int) -> str:
+    """`python3 -I -c ...`: the process's command line, its program by name alone."""
     try:
         raw = (PROC / str(pid) / "cmdline").read_bytes()
     except OSError:
         return "?"
-    return " ".join(part.decode("utf-8", "replace") for part in raw.split(b"\0") if part) or "?"
+    parts = [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
+    if parts:
+        parts[0] = Path(parts[0]).name
+    return " ".join(parts) or "?"
 
 
 def bypassing(pids: set[int], addresses: set[tuple[str, int]]) -> tuple[int, str] | None:
