@@ -124,15 +124,11 @@ def shorten_value(value: Any, shorten: Callable[[str], str]) -> Any:
     return value
 
 
-class RecordingMixin(ConnectionMixin):
-    """Mix into a redis-py connection class; pass `command_log=` and `lane=` as connection kwargs."""
+class HandshakeMarked(ConnectionMixin):
+    """Mix into a connection: `_in_handshake` is True while redis-py's own handshake runs (HELLO,
+    AUTH, CLIENT SETINFO, ...), which is no command of the run's."""
 
-    def __init__(self, *args: Any, command_log: CommandLog, lane: str, **kwargs: Any) -> None:
-        self._command_log = command_log
-        self._lane = lane
-        self._pending: deque[tuple[str, ...]] = deque()
-        self._in_handshake = False
-        super().__init__(*args, **kwargs)
+    _in_handshake = False
 
     def on_connect_check_health(self, *args: Any, **kwargs: Any) -> None:
         self._in_handshake = True
@@ -140,6 +136,16 @@ class RecordingMixin(ConnectionMixin):
             super().on_connect_check_health(*args, **kwargs)
         finally:
             self._in_handshake = False
+
+
+class RecordingMixin(HandshakeMarked):
+    """Mix into a redis-py connection class; pass `command_log=` and `lane=` as connection kwargs."""
+
+    def __init__(self, *args: Any, command_log: CommandLog, lane: str, **kwargs: Any) -> None:
+        self._command_log = command_log
+        self._lane = lane
+        self._pending: deque[tuple[str, ...]] = deque()
+        super().__init__(*args, **kwargs)
 
     def send_command(self, *args: Any, **kwargs: Any) -> None:
         if not self._in_handshake:

@@ -31,10 +31,10 @@ from redisqueue_tutor.modes.trace.tracer import (
     program_line,
     thread_label,
 )
-from redisqueue_tutor.run.recorder import ConnectionMixin, _text
+from redisqueue_tutor.run.recorder import HandshakeMarked, _text
 
 
-class TraceMixin(ConnectionMixin):
+class TraceMixin(HandshakeMarked):
     """On a gated connection (connections.py): namespacing, one lock per command, one event per
     step, and the recording itself."""
 
@@ -43,7 +43,6 @@ class TraceMixin(ConnectionMixin):
     def __init__(self, *args: Any, command_log: Any = None, lane: str = "", **kwargs: Any) -> None:
         # command_log and lane are the recorder's (a recording backend's pool): not used here.
         self._trace_client: ClientName = kwargs.pop("trace_client")
-        self._in_handshake = False
         self._pending: deque[tuple[Any, ...]] = deque()  # sent, their replies not read yet
         self._raw: list[tuple[tuple[Any, ...], Any, str | None]] = []  # read since the last step
         self._expect = 0  # replies still to read under the lock
@@ -56,14 +55,6 @@ class TraceMixin(ConnectionMixin):
         self._lists_sent: list[str] = []  # lists whose LRANGE follows the command (real server)
         self._lists_read: dict[str, Any] = {}
         super().__init__(*args, **kwargs)
-
-    def on_connect_check_health(self, *args: Any, **kwargs: Any) -> None:
-        # redis-py's handshake (HELLO, AUTH, CLIENT SETINFO, ...) is not the program's.
-        self._in_handshake = True
-        try:
-            super().on_connect_check_health(*args, **kwargs)
-        finally:
-            self._in_handshake = False
 
     # -- sending ----------------------------------------------------------------------------
     def send_command(self, *args: Any, **kwargs: Any) -> None:
