@@ -285,7 +285,7 @@ def main() -> int:
     script = os.path.realpath(argv[0])
     stream = os.fdopen(int(settings["fd"]), "wb")  # Events.send flushes
     events = Events(stream)
-    atexit.register(events.flush)  # the last of the exit handlers: after keys_at_end
+    atexit.register(_end, events)  # the last of the exit handlers: after keys_at_end
     backend = _backend(settings)
     state.TRACER = tracer = Tracer(
         backend, events, script, bool(settings["fast"]), bool(settings.get("whole", False))
@@ -327,7 +327,24 @@ def main() -> int:
     # Threads the program left running may change keys until the interpreter ends.
     atexit.register(tracer.keys_at_end)
     events.send(type="end", status=status, message=message)
+    _EXIT[0] = code
     return code
+
+
+_EXIT = [1]  # the exit status, for _end: 1 unless main returned one (a failure of the tracer)
+
+
+def _end(events: Events) -> None:
+    """The last exit handler, after the program's own and keys_at_end: send what is left, then
+    end the process without tearing the interpreter down (its modules, the tracer's threads),
+    which the tutor would otherwise wait for at the end of every run."""
+    with suppress(Exception):
+        events.flush()
+    for stream in (sys.__stdout__, sys.__stderr__):
+        with suppress(Exception):
+            if stream is not None:
+                stream.flush()
+    os._exit(_EXIT[0])
 
 
 if __name__ == "__main__":
