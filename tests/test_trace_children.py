@@ -284,3 +284,38 @@ def test_addresses_read_from_proc_net_tcp():
     assert bypass._ip("0100007F") == "127.0.0.1"
     assert bypass._ip("00000000000000000000000001000000") == "::1"
     assert ("127.0.0.1", 6390) in bypass.server_addresses("localhost", 6390)
+
+
+ASYNC_WORKER = """\
+import asyncio
+import os
+import redis.asyncio as aioredis
+
+
+async def main():
+    r = aioredis.from_url(os.environ["REDIS_URL"], decode_responses=True)
+    await r.set("done", "yes")
+    async with r.pipeline(transaction=False) as pipe:
+        pipe.incr("count")
+        pipe.incr("count")
+        await pipe.execute()
+    await r.aclose()
+
+
+asyncio.run(main())
+"""
+
+
+def test_an_asyncio_worker_process_names_its_own_lines(backend_spec, tmp_path: Path):
+    run = _trace(tmp_path, backend_spec, "aworker.py", ASYNC_WORKER)
+    assert run.outcome.status == "finished", (run.outcome, run.stderr)
+    rows = {" ".join(r.commands[0].args): r for r in run.steps}
+    worker = rows["SET done yes"].actor
+    assert worker.startswith("aworker-")
+    assert rows["SET done yes"].action == f'{worker}: aworker.py:8: await r.set("done", "yes")'
+    # A pipeline's commands leave when it is executed: that line sent them.
+    sent = f"{worker}: aworker.py:12: await pipe.execute()"
+    assert [(" ".join(r.commands[0].args), r.action) for r in run.steps][2:4] == [
+        ("INCRBY count 1", sent),
+        ("INCRBY count 1", sent),
+    ]

@@ -249,14 +249,49 @@ def _install_notes(address: tuple[str, int]) -> None:
             self.connect_check_health(check_health=False)
         pending = self.__dict__.get("_tutor_lines")
         if pending and self._sock is not None:
-            port = self._sock.getsockname()[1]
-            for start in range(0, len(pending), NOTES_PER_DATAGRAM):
-                chunk = pending[start : start + NOTES_PER_DATAGRAM]
-                with contextlib.suppress(OSError):
-                    out.sendto(json.dumps({"port": port, "lines": chunk}).encode(), address)
-            pending.clear()
+            _tell(out, address, self._sock.getsockname()[1], pending)
         send(self, command, check_health)
 
     sync.Connection.send_command = send_command  # type: ignore[method-assign]
     sync.Connection.pack_commands = pack_commands  # type: ignore[method-assign]
     sync.Connection.send_packed_command = send_packed_command  # type: ignore[method-assign]
+    _install_asyncio_notes(out, address)
+
+
+def _tell(out: socket.socket, address: tuple[str, int], port: int, pending: list[str]) -> None:
+    """Send the lines noted for a connection's commands, then forget them."""
+    for start in range(0, len(pending), NOTES_PER_DATAGRAM):
+        chunk = pending[start : start + NOTES_PER_DATAGRAM]
+        with contextlib.suppress(OSError):
+            out.sendto(json.dumps({"port": port, "lines": chunk}).encode(), address)
+    pending.clear()
+
+
+def _install_asyncio_notes(out: socket.socket, address: tuple[str, int]) -> None:
+    """The same for this process's redis.asyncio connections: each command's line is noted when
+    it is packed (a pipeline packs each of its commands so too) and told before it is sent."""
+    try:
+        import redis.asyncio.connection as aio
+    except ImportError:
+        return
+    pack: Any = aio.AbstractConnection.pack_command
+    send: Any = aio.AbstractConnection.send_packed_command
+
+    def pack_command(self: Any, *args: Any) -> Any:
+        if args and not housekeeping(args):
+            line = program_line_of(sys._getframe(1))
+            self.__dict__.setdefault("_tutor_lines", []).append(line)
+        return pack(self, *args)
+
+    async def send_packed_command(self: Any, command: Any, check_health: bool = True) -> None:
+        if not self.is_connected:
+            await self.connect_check_health(check_health=False)
+        pending = self.__dict__.get("_tutor_lines")
+        writer = getattr(self, "_writer", None)
+        sockname = writer.get_extra_info("sockname") if writer is not None else None
+        if pending and isinstance(sockname, tuple) and len(sockname) >= 2:
+            _tell(out, address, int(sockname[1]), pending)
+        await send(self, command, check_health)
+
+    aio.AbstractConnection.pack_command = pack_command  # type: ignore[method-assign]
+    aio.AbstractConnection.send_packed_command = send_packed_command  # type: ignore[method-assign]
