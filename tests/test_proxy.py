@@ -41,6 +41,7 @@ class Run:
         server: RedisServer,
         url: str | None = None,
         on_event: Callable[[WireEvent], None] | None = None,
+        databases: bool = False,
     ):
         self.server = server
         self.namespace = Namespace.new()
@@ -51,6 +52,7 @@ class Run:
             prefix=self.prefix,
             gate=Gate(self.prefix),
             on_event=on_event or self.events.append,
+            databases=databases,
         ).start()
 
     def client(self, **options: Any) -> redis.Redis:
@@ -487,6 +489,25 @@ def test_events_pair_a_sync_clients_replies_with_its_commands(start_run):
         (s, "", (b"SUBSCRIBE", b"done"), [b"subscribe", b"done", 1], False, False),
         (s, "", (), [b"message", b"done", b"j1"], True, False),
     ]
+
+
+@real
+def test_a_select_inside_a_transaction_takes_effect_at_exec(start_run, redis_server):
+    run = start_run(databases=True)
+    client = run.client(single_connection_client=True)  # one connection: MULTI by hand
+    for command in (("MULTI",), ("SELECT", 3), ("DISCARD",), ("SET", "a", "0")):
+        client.execute_command(*command)  # discarded: nothing changes
+    for command in (("MULTI",), ("SELECT", 2), ("SET", "x", "1")):
+        client.execute_command(*command)
+    assert client.execute_command("EXEC") == [b"OK", b"OK"]
+    client.set("y", "2")  # the connection is in database 2 now, and the proxy knows it
+    dbs = {e.command: e.db for e in run.program_events() if e.command[:1] == (b"SET",)}
+    assert dbs[(b"SET", b"a", b"0")] == 0
+    assert dbs[(b"SET", b"y", b"2")] == 2
+    in_two = redis_server.client(single_connection_client=True)
+    in_two.execute_command("SELECT", 2)
+    assert in_two.get(run.prefix + "y") == b"2"
+    in_two.unlink(run.prefix + "x", run.prefix + "y")
 
 
 @real

@@ -162,6 +162,9 @@ class ClientSession:
         self.upstream: socket.socket | None = None
         self.name = ""
         self.pending: deque[_Pending] = deque()
+        # Inside MULTI: the commands queued so far, whose changes (a SELECT's database, a
+        # name) take effect at EXEC, each if its own reply there is not an error.
+        self.queued: list[_Pending] = []
         self.to_client = bytearray()
         self.to_server = bytearray()
         self.commands, self.nothing = command_reader()
@@ -424,8 +427,23 @@ class ClientSession:
             self.proxy.emit(self, head.command, None, error=str(value))
             return
         self.proxy.emit(self, head.command, value)
-        if value == b"QUEUED":  # inside MULTI: the name or protocol changes at EXEC, if ever
+        if value == b"QUEUED":  # inside MULTI: the name or database changes at EXEC, if ever
+            self.queued.append(head)
             return
+        verb = head.command[0].lower() if head.command else b""
+        if verb in (b"multi", b"discard"):
+            self.queued = []
+        elif verb == b"exec":
+            queued, self.queued = self.queued, []
+            if isinstance(value, list):  # it ran: each queued change whose command succeeded
+                for entry, result in zip(queued, value, strict=False):
+                    if not isinstance(result, hiredis.ReplyError):
+                        self._takes_effect(entry)
+            return
+        self._takes_effect(head)
+
+    def _takes_effect(self, head: _Pending) -> None:
+        """A command that succeeded changes the connection: its name, database, protocol."""
         if head.name is not None:
             self.name = head.name
         if head.db is not None:
