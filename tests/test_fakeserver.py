@@ -7,6 +7,7 @@ here first.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import subprocess
 import sys
@@ -166,3 +167,25 @@ def test_a_list_read_in_place_is_what_lrange_answers():
     other = fakeredis.FakeRedis(server=server, db=3)
     other.rpush("q", "db3")
     assert read_list(server, 3, b"q") == [b"db3"]
+
+
+def test_the_served_server_answers_clients_past_descriptor_1024(recorded):
+    # fakeredis's handler waited with select(), which refuses a descriptor above 1023 (a traced
+    # program with a few hundred asyncio clients gets there): it waits with poll() here.
+    import resource
+
+    _server, served, _events = recorded
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1200 and hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"this process may open only {hard} descriptors")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    filler = [os.pipe() for _ in range(560)]  # the next sockets get descriptors above 1023
+    try:
+        client = redis.Redis(port=served.port, socket_timeout=5)
+        assert client.set("far", "ok") and client.get("far") == b"ok"
+        client.close()
+    finally:
+        for read, write in filler:
+            os.close(read)
+            os.close(write)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -8,7 +8,8 @@ records, in the order the server runs them, every command of every client of eve
 a subscriber; the connection that sent it is named by its CLIENT SETNAME. Only servers
 registered here are recorded; every other FakeServer is left alone.
 
-This leans on two private methods of fakeredis: tests/test_fakeserver.py pins the versions it is
+This leans on two private methods of fakeredis, and on the `select` its TCP handler waits with
+(replaced by a poll() that takes any descriptor): tests/test_fakeserver.py pins the versions it is
 proven on and fails the day they change. The served server also answers what fakeredis does not:
 INFO (a server section, as workers ask before their first command) and a CLIENT INFO whose
 addresses redis-py can parse.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import select
 import socket
 import threading
 import time
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import fakeredis
+from fakeredis._clients import _tcp_server
 from fakeredis._clients._tcp_server import TCPFakeRequestHandler, TcpFakeServer
 from fakeredis._core import FakeServer
 from fakeredis._socket._base import BaseFakeSocket
@@ -189,6 +192,27 @@ BaseFakeSocket.put_response = _put_response  # type: ignore[method-assign, assig
 
 # --------------------------------------------------------------------------------------------------
 # Serving the run's server on loopback
+
+
+class _PollOnly:
+    """`select.select` for fakeredis's TCP handler, by poll(): select() refuses a descriptor
+    above 1023, which a traced program with a few hundred asyncio clients reaches (each client
+    is four descriptors through the proxy), and fakeredis then answered "filedescriptor out of
+    range in select()". The handler asks only whether its one socket is readable."""
+
+    @staticmethod
+    def select(
+        read: list[Any], write: list[Any], error: list[Any], timeout: float | None = None
+    ) -> tuple[list[Any], list[Any], list[Any]]:
+        poller = select.poll()
+        for item in read:
+            poller.register(item, select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR)
+        ready = {fd for fd, _events in poller.poll(None if timeout is None else timeout * 1000)}
+        return [r for r in read if (r if isinstance(r, int) else r.fileno()) in ready], [], []
+
+
+if hasattr(select, "poll"):  # not on Windows, where select() has no such limit
+    _tcp_server.select = _PollOnly  # type: ignore[attr-defined, assignment]
 
 
 class _Handler(TCPFakeRequestHandler):
