@@ -366,3 +366,20 @@ def test_seed_programs_run_plainly_and_print_what_the_trace_printed(name, start_
     assert received == [f"Received: Notification {i}" for i in (1, 2, 3)]  # traced: none lost
     assert [line for line in said if line.startswith("Sent")] == sent
     assert [line for line in said if line.startswith("Received")] in (received, received[1:])
+
+
+def test_the_embedded_target_describes_itself_as_the_embedded_backend():
+    # The tutor's side of an embedded trace does not open a FakeBackend (the program's process
+    # runs the server): what it says of it is the same.
+    from redisqueue_tutor.modes.trace import EmbeddedTarget, is_embedded
+    from redisqueue_tutor.run.backend import FakeBackend, Namespace, open_backend
+
+    fake = FakeBackend()
+    assert EmbeddedTarget().describe() == fake.describe()
+    fake.close()
+    target = EmbeddedTarget()
+    assert target.namespace.prefix != EmbeddedTarget().namespace.prefix
+    assert Namespace(target.namespace.prefix).run_id  # a run's namespace, as Namespace.new makes
+    for spec in (None, "", " fake "):
+        assert is_embedded(spec) and isinstance(open_backend(spec), FakeBackend)
+    assert not is_embedded("redis://127.0.0.1:1/0")

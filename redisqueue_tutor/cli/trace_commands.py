@@ -76,7 +76,12 @@ def trace(
     except ScriptError as exc:
         raise Exit(EXIT_BAD_INPUT, str(exc)) from None
 
-    from redisqueue_tutor.modes.trace import TracedProgram, TraceOptions
+    from redisqueue_tutor.modes.trace import (
+        EmbeddedTarget,
+        TracedProgram,
+        TraceOptions,
+        is_embedded,
+    )
 
     # Long values are folded on the screen; a run file keeps them whole.
     options = TraceOptions(
@@ -84,10 +89,16 @@ def trace(
     )
     # The program's process starts first: its imports overlap the tutor's and the backend's.
     with TracedProgram(script, options) as program:
-        from redisqueue_tutor.run.backend import running
+        if is_embedded(backend):  # the program's process serves it: nothing to open here
+            from redisqueue_tutor.run.signals import signals_as_exit
 
-        with running(backend) as chosen:
-            run = program.run(chosen)
+            with signals_as_exit():
+                run = program.run(EmbeddedTarget())
+        else:
+            from redisqueue_tutor.run.backend import running
+
+            with running(backend) as chosen:
+                run = program.run(chosen)
     # The run's objects live until the tutor exits: the cyclic collector need not walk them
     # again while the table is drawn (a 100,000-step run's screen took a second more).
     gc.freeze()

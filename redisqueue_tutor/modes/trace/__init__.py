@@ -14,14 +14,24 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from redisqueue_tutor.modes.trace.parent import (
+        EmbeddedTarget,
         ScriptError,
         TracedProgram,
         TraceOptions,
         check_script,
+        is_embedded,
         trace_program,
     )
 
-__all__ = ["ScriptError", "TraceOptions", "TracedProgram", "check_script", "trace_program"]
+__all__ = [
+    "EmbeddedTarget",
+    "ScriptError",
+    "TraceOptions",
+    "TracedProgram",
+    "check_script",
+    "is_embedded",
+    "trace_program",
+]
 
 
 def __getattr__(name: str) -> Any:
