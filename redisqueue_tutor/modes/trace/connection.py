@@ -250,13 +250,18 @@ class TraceMixin(HandshakeMarked):
         if raws:
             # A reply to a command sent earlier names the line that sent it; a pushed message
             # (no command) the line that read it.
-            senders = [self._sent_from.popleft() for r in raws if r[0] and self._sent_from]
-            lane = _lane_now(self._trace_client)
+            sent_from = self._sent_from
+            senders = [sent_from.popleft() for r in raws if r[0] and sent_from] if sent_from else ()
+            thread = threading.current_thread()
+            if thread is threading.main_thread():
+                lane, label = self._trace_client.resolve(sys._getframe(1)), "main"
+            else:
+                lane = label = thread_label(thread)
             commands: list[Raw] = [(lane, *r) for r in raws]
             given, self._lists_read = self._lists_read, {}
             tracer.step(
                 lane,
-                thread_label(),
+                label,
                 senders[0] if senders else program_line(tracer.script),
                 commands,
                 db=int(getattr(self, "db", 0) or 0),
@@ -301,10 +306,3 @@ def _words(sent: tuple[Any, ...]) -> tuple[Any, ...]:
 def _name(words: tuple[Any, ...]) -> str:
     first = words[0]
     return first.upper() if isinstance(first, str) else ""
-
-
-def _lane_now(client: ClientName) -> str:
-    thread = threading.current_thread()
-    if thread is threading.main_thread():
-        return client.resolve(sys._getframe(1))
-    return thread_label(thread)

@@ -30,7 +30,7 @@ _LENGTH = 4
 FLUSH_EVENTS = 0.05  # seconds events may wait in the pipe's buffer (urgent ones never do)
 
 
-def frame(event: dict[str, Any]) -> bytes:
+def frame(event: dict[str, Any] | tuple[Any, ...]) -> bytes:
     """The event as a frame; raises ValueError for a value marshal does not know."""
     data = marshal.dumps(event)
     return len(data).to_bytes(_LENGTH, "little") + data
@@ -76,6 +76,7 @@ class FrameReader:
         self._buffer = bytearray()
 
     def feed(self, chunk: bytes) -> Iterator[dict[str, Any]]:
+        """Each event whole: a dict, or a step (a tuple: tracer.step) as the dict it stands for."""
         self._buffer += chunk
         start = 0
         buffer = self._buffer
@@ -91,6 +92,16 @@ class FrameReader:
             start = end
             if isinstance(event, dict):
                 yield event
+            elif isinstance(event, tuple) and len(event) == 6 and event[0] == "step":
+                _kind, actor, thread, action, commands, keys = event
+                yield {
+                    "type": "step",
+                    "actor": actor,
+                    "thread": thread,
+                    "action": action,
+                    "commands": commands,
+                    "keys": keys,
+                }
         del self._buffer[:start]
 
 

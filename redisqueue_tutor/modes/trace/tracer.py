@@ -206,6 +206,7 @@ class Tracer:
         # Commands whose names are keys at places their shape alone decides, and that the gate
         # passes whatever keys of the run they name: (first word, words) -> key places.
         self._quick: dict[tuple[str, int], tuple[int, ...]] = {}
+        self._no_password: set[Any] = set()  # first words of commands that carry no password
         self._masked: dict[str, str] = {}  # program line -> as shown, for _masked_for passwords
         self._masked_for = 0
         self._threads = (0, 0)  # (threads running, asking thread) when _others last looked
@@ -450,25 +451,20 @@ class Tracer:
         for _client, words, reply, _error in commands:
             if not words:
                 messages += _is_message(reply)
-            elif _word(words[0]).upper().split(" ")[0] in CARRY_PASSWORDS:
-                self.passwords.update(passwords_in(words))
+            elif words[0] not in self._no_password:
+                if _word(words[0]).upper().split(" ")[0] in CARRY_PASSWORDS:
+                    self.passwords.update(passwords_in(words))
+                elif isinstance(words[0], str) and len(self._no_password) < 1024:
+                    self._no_password.add(words[0])
         keys = [[k, t, wire(self.value(v))] for k, t, v in self._changed(commands, db, lists)]
-        event = {
-            "type": "step",
-            "actor": actor,
-            "thread": thread,
-            "action": self.masked(action),
-            "commands": [list(c) for c in commands],
-            "keys": keys,
-        }
+        # A step is a tuple, not a dict: the cheapest frame (pipe.py; parent.Events reads it).
+        action = self.masked(action)
         try:
-            data = frame(event)
+            data = frame(("step", actor, thread, action, commands, keys))
         except ValueError:  # a reply of a kind marshal does not know: written as JSON would be
-            event["commands"] = [self.wired(c) for c in commands]
-            data = frame(event)
+            data = frame(("step", actor, thread, action, [self.wired(c) for c in commands], keys))
         if not self.whole and len(data) > FOLD_EVENT:  # a long value: folded here, not sent
-            event["commands"] = [self.wired(c) for c in commands]
-            data = frame(event)
+            data = frame(("step", actor, thread, action, [self.wired(c) for c in commands], keys))
         self.events.write_frame(data)
         if messages:
             with self.cond:
