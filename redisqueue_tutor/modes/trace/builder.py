@@ -37,6 +37,8 @@ class RunBuilder:
     stdout: list[str] = field(default_factory=list)  # the program's output, as written
     stderr: list[str] = field(default_factory=list)
     before_first: str = ""  # printed before the program's first command
+    _values: dict[str, Value] = field(default_factory=dict)  # each list as of the last step
+    _before: dict[str, Value] = field(default_factory=dict)  # the last step's lists
 
     @property
     def keys(self) -> list[KeyAtEnd]:
@@ -69,7 +71,14 @@ class RunBuilder:
         self.current.update(changed)
         # Only the lists the step changed are kept with it; build() carries the others on.
         lists = {k.key: k.value if k.type == "list" else ListValue() for k in changed.values()}
-        self.steps.append({**event, "keys": lists, "output": ""})
+        # Each step's lists, and which of them changed (the renderer highlights them), made now,
+        # while the program runs (the same marks as runfile.with_changes); a list first seen
+        # later is added to the earlier steps, empty, by build().
+        self._values.update(lists)
+        state = tuple((name, self._values.get(name, ListValue())) for name in self.lists)
+        marks = frozenset(f"state:{k}" for k, v in state if self._before.get(k, ListValue()) != v)
+        self._before = dict(state)
+        self.steps.append({**event, "keys": lists, "output": "", "state": state, "marks": marks})
 
     def add_keys(self, keys: list[list[Any]]) -> None:
         """Keys read after the last step ([name, type, value]): what the run holds at the end."""
@@ -99,13 +108,11 @@ class RunBuilder:
         # Each step's lists, and which of them changed (the renderer highlights them), in one
         # pass: the same marks as runfile.with_changes.
         traced = []
-        values: dict[str, Value] = {}
-        before = run.start.state_map
+        names = tuple(self.lists)
         for number, event in enumerate(self.steps, start=1):
-            values.update(event["keys"])
-            state = tuple((name, values.get(name, ListValue())) for name in self.lists)
-            changed = frozenset(f"state:{k}" for k, v in state if before.get(k) != v)
-            before = dict(state)
+            state = event["state"]
+            if len(state) < len(names):
+                state += tuple((name, ListValue()) for name in names[len(state) :])
             record = StepRecord(
                 number=number,
                 actor=str(event["actor"]),
@@ -114,7 +121,7 @@ class RunBuilder:
                 output=event["output"].rstrip("\n"),
                 state=state,
                 variables=(),
-                changed=changed,
+                changed=event["marks"],
             )
             traced.append(TracedStep(record, str(event["thread"])))
         return replace(run, traced=tuple(traced))
