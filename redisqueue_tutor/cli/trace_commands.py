@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -99,9 +98,6 @@ def trace(
 
             with running(backend) as chosen:
                 run = program.run(chosen)
-    # The run's objects live until the tutor exits: the cyclic collector need not walk them
-    # again while the table is drawn (a 100,000-step run's screen took a second more).
-    gc.freeze()
     if output is not None:
         _write(run, output, plain)
     show_run(run, plain=plain, step=step)

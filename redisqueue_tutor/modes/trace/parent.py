@@ -232,6 +232,9 @@ class TracedProgram:
         finally:
             self.close()
             if collecting:
+                # The run lives until the tutor exits: frozen first, or the collector would walk
+                # all of it at once as soon as it is on again (20 ms for 10,000 steps).
+                gc.freeze()
                 gc.enable()
 
 
