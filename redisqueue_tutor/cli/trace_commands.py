@@ -64,8 +64,8 @@ def trace(
 
     Every client in it, sync or redis.asyncio, and in every Python process it starts (an RQ or
     Celery worker), connects to one embedded fakeredis (or, with --redis-url, to your server, in
-    a namespace removed afterwards), whatever host or URL it names. Arguments after the script
-    are passed to it. Exit status: 0 it finished, 1 it raised, 124 --timeout stopped it, 2 it
+    a namespace removed afterwards), whatever host or URL it names; a process that reaches your
+    server around the tutor stops the run. Arguments after the script are passed to it. Exit status: 0 it finished, 1 it raised, 124 --timeout stopped it, 2 it
     could not be run.
     """
     from redisqueue_tutor.modes.trace import ScriptError, check_script
