@@ -5,6 +5,10 @@ in `marshal`'s format, after its length (4 bytes, little-endian). marshal keeps 
 a tuple as a tuple, so a command's words and reply cross as the program had them, with no
 encoding on the program's side: JSON lines cost a traced command more than the command itself.
 The two ends are the same Python (the program's process runs the tutor's interpreter).
+
+A step, the event of every command, is a tuple (`("step", actor, thread, action, commands,
+keys)`, the cheapest frame) that FrameReader hands on as the dict it stands for. A value that must
+be folded, or that marshal does not know, crosses as a run file writes it (`wire`, `unwire`).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ def frame(event: dict[str, Any] | tuple[Any, ...]) -> bytes:
 
 
 class Events:
-    """Events to the tutor on the pipe, one marshal frame each (pipe.py), written whole under a
+    """Events to the tutor on the pipe, one marshal frame each, written whole under a
     lock."""
 
     def __init__(self, stream: IO[bytes]) -> None:
