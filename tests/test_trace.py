@@ -383,3 +383,62 @@ def test_the_embedded_target_describes_itself_as_the_embedded_backend():
     for spec in (None, "", " fake "):
         assert is_embedded(spec) and isinstance(open_backend(spec), FakeBackend)
     assert not is_embedded("redis://127.0.0.1:1/0")
+
+
+PIPELINE_WITH_AN_ERROR = """\
+import redis
+
+r = redis.Redis(decode_responses=True)
+p = r.pipeline(transaction=False)
+p.set("s", "x")
+p.lpush("s", "boom")
+p.set("after", "1")
+p.get("after")
+print(p.execute(raise_on_error=False)[2:])
+"""
+
+
+def test_a_pipeline_whose_command_fails_shows_every_command(tmp_path, backend_spec):
+    # Redis answers WRONGTYPE for one command and runs the others: the step shows them all, and
+    # the key the failed LPUSH named is no list.
+    script = tmp_path / "pipe_error.py"
+    script.write_text(PIPELINE_WITH_AN_ERROR)
+    with running(backend_spec) as backend:
+        run = trace_program(script, backend, TraceOptions(timeout=20))
+    assert run.outcome.status == "finished", run.outcome
+    (step,) = run.steps
+    assert [" ".join(c.args) for c in step.commands] == [
+        "SET s x",
+        "LPUSH s boom",
+        "SET after 1",
+        "GET after",
+    ]
+    assert step.commands[1].error and "WRONGTYPE" in step.commands[1].error
+    assert step.commands[3].reply == "1"
+    assert "s" not in run.lists
+    assert run.stdout == "[True, '1']\n"
+
+
+AT_EXIT = """\
+import atexit, logging, logging.handlers, sys
+import redis
+
+redis.Redis().set("k", "v")
+log = logging.getLogger("app")
+log.addHandler(logging.handlers.MemoryHandler(100, target=logging.StreamHandler(sys.stdout)))
+log.setLevel(logging.INFO)
+log.info("kept until logging shuts down")
+atexit.register(lambda: sys.stdout.write("bye, without a newline"))
+"""
+
+
+def test_what_the_program_writes_at_exit_is_kept(tmp_path):
+    # The program's process ends without tearing its interpreter down (child._end), but only after
+    # every other exit handler: logging's shutdown and the program's own.
+    script = tmp_path / "at_exit.py"
+    script.write_text(AT_EXIT)
+    with running(None) as backend:
+        run = trace_program(script, backend, TraceOptions(timeout=20))
+    assert run.outcome.status == "finished", run.outcome
+    # In the order Python runs them, as in a plain run: the last registered first.
+    assert run.stdout == "bye, without a newlinekept until logging shuts down\n"

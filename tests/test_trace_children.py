@@ -319,3 +319,35 @@ def test_an_asyncio_worker_process_names_its_own_lines(backend_spec, tmp_path: P
         ("INCRBY count 1", sent),
         ("INCRBY count 1", sent),
     ]
+
+
+FORKS = """\
+import multiprocessing as mp
+import redis
+
+
+def work():
+    redis.Redis().rpush("q", "from the fork")
+
+
+if __name__ == "__main__":
+    mp.set_start_method("fork")
+    redis.Redis().set("mine", 1)
+    child = mp.Process(target=work)
+    child.start()
+    child.join()
+    print(redis.Redis().lrange("q", 0, -1))
+"""
+
+
+@pytest.mark.real
+def test_a_fork_of_the_program_is_traced_not_refused(redis_server, tmp_path: Path):
+    # A fork runs the tracer too (its clients are recorded and namespaced), and holds the traced
+    # process's own connections: on a real server it is not a client around the tutor.
+    script = tmp_path / "forks.py"
+    script.write_text(FORKS)
+    with running(redis_server.url) as backend:
+        run = trace_program(script, backend, TraceOptions(timeout=20))
+    assert run.outcome.status == "finished", (run.outcome, run.stderr)
+    assert "[b'from the fork']" in run.stdout
+    assert any(c.args[:2] == ("RPUSH", "q") for r in run.steps for c in r.commands)

@@ -60,6 +60,8 @@ class RunBuilder:
         # A list a consumer always empties at once is never seen holding anything: still a list.
         commands: tuple[CommandRecord, ...] = event["records"]
         for command in commands:
+            if command.error:
+                continue  # LPUSH on a string answers WRONGTYPE: that key is no list
             args = [str(a) for a in command.args]
             if args and args[0].upper() in LIST_COMMANDS:
                 try:

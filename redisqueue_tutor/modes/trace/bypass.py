@@ -11,7 +11,8 @@ LOOK_EVERY seconds, at the TCP connections of every process of the program below
 connected to the server's address, naming the process and its command line.
 
 A connection opened and closed between two looks can be missed; one that stays open (a worker's,
-a pool's) cannot. Elsewhere than Linux nothing is looked at.
+a pool's) cannot. A fork of the traced process is not looked at: it runs the tracer too. Elsewhere
+than Linux nothing is looked at.
 """
 
 from __future__ import annotations
@@ -98,11 +99,24 @@ def command_line(pid: int) -> str:
     return " ".join(parts) or "?"
 
 
-def bypassing(pids: set[int], addresses: set[tuple[str, int]]) -> tuple[int, str] | None:
-    """(pid, address) of a process among `pids` connected to one of `addresses`; None if none."""
+def _command_bytes(pid: int) -> bytes | None:
+    try:
+        return (PROC / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return None
+
+
+def bypassing(pids: set[int], addresses: set[tuple[str, int]], root: int) -> tuple[int, str] | None:
+    """(pid, address) of a process among `pids` connected to one of `addresses`; None if none.
+
+    A fork of the traced process `root` (os.fork, multiprocessing's "fork") is left out: its
+    clients are the tracer's, recorded and namespaced, and the sockets it inherited are root's."""
     if not pids or not addresses or not PROC.is_dir():
         return None
-    inodes = {pid: _socket_inodes(pid) for pid in pids}
+    own = _command_bytes(root)
+    pids = {pid for pid in pids if own is None or _command_bytes(pid) != own}
+    inherited = _socket_inodes(root)
+    inodes = {pid: _socket_inodes(pid) - inherited for pid in pids}
     if not any(inodes.values()):
         return None
     remote = _remote_by_inode()

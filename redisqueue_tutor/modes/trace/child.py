@@ -10,19 +10,46 @@ Thread.join are instrumented so that threads take turns (see tracer.py).
 from __future__ import annotations
 
 import atexit
+import os
+import sys
+from contextlib import suppress
+from typing import Any
+
+# The process's exit status (1 unless main returned one: a failure of the tracer) and the pipe.
+_FINAL: dict[str, Any] = {"status": 1, "events": None}
+
+
+def _end() -> None:
+    """The last exit handler: after the program's own, logging's, multiprocessing's and the
+    tracer's, send what is left, then end the process without tearing the interpreter down (its
+    modules, the tracer's threads), which the tutor would otherwise wait for after every run."""
+    for stream in (sys.stdout, sys.stderr):  # the program's output (tracer.ThreadOutput)
+        with suppress(Exception):
+            getattr(stream, "flush_all", stream.flush)()
+    with suppress(Exception):
+        if _FINAL["events"] is not None:
+            _FINAL["events"].flush()
+    for stream in (sys.__stdout__, sys.__stderr__):
+        with suppress(Exception):
+            if stream is not None:
+                stream.flush()
+    os._exit(_FINAL["status"])
+
+
+# Registered before anything else is imported, so it runs after every other exit handler: atexit
+# runs the last registered first.
+atexit.register(_end)
+
 import functools
 import json
-import os
 import runpy
 import signal
-import sys
 import threading
 import time
 import traceback
-from contextlib import suppress
 from pathlib import Path
 from types import FrameType
-from typing import Any, SupportsIndex
+from typing import SupportsIndex
 
 import redis
 
@@ -30,7 +57,7 @@ from redisqueue_tutor.keyspace.gate import Refused
 from redisqueue_tutor.modes.trace import tracer as state
 from redisqueue_tutor.modes.trace.connection import TraceMixin
 from redisqueue_tutor.modes.trace.endpoint import Endpoint
-from redisqueue_tutor.modes.trace.pipe import Events
+from redisqueue_tutor.modes.trace.pipe import Events, RelayedEvents
 from redisqueue_tutor.modes.trace.redirect import program_line_of
 from redisqueue_tutor.modes.trace.spawn import ENV
 from redisqueue_tutor.modes.trace.tracer import (
@@ -244,6 +271,17 @@ def stop_refused(tracer: Tracer, message: str) -> None:
 # The process
 
 
+def _forked(tracer: Tracer, address: tuple[str, int]) -> None:
+    """In a fork of the program's process: its events go to the endpoint it was forked from,
+    which writes them into the pipe (pipe.RelayedEvents)."""
+    relay = RelayedEvents(address)
+    tracer.events = relay
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, ThreadOutput):
+            stream.events = relay
+    _FINAL["events"] = None
+
+
 def _backend(settings: dict[str, Any]) -> Backend:
     namespace = Namespace(settings["prefix"])
     if settings["kind"] == "fake":
@@ -285,12 +323,13 @@ def main() -> int:
     script = os.path.realpath(argv[0])
     stream = os.fdopen(int(settings["fd"]), "wb")  # Events.send flushes
     events = Events(stream)
-    atexit.register(_end, events)  # the last of the exit handlers: after keys_at_end
+    _FINAL["events"] = events  # _end, the last exit handler, sends what is left
     backend = _backend(settings)
     state.TRACER = tracer = Tracer(
         backend, events, script, bool(settings["fast"]), bool(settings.get("whole", False))
     )
     endpoint = Endpoint(tracer)  # before install(): its own connection to the server is the tutor's
+    os.register_at_fork(after_in_child=functools.partial(_forked, tracer, endpoint.fork_address))
     install()
     endpoint.install_asyncio()
     # The processes the program starts: their clients reach the same proxy (redirect.py).
@@ -327,24 +366,8 @@ def main() -> int:
     # Threads the program left running may change keys until the interpreter ends.
     atexit.register(tracer.keys_at_end)
     events.send(type="end", status=status, message=message)
-    _EXIT[0] = code
+    _FINAL["status"] = code
     return code
-
-
-_EXIT = [1]  # the exit status, for _end: 1 unless main returned one (a failure of the tracer)
-
-
-def _end(events: Events) -> None:
-    """The last exit handler, after the program's own and keys_at_end: send what is left, then
-    end the process without tearing the interpreter down (its modules, the tracer's threads),
-    which the tutor would otherwise wait for at the end of every run."""
-    with suppress(Exception):
-        events.flush()
-    for stream in (sys.__stdout__, sys.__stderr__):
-        with suppress(Exception):
-            if stream is not None:
-                stream.flush()
-    os._exit(_EXIT[0])
 
 
 if __name__ == "__main__":

@@ -209,9 +209,16 @@ class TraceMixin(HandshakeMarked):
     def _read_locked(self, tracer: Tracer, *args: Any, **kwargs: Any) -> Any:
         try:
             reply = self._read(*args, **kwargs)
-        except BaseException as exc:
-            if isinstance(exc, ResponseError) and self._lists_sent:
+        except ResponseError:
+            if self._lists_sent:
                 self._lists_read = self._read_lists()  # the connection stays in step
+            self._expect -= 1
+            if self._expect > 0:
+                raise  # Redis's error for one command of a pipeline: the others' replies follow
+            self._emit(tracer)
+            self._release()
+            raise
+        except BaseException:
             self._emit(tracer)
             self._release()
             raise

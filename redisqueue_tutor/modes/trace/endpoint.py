@@ -19,6 +19,7 @@ sent the command, which the process tells by datagram before the command leaves 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import queue
 import socket
@@ -70,6 +71,11 @@ class Endpoint:
         self.lines = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.lines.bind(("127.0.0.1", 0))
         self.lines.setblocking(False)
+        # The events of forks of the program's process (pipe.RelayedEvents), one per datagram.
+        self.forks = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.forks.bind(("127.0.0.1", 0))
+        self._relaying = threading.Thread(target=self._relay, name="tutor-forks", daemon=True)
+        self._relaying.start()
         tracer.drain = self.wait_idle  # a sync command waits for the records before it
         self._thread = threading.Thread(target=self._record, name="tutor-endpoint", daemon=True)
         self._thread.start()
@@ -98,6 +104,21 @@ class Endpoint:
                 continue
             notes = self.ports.setdefault(port, deque())
             notes.extend((str(line), "") for line in lines)
+
+    @property
+    def fork_address(self) -> tuple[str, int]:
+        return ("127.0.0.1", int(self.forks.getsockname()[1]))
+
+    def _relay(self) -> None:
+        """Write each fork's frame into the pipe, until close() sends an empty datagram."""
+        while True:
+            try:
+                data = self.forks.recv(1 << 16)
+            except OSError:
+                return
+            if not data:
+                return
+            self.tracer.events.write_frame(data)
 
     # -- the program's own asyncio connections ------------------------------------------------------
     def install_asyncio(self) -> None:
@@ -224,6 +245,10 @@ class Endpoint:
         self.events.put(None)
         self._thread.join(DRAIN)
         self.lines.close()
+        with contextlib.suppress(OSError):
+            self.forks.sendto(b"", self.fork_address)
+        self._relaying.join(DRAIN)
+        self.forks.close()
         if self.served is not None:
             self.served.close()
 

@@ -423,7 +423,7 @@ def _bypass_look(
     addresses = server_addresses(parsed.hostname, parsed.port or 6379)
 
     def look() -> bool:
-        found = bypassing(processes.program(root) - {root}, addresses)
+        found = bypassing(processes.program(root) - {root}, addresses, root)
         if found is None:
             return False
         end["status"] = "refused"

@@ -13,7 +13,9 @@ be folded, or that marshal does not know, crosses as a run file writes it (`wire
 
 from __future__ import annotations
 
+import contextlib
 import marshal
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -70,6 +72,31 @@ class Events:
         with self.lock:
             self.stream.flush()
             self._flushed = time.monotonic()
+
+
+class RelayedEvents(Events):
+    """The events of a fork of the program's process (os.fork, multiprocessing's "fork"): each
+    frame a datagram to the endpoint of the process it was forked from (endpoint.py), which
+    writes it into the pipe. Two processes writing one pipe would cut each other's frames, and a
+    fork often ends with os._exit, which flushes nothing: a datagram is sent at once, whole."""
+
+    LARGEST = 65_000  # bytes: a datagram on loopback
+
+    def __init__(self, address: tuple[str, int]) -> None:
+        self.address = address
+        self.out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.lock = threading.Lock()
+        self._flushed = 0.0
+
+    def write_frame(self, data: bytes, *, urgent: bool = False) -> None:
+        if len(data) > self.LARGEST:
+            text = "(the tutor: a step of a forked process was too long to show)\n"
+            data = frame({"type": "output", "stream": "stderr", "thread": "main", "text": text})
+        with self.lock, contextlib.suppress(OSError):
+            self.out.sendto(data, self.address)
+
+    def flush(self) -> None:
+        """Nothing waits: every frame left when it was written."""
 
 
 class FrameReader:

@@ -130,6 +130,13 @@ class ThreadOutput:
         if rest:
             self._send(rest)
 
+    def flush_all(self) -> None:
+        """Every thread's unfinished line (at exit: a last `write` without a newline)."""
+        with self._lock:
+            rests, self._partial = list(self._partial.values()), {}
+        for rest in rests:
+            self._send(rest)
+
     def isatty(self) -> bool:
         return False
 
