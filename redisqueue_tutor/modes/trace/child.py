@@ -179,9 +179,16 @@ def install() -> None:
         with tracer.waiting_here():
             _real_join(self, timeout)
 
+    real_start = threading.Thread.start
+
+    def start(self: threading.Thread) -> None:
+        tracer.threads_changed()  # a thread may start as another ends: the count alone misses it
+        real_start(self)
+
     time.sleep = sleep
     threading.Condition.wait = cond_wait  # type: ignore[method-assign]
     threading.Thread.join = join  # type: ignore[method-assign]
+    threading.Thread.start = start  # type: ignore[method-assign]
 
 
 def refuse_asyncio_clusters(tracer: Tracer) -> None:

@@ -281,9 +281,14 @@ class Tracer:
                 self.turns.remove(me)
                 self.cond.notify_all()
 
+    def threads_changed(self) -> None:
+        """A thread starts (child.install): _others looks at the threads again."""
+        self._threads = (0, 0)
+
     def _others(self, me: int) -> bool:
         """Whether the program runs threads besides this one (the tutor's own not counted);
-        looked at again only when the number of threads changes (every command asks)."""
+        looked at again when the number of threads changes or a thread starts (every command
+        asks)."""
         count = threading.active_count()
         if self._threads != (count, me):
             self._others_now = any(
