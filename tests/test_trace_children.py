@@ -44,12 +44,19 @@ print(r.hgetall("results"))
 """
 
 
-def _trace(tmp_path: Path, spec: str, child: str, source: str) -> Run:
-    (tmp_path / child).write_text(source)
+def _run(tmp_path: Path, spec: str, main: str, *, timeout: float = 30, **files: str) -> Run:
+    """Write the program (main.py) and the files beside it (name=source), and trace it."""
+    for name, source in files.items():
+        (tmp_path / name).write_text(source)
     script = tmp_path / "main.py"
-    script.write_text(MAIN.format(child=child, folder=str(tmp_path)))
+    script.write_text(main)
     with running(spec) as backend:
-        return trace_program(script, backend, TraceOptions(timeout=30))
+        return trace_program(script, backend, TraceOptions(timeout=timeout))
+
+
+def _trace(tmp_path: Path, spec: str, child: str, source: str) -> Run:
+    main = MAIN.format(child=child, folder=str(tmp_path))
+    return _run(tmp_path, spec, main, **{child: source})
 
 
 def test_a_worker_process_is_traced_under_its_name(backend_spec, tmp_path: Path):
@@ -125,11 +132,8 @@ print(r.hgetall("results"), redis.Redis(decode_responses=True).exists("results")
 
 
 def test_a_process_in_another_database_stays_there(backend_spec, tmp_path: Path):
-    (tmp_path / "worker.py").write_text(OTHER_DB)
-    script = tmp_path / "main.py"
-    script.write_text(OTHER_DB_MAIN.format(folder=str(tmp_path)))
-    with running(backend_spec) as backend:
-        run = trace_program(script, backend, TraceOptions(timeout=30))
+    main = OTHER_DB_MAIN.format(folder=str(tmp_path))
+    run = _run(tmp_path, backend_spec, main, **{"worker.py": OTHER_DB})
     assert run.outcome.status == "finished", (run.outcome, run.stderr)
     assert "{'a': 'done in db 4'} 0\n" in run.stdout and "worker done\n" in run.stdout
     assert {k.key: dict(k.value) for k in run.keys if k.type == "hash"} == {
@@ -139,13 +143,10 @@ def test_a_process_in_another_database_stays_there(backend_spec, tmp_path: Path)
 
 @pytest.mark.real
 def test_every_database_a_process_used_is_left_clean(redis_server, tmp_path: Path):
-    (tmp_path / "worker.py").write_text(OTHER_DB)
-    script = tmp_path / "main.py"
-    script.write_text(OTHER_DB_MAIN.format(folder=str(tmp_path)))
     watchers = [redis_server.client(db=db) for db in (0, 4)]
     before = [set(w.scan_iter(count=1000)) for w in watchers]
-    with running(redis_server.url) as backend:
-        run = trace_program(script, backend, TraceOptions(timeout=30))
+    main = OTHER_DB_MAIN.format(folder=str(tmp_path))
+    run = _run(tmp_path, redis_server.url, main, **{"worker.py": OTHER_DB})
     assert run.outcome.status == "finished", (run.outcome, run.stderr)
     assert [set(w.scan_iter(count=1000)) for w in watchers] == before
 
@@ -163,10 +164,7 @@ lock.release()
 
 def test_keys_a_script_changes_are_read_again(backend_spec, tmp_path: Path):
     """redis-py's Lock releases with a Lua script (EVALSHA): the lock key is gone at the end."""
-    script = tmp_path / "lock.py"
-    script.write_text(LOCK)
-    with running(backend_spec) as backend:
-        run = trace_program(script, backend, TraceOptions(timeout=30))
+    run = _run(tmp_path, backend_spec, LOCK)
     assert run.outcome.status == "finished", (run.outcome, run.stderr)
     assert any(c.args[0] == "EVALSHA" for r in run.steps for c in r.commands)
     assert {k.key for k in run.keys} == {"report"}
@@ -194,17 +192,13 @@ def test_a_child_process_lines_stay_in_step_after_a_client_command(backend_spec,
 def test_database_0_is_the_runs_own_for_every_client(redis_server, tmp_path: Path):
     """With --redis-url .../3, Redis(db=0) in the program and in its processes means the run's
     database, as it does for a client the proxy serves (which never says SELECT 0)."""
-    (tmp_path / "reader.py").write_text(
-        "import redis\nprint('seen', redis.Redis(db=0).lrange('q', 0, -1))\n"
-    )
-    script = tmp_path / "main.py"
-    script.write_text(
+    reader = "import redis\nprint('seen', redis.Redis(db=0).lrange('q', 0, -1))\n"
+    main = (
         "import subprocess, sys\nimport redis\nredis.Redis(db=0).lpush('q', 'x')\n"
         f"subprocess.run([sys.executable, 'reader.py'], check=True, cwd={str(tmp_path)!r})\n"
     )
     url = redis_server.url.removesuffix("/0") + "/3"
-    with running(url) as backend:
-        run = trace_program(script, backend, TraceOptions(timeout=30))
+    run = _run(tmp_path, url, main, **{"reader.py": reader})
     assert run.outcome.status == "finished", (run.outcome, run.stderr)
     assert "seen [b'x']" in run.stdout
 
@@ -236,11 +230,8 @@ child.wait()
 
 
 def test_a_message_a_child_process_receives_is_credited_to_it(backend_spec, tmp_path: Path):
-    (tmp_path / "listener.py").write_text(SUBSCRIBER)
-    script = tmp_path / "main.py"
-    script.write_text(PUBLISHER.format(folder=str(tmp_path)))
-    with running(backend_spec) as backend:
-        run = trace_program(script, backend, TraceOptions(timeout=30))
+    main = PUBLISHER.format(folder=str(tmp_path))
+    run = _run(tmp_path, backend_spec, main, **{"listener.py": SUBSCRIBER})
     assert run.outcome.status == "finished", (run.outcome, run.stderr)
     assert "child got b'hello'" in run.stdout
     received = [r for r in run.steps if r.commands and not r.commands[0].args]
@@ -265,10 +256,7 @@ print("never here")
 def test_a_process_that_reaches_the_real_server_around_the_tutor_is_refused(
     redis_server, tmp_path: Path
 ):
-    script = tmp_path / "around.py"
-    script.write_text(AROUND.format(port=redis_server.port))
-    with running(redis_server.url) as backend:
-        run = trace_program(script, backend, TraceOptions(timeout=20))
+    run = _run(tmp_path, redis_server.url, AROUND.format(port=redis_server.port), timeout=20)
     assert run.outcome.status == "refused", (run.outcome, run.stderr)
     message = run.outcome.message
     assert f"connected to the Redis server at 127.0.0.1:{redis_server.port} directly" in message
@@ -344,10 +332,7 @@ if __name__ == "__main__":
 def test_a_fork_of_the_program_is_traced_not_refused(redis_server, tmp_path: Path):
     # A fork runs the tracer too (its clients are recorded and namespaced), and holds the traced
     # process's own connections: on a real server it is not a client around the tutor.
-    script = tmp_path / "forks.py"
-    script.write_text(FORKS)
-    with running(redis_server.url) as backend:
-        run = trace_program(script, backend, TraceOptions(timeout=20))
+    run = _run(tmp_path, redis_server.url, FORKS, timeout=20)
     assert run.outcome.status == "finished", (run.outcome, run.stderr)
     assert "[b'from the fork']" in run.stdout
     assert any(c.args[:2] == ("RPUSH", "q") for r in run.steps for c in r.commands)

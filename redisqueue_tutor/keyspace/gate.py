@@ -37,9 +37,6 @@ from redisqueue_tutor.keyspace.specs import (
     shape_of,
     split_words,
 )
-from redisqueue_tutor.keyspace.specs import (
-    fixed_shape as _fixed_shape,
-)
 
 __all__ = ["KEYLESS", "REACHES_THE_SERVER", "SCRIPTS", "Gate", "Refused", "display"]
 
@@ -109,7 +106,10 @@ SCRIPT_CACHE = frozenset({"script|load", "script|exists"})
 _GLOB = re.compile(r"[*?\[\]\\]")
 # Commands whose refusal depends on their words, not their name alone (scripts, COPY ... DB).
 _WORDS_DECIDE = SCRIPT_CACHE | SCRIPTS | {"copy", "scan", "client|unblock"}
-_REFUSALS: dict[tuple[bool, str], str] = {}  # (scripts allowed, command) -> why refused, or ""
+_REFUSALS: dict[tuple[bool, str], str] = {}
+_PLAIN: dict[
+    tuple[bool, bool, str], bool
+] = {}  # (scripts, internal, command) -> Gate.plain  # (scripts allowed, command) -> why refused, or ""
 
 
 def display(spec_name: str) -> str:
@@ -174,20 +174,21 @@ class Gate:
 
     def plain(self, shape: Shape) -> bool:
         """Whether the gate passes a command of this shape whenever the names at its places are
-        the run's own (non-empty, in its namespace): no refusal by name, no channel or pattern,
-        no script (the trace then checks no more than that: tracer.prefix)."""
+        the run's own (non-empty, in its namespace): no refusal by name, no channel, pattern or
+        script (the trace then checks no more than that: tracer.prefix). Remembered by command."""
         spec = shape.spec
-        return (
-            not self.internal
-            and spec.name not in _WORDS_DECIDE
-            and "|" not in spec.name  # a subcommand: its first word alone does not name it
-            and not spec.subcommands
-            and _REFUSALS.get((self.scripts, spec.name)) == ""
-            and not shape.channels
-            and not shape.patterns
-            and (bool(spec.keys) or spec.name in KEYLESS)
-            and _fixed_shape(spec)
-        )
+        key = (self.scripts, self.internal, spec.name)
+        found = _PLAIN.get(key)
+        if found is None:
+            found = _PLAIN[key] = (
+                not self.internal
+                and spec.name not in _WORDS_DECIDE
+                and not self._refused(spec, [spec.name])  # its words do not change that
+                and not shape.channels
+                and not shape.patterns
+                and (bool(spec.keys) or spec.name in KEYLESS)
+            )
+        return found
 
     def _refused(self, spec: CommandSpec, words: list[str]) -> str:
         """Why the command is refused whatever it names (the server, scripts, other clients)."""

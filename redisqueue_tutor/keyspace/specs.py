@@ -296,15 +296,39 @@ def shape_of(words: list[str]) -> Shape:
     return found
 
 
+# Shapes by (first word as sent, number of words), where those alone name the command and place
+# its names: a traced program asks for every command, and splitting its words was most of that.
+_BY_FIRST: dict[tuple[str, int], Shape] = {}
+
+
+def sent_shape(args: tuple[Any, ...] | list[Any]) -> Shape:
+    """`shape_of(split_words(args))`, remembered where the first word alone names the command (no
+    subcommand, not "XGROUP CREATE" in one word) and the shape places its names. Raises
+    UnknownKeys as shape_of does."""
+    first = args[0] if args else None
+    if type(first) is str:
+        found = _BY_FIRST.get((first, len(args)))
+        if found is not None:
+            return found
+    words = split_words(args)
+    shape = shape_of(words)
+    spec = shape.spec
+    if (
+        type(first) is str
+        and len(words) == len(args)
+        and "|" not in spec.name
+        and not spec.subcommands
+        and _fixed(spec)
+        and len(_BY_FIRST) < _SHAPES_MOST
+    ):
+        _BY_FIRST[(first, len(args))] = shape
+    return shape
+
+
 def names_at(words: list[str]) -> list[int]:
     """`name_positions(words)`, remembered where the command's shape alone decides them (the
     trace and the proxy ask for every command)."""
     return list(shape_of(words).names)
-
-
-def fixed_shape(spec: CommandSpec) -> bool:
-    """Whether the command's names are at places its number of words alone decides."""
-    return _fixed(spec)
 
 
 def _fixed(spec: CommandSpec) -> bool:

@@ -27,7 +27,6 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import redis
@@ -215,13 +214,6 @@ def _unlink_matching(observer: redis.Redis, pattern: str, keep: Any) -> int:
     return removed
 
 
-def _package_version(name: str) -> str:
-    try:
-        return version(name)
-    except PackageNotFoundError:  # pragma: no cover - only in odd installs
-        return "?"
-
-
 class FakeBackend(Backend):
     """An in-process fakeredis server, one per run, shared by all its clients.
 
@@ -274,7 +266,7 @@ class FakeBackend(Backend):
 
     def connect(self) -> ServerInfo:
         # fakeredis knows neither INFO nor ROLE, and there is nothing to reach: describe it as is.
-        self.info = ServerInfo("fakeredis", _package_version("fakeredis"), "in-process")
+        self.info = ServerInfo.embedded()
         return self.info
 
     def describe(self) -> str:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Protocol
 
-import redis
-
 ENV_REDIS_URL = "TUTOR_REDIS_URL"
 FALLBACK = "start redis-server, check the URL, or run with --backend fake"
 
@@ -29,6 +27,8 @@ class Endpoint(Protocol):
 
 def connect_failure(exc: BaseException, backend: Endpoint) -> str:
     """One line for a failure while connecting, using what we know about the URL."""
+    import redis  # here, not at the top: run/server.py, which a trace's tutor side reads, is light
+
     text = str(exc)
     where = backend.address
     if isinstance(exc, redis.AuthenticationError) or "NOAUTH" in text or "WRONGPASS" in text:

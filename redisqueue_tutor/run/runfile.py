@@ -38,7 +38,7 @@ from __future__ import annotations
 import functools
 import json
 import reprlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -291,14 +291,20 @@ class Replay:
         return record
 
 
+def changed_marks(
+    state: Sequence[tuple[str, Value]], before: Mapping[str, Value]
+) -> frozenset[str]:
+    """The marks of the lists a step changed, against the step before (an empty list where that
+    one did not show it): what the renderer highlights."""
+    return frozenset(f"state:{k}" for k, v in state if before.get(k, ListValue()) != v)
+
+
 def with_changes(records: Sequence[StepRecord], start: StepRecord) -> list[StepRecord]:
     """Mark which keys changed at each step (the renderer highlights them)."""
     out = []
     previous = start
     for record in records:
-        before = previous.state_map
-        changed = frozenset(f"state:{k}" for k, v in record.state if before.get(k) != v)
-        marked = replace(record, changed=changed)
+        marked = replace(record, changed=changed_marks(record.state, previous.state_map))
         out.append(marked)
         previous = marked
     return out

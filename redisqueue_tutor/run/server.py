@@ -9,6 +9,7 @@ import secrets
 import socket
 from contextlib import suppress
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -68,6 +69,15 @@ class ServerInfo:
     mode: str = "standalone"
     role: str = "master"
     tls: bool = False
+
+    @classmethod
+    def embedded(cls) -> ServerInfo:
+        """The embedded fakeredis, in this process."""
+        try:
+            found = version("fakeredis")
+        except PackageNotFoundError:  # pragma: no cover - only in odd installs
+            found = "?"
+        return cls("fakeredis", found, "in-process")
 
     def __str__(self) -> str:
         if self.address == "in-process":

@@ -14,6 +14,7 @@ from redisqueue_tutor.run.runfile import (
     Outcome,
     Run,
     TracedStep,
+    changed_marks,
     decode_value,
 )
 
@@ -74,11 +75,11 @@ class RunBuilder:
         # Only the lists the step changed are kept with it; build() carries the others on.
         lists = {k.key: k.value if k.type == "list" else ListValue() for k in changed.values()}
         # Each step's lists, and which of them changed (the renderer highlights them), made now,
-        # while the program runs (the same marks as runfile.with_changes); a list first seen
+        # while the program runs (runfile.changed_marks, as a run file's); a list first seen
         # later is added to the earlier steps, empty, by build().
         self._values.update(lists)
         state = tuple((name, self._values.get(name, ListValue())) for name in self.lists)
-        marks = frozenset(f"state:{k}" for k, v in state if self._before.get(k, ListValue()) != v)
+        marks = changed_marks(state, self._before)
         self._before = dict(state)
         self.steps.append({**event, "keys": lists, "output": "", "state": state, "marks": marks})
 
@@ -107,8 +108,8 @@ class RunBuilder:
             stdout=stdout,
             stderr=stderr,
         )
-        # Each step's lists, and which of them changed (the renderer highlights them), in one
-        # pass: the same marks as runfile.with_changes.
+        # The records, each with its lists (made as the step arrived, add_step) and a list first
+        # seen after it, empty.
         traced = []
         names = tuple(self.lists)
         for number, event in enumerate(self.steps, start=1):

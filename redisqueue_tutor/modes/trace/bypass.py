@@ -87,23 +87,20 @@ def _socket_inodes(pid: int) -> set[str]:
     return inodes
 
 
-def command_line(pid: int) -> str:
-    """`python3 -I -c ...`: the process's command line, its program by name alone."""
-    try:
-        raw = (PROC / str(pid) / "cmdline").read_bytes()
-    except OSError:
-        return "?"
-    parts = [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
-    if parts:
-        parts[0] = Path(parts[0]).name
-    return " ".join(parts) or "?"
-
-
 def _command_bytes(pid: int) -> bytes | None:
     try:
         return (PROC / str(pid) / "cmdline").read_bytes()
     except OSError:
         return None
+
+
+def command_line(pid: int) -> str:
+    """`python3 -I -c ...`: the process's command line, its program by name alone."""
+    raw = _command_bytes(pid) or b""
+    parts = [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
+    if parts:
+        parts[0] = Path(parts[0]).name
+    return " ".join(parts) or "?"
 
 
 def bypassing(pids: set[int], addresses: set[tuple[str, int]], root: int) -> tuple[int, str] | None:

@@ -21,14 +21,12 @@ import contextlib
 import gc
 import json
 import os
-import secrets
 import selectors
 import signal
 import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlparse
@@ -48,6 +46,7 @@ from redisqueue_tutor.run.records import (
     fold,
 )
 from redisqueue_tutor.run.runfile import Outcome, Run, decode_value
+from redisqueue_tutor.run.server import Namespace, ServerInfo
 
 DEFAULT_TIMEOUT = 30.0  # seconds: real programs (a worker's burst, Django start-up) take a few
 KILL_GRACE = 1.0  # seconds between SIGTERM and SIGKILL for the program's process group
@@ -89,11 +88,6 @@ class TraceOptions:
     whole: bool = False
 
 
-class _Prefixed(Protocol):
-    @property
-    def prefix(self) -> str: ...
-
-
 class TraceTarget(Protocol):
     """What the tutor's side of a trace needs of the run's backend (a run.backend.Backend is
     one; EmbeddedTarget is one without importing a Redis client)."""
@@ -102,16 +96,11 @@ class TraceTarget(Protocol):
     def kind(self) -> str: ...
 
     @property
-    def namespace(self) -> _Prefixed: ...
+    def namespace(self) -> Namespace: ...
 
     def describe(self) -> str: ...
 
     def use_database(self, db: int) -> None: ...
-
-
-@dataclass(frozen=True)
-class _Namespace:
-    prefix: str
 
 
 class EmbeddedTarget:
@@ -124,14 +113,10 @@ class EmbeddedTarget:
     url = ""
 
     def __init__(self) -> None:
-        self.namespace = _Namespace(f"tutor:{{{secrets.token_hex(4)}}}:")  # as Namespace.new
+        self.namespace = Namespace.new()
 
     def describe(self) -> str:
-        try:
-            found = version("fakeredis")
-        except PackageNotFoundError:  # pragma: no cover - only in odd installs
-            found = "?"
-        return f"embedded fakeredis {found} (in-process, nothing to install)"  # as ServerInfo
+        return str(ServerInfo.embedded())
 
     def use_database(self, db: int) -> None:
         """Another database of the embedded server: it goes with the server."""

@@ -23,7 +23,7 @@ from typing import Any
 import redis
 
 from redisqueue_tutor.keyspace.gate import SCRIPTS
-from redisqueue_tutor.keyspace.specs import UnknownKeys, fixed_shape, shape_of, split_words
+from redisqueue_tutor.keyspace.specs import UnknownKeys, sent_shape, split_words
 from redisqueue_tutor.run.backend import Backend
 from redisqueue_tutor.run.fakeserver import NotAList, read_list
 from redisqueue_tutor.run.records import Value, as_read, freeze
@@ -49,9 +49,6 @@ class StateView:
         self.pending: dict[tuple[str, int], str] = {}
         self._flushed = time.monotonic()
         self._observers: dict[int, redis.Redis] = {}
-        # (first word, number of words) -> (places of the keys written, their type), for the
-        # commands whose places their shape alone decides (written is asked for every command).
-        self._quick: dict[tuple[Any, int], tuple[tuple[int, ...], str]] = {}
 
     def observer_for(self, db: int) -> redis.Redis:
         """A client that reads database `db` as Redis holds it (bytes that are not text stay
@@ -77,29 +74,15 @@ class StateView:
         for _client, sent, _reply, _error in commands:
             if not sent:
                 continue
-            quick = self._quick.get((sent[0], len(sent)))
-            if quick is not None:  # a command seen before: same shape, same places
-                positions, kind = quick
-                words: Any = sent
-            else:
-                words = split_words(sent)
-                try:
-                    shape = shape_of(words)
-                except UnknownKeys:
-                    continue
-                # A script writes what it names (its KEYS, and the ARGV it takes as names).
-                positions = shape.names if shape.spec.name in SCRIPTS else shape.written
-                kind = _kind_of(shape.spec.categories) if positions else ""
-                spec = shape.spec
-                if (
-                    len(words) == len(sent)
-                    and isinstance(sent[0], str)
-                    and fixed_shape(spec)
-                    and "|" not in spec.name
-                    and not spec.subcommands
-                    and len(self._quick) < 4096
-                ):
-                    self._quick[(sent[0], len(sent))] = (positions, kind)
+            try:
+                shape = sent_shape(sent)
+            except UnknownKeys:
+                continue
+            # A script writes what it names (its KEYS, and the ARGV it takes as names).
+            positions = shape.names if shape.spec.name in SCRIPTS else shape.written
+            kind = _kind_of(shape.spec.categories) if positions else ""
+            # The places are those of the words as Redis splits them ("XGROUP CREATE" is two).
+            words: Any = sent if type(sent[0]) is str and " " not in sent[0] else split_words(sent)
             if not positions:
                 continue
             for index in positions:
@@ -116,7 +99,7 @@ class StateView:
         two): what a real server's connection reads in the same round trip as the command
         (connection.py), instead of a round trip of its own after it."""
         try:
-            shape = shape_of(split_words(sent))
+            shape = sent_shape(sent)
         except UnknownKeys:
             return []
         if not shape.written or _kind_of(shape.spec.categories) != "list":

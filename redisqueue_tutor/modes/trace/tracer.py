@@ -38,7 +38,7 @@ from typing import Any
 import redis
 
 from redisqueue_tutor.keyspace.gate import Refused
-from redisqueue_tutor.keyspace.specs import UnknownKeys, shape_of, split_words
+from redisqueue_tutor.keyspace.specs import UnknownKeys, sent_shape, split_words
 from redisqueue_tutor.modes.trace.pipe import Events, frame, wire
 from redisqueue_tutor.modes.trace.redirect import is_own_code, program_line_of
 from redisqueue_tutor.modes.trace.state import Raw, StateView
@@ -210,9 +210,6 @@ class Tracer:
         # Waits until the records of clients the proxy serves are steps (endpoint.py sets it).
         self.drain: Callable[[float], None] = lambda _cap: None
         self.state = StateView(backend, self.channels, self.cond)
-        # Commands whose names are keys at places their shape alone decides, and that the gate
-        # passes whatever keys of the run they name: (first word, words) -> key places.
-        self._quick: dict[tuple[str, int], tuple[int, ...]] = {}
         self._no_password: set[Any] = set()  # first words of commands that carry no password
         self._masked: dict[str, str] = {}  # program line -> as shown, for _masked_for passwords
         self._masked_for = 0
@@ -339,11 +336,17 @@ class Tracer:
         Refused with the gate's one line."""
         if not args:
             return args
-        quick = self._quick.get((args[0], len(args))) if type(args[0]) is str else None
-        if quick is not None:  # a command seen before whose only names are keys at fixed places
+        try:
+            shape = sent_shape(args)
+        except UnknownKeys as exc:
+            raise Refused(f"{_word(args[0]).upper()} is refused: {exc}") from None
+        first = args[0]
+        if type(first) is str and " " not in first and self.backend.gate.plain(shape):
+            # Its only names are keys at the places its shape says, and the gate passes it
+            # whatever keys of the run it names: namespaced here, without splitting its words.
             out = list(args)
             prefix = self.backend.namespace.prefix
-            for index in quick:
+            for index in shape.names:
                 short = args[index] if type(args[index]) is str else _word(args[index])
                 if not short:
                     break  # an empty name: the gate says why, below
@@ -351,10 +354,6 @@ class Tracer:
             else:
                 return tuple(out)
         words = split_words(args)
-        try:
-            shape = shape_of(words)
-        except UnknownKeys as exc:
-            raise Refused(f"{words[0].upper()} is refused: {exc}") from None
         positions = shape.names
         out = list(args)
         if positions:
@@ -372,14 +371,6 @@ class Tracer:
         problem = self.backend.gate.shaped_problem(shape, words, self.backend.namespace.short)
         if problem:
             raise Refused(problem)
-        if (
-            type(args[0]) is str
-            and len(words) == len(args)
-            and shape.names == shape.keys
-            and self.backend.gate.plain(shape)
-            and len(self._quick) < 4096
-        ):
-            self._quick[(args[0], len(args))] = shape.names
         return tuple(out)
 
     def shorten(self, value: Any) -> Any:
