@@ -14,8 +14,9 @@ a circle (tests/test_architecture.py reads every import and says where this brea
     cli/        the Typer commands: parse, call a mode, hand the result to a screen, exit codes
     launch.py   the entry point: `tutor trace` starts the program's process first, then cli
 
-Beside them, three small modules any room may use: wording.py (counts and lists in messages),
-jsonfile.py (bounded JSON reading) and progress.py (the learner's saved progress).
+Beside them, small modules any room may use: wording.py (counts and lists in messages),
+jsonfile.py (bounded JSON reading), progress.py (the learner's saved progress) and collector.py
+(the garbage collector held off while start-up and a trace make objects that are not garbage).
 
 Rich and Typer are imported only in screens/ and cli/ (a ruff banned-api rule says so): the
 modes draw through screens.

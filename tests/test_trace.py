@@ -442,3 +442,20 @@ def test_what_the_program_writes_at_exit_is_kept(tmp_path):
     assert run.outcome.status == "finished", run.outcome
     # In the order Python runs them, as in a plain run: the last registered first.
     assert run.stdout == "bye, without a newlinekept until logging shuts down\n"
+
+
+def test_the_program_finds_the_garbage_collector_on(tmp_path):
+    # The tracer's imports run with the collector held off (collector.py); the program itself
+    # runs with it on, as in a plain run, and its cycles are collected.
+    script = tmp_path / "cycles.py"
+    script.write_text(
+        "import gc, weakref\n"
+        "class Node: pass\n"
+        "a = Node(); a.me = a; gone = weakref.ref(a); del a\n"
+        "gc.collect()\n"
+        "print(gc.isenabled(), gone() is None)\n"
+    )
+    with running(None) as backend:
+        run = trace_program(script, backend, TraceOptions(timeout=20))
+    assert run.outcome.status == "finished", run.outcome
+    assert run.stdout == "True True\n"

@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 from redis.backoff import NoBackoff
@@ -41,7 +41,6 @@ from redisqueue_tutor.run.connections import (
     CONNECTION_CLASSES,
     _fake_connection_classes,
 )
-from redisqueue_tutor.run.fakeserver import ServerEvent, ServerRecorder, new_server
 from redisqueue_tutor.run.faults import ENV_REDIS_URL, BackendError, connect_failure, explain
 from redisqueue_tutor.run.recorder import CommandLog
 from redisqueue_tutor.run.records import as_read
@@ -56,6 +55,9 @@ from redisqueue_tutor.run.server import (
     refuse_unsuitable,
 )
 from redisqueue_tutor.run.signals import Terminated, hold_signals, signals_as_exit
+
+if TYPE_CHECKING:
+    from redisqueue_tutor.run.fakeserver import ServerEvent
 
 DEFAULT_BACKEND = "fake"
 
@@ -230,6 +232,9 @@ class FakeBackend(Backend):
     def __init__(self, namespace: Namespace | None = None, *, record: bool = True) -> None:
         """`record` False: the server only corrects its replies; a traced program's process
         records at its connections instead."""
+        # fakeredis is imported here, not with this module: a run on a real server never needs it.
+        from redisqueue_tutor.run.fakeserver import ServerRecorder, new_server
+
         super().__init__(namespace)
         self.server = new_server()
         self._decodes: dict[str, bool] = {}

@@ -40,6 +40,12 @@ def _end() -> None:
 # runs the last registered first.
 atexit.register(_end)
 
+from redisqueue_tutor import collector
+
+# The tracer's imports (redis, fakeredis) are not garbage: the collector waits until the program
+# runs (collector.py), which then finds it on as always.
+collector.hold()
+
 import functools
 import json
 import runpy
@@ -318,6 +324,16 @@ def _program_traceback(exc: BaseException) -> str:
     return "".join(lines)
 
 
+def _as_the_program(events: Events, argv: list[str], script: str) -> None:
+    """The process as the program expects to find it: its output, arguments and path, and the
+    garbage collector on."""
+    sys.stdout = ThreadOutput(events, "stdout")
+    sys.stderr = ThreadOutput(events, "stderr")
+    sys.argv = list(argv)
+    sys.path[0] = str(Path(script).parent)
+    collector.release()
+
+
 def main() -> int:
     settings = json.loads(os.environ.pop(ENV))
     # The tutor started this process early (spawn.py): the run's settings come now.
@@ -344,10 +360,7 @@ def main() -> int:
     paths = [str(Path(__file__).parent / "site"), os.environ.get("PYTHONPATH", "")]
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     say_where_and_exit(tracer)
-    sys.stdout = ThreadOutput(events, "stdout")
-    sys.stderr = ThreadOutput(events, "stderr")
-    sys.argv = list(argv)
-    sys.path[0] = str(Path(script).parent)
+    _as_the_program(events, argv, script)
     status, message, code = "finished", "", 0
     main_thread = threading.get_ident()
     try:

@@ -18,7 +18,6 @@ run's namespace (backend.running): its keys are removed on every exit, even afte
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import os
 import selectors
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlparse
 
+from redisqueue_tutor import collector
 from redisqueue_tutor.modes.trace.builder import RunBuilder
 from redisqueue_tutor.modes.trace.bypass import LOOK_EVERY, bypassing, refusal, server_addresses
 from redisqueue_tutor.modes.trace.pipe import FrameReader, unwire
@@ -200,8 +200,7 @@ class TracedProgram:
         read_fd = self.read_fd
         # A long run's steps pile up here as objects the cyclic collector would walk again and
         # again (100,000 steps made each command a fifth dearer): they are not garbage.
-        collecting = gc.isenabled()
-        gc.disable()
+        collector.hold()
         try:
             look = _bypass_look(backend, processes, child.pid, end)
             timed_out = _collect(child, read_fd, raw, events, started + options.timeout, look=look)
@@ -216,11 +215,9 @@ class TracedProgram:
             )
         finally:
             self.close()
-            if collecting:
-                # The run lives until the tutor exits: frozen first, or the collector would walk
-                # all of it at once as soon as it is on again (20 ms for 10,000 steps).
-                gc.freeze()
-                gc.enable()
+            # The run lives until the tutor exits: frozen first, or the collector would walk all
+            # of it at once as soon as it is on again (20 ms for 10,000 steps).
+            collector.release()
 
 
 def _result(
