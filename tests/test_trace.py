@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -459,3 +460,64 @@ def test_the_program_finds_the_garbage_collector_on(tmp_path):
         run = trace_program(script, backend, TraceOptions(timeout=20))
     assert run.outcome.status == "finished", run.outcome
     assert run.stdout == "True True\n"
+
+
+LATER = """\
+import io, sys
+import redis
+import redisqueue_tutor.modes.trace.child as child
+import redisqueue_tutor.modes.trace.state as view
+from redisqueue_tutor.modes.trace.endpoint import Endpoint
+from redisqueue_tutor.modes.trace.pipe import Events, FrameReader
+from redisqueue_tutor.modes.trace.tracer import Tracer
+
+view.FLUSH_EVERY = 3600  # no flush of the other keys falls due during the test
+backend = child._backend({"kind": "real", "url": sys.argv[1], "prefix": "tutor:{t}:", "fast": False})
+out = io.BytesIO()
+tracer = child.state.TRACER = Tracer(backend, Events(out), "/nowhere.py", False)
+endpoint = Endpoint(tracer)
+child.install()
+tracer.defers = sys.argv[2] == "later"
+r = redis.Redis()
+left = []
+for send in (
+    lambda: r.set("a", "1"),
+    lambda: r.lpush("q", "x", "y"),
+    lambda: r.rpop("q"),
+    lambda: r.hset("h", "f", "v"),
+    lambda: r.delete("a"),  # DEL: the type of what it removed is read at once
+):
+    send()
+    left.append(tracer._later is not None)
+tracer.keys_at_end()
+tracer.events.flush()
+endpoint.close()
+events = list(FrameReader().feed(out.getvalue()))
+print(repr((left, [(e["commands"], e["keys"]) for e in events if e["type"] == "step"])))
+# The next run starts from the same keys (the state view's own client: not the program's).
+tracer.state.observer_for(0).delete("tutor:{t}:q", "tutor:{t}:h")
+child._FINAL["status"] = 0  # the module's last exit handler ends the process with it
+"""
+
+
+@pytest.mark.real
+def test_a_step_worked_out_while_the_next_command_travels_is_the_same_step(redis_server, tmp_path):
+    # On a real server a step whose keys need no read of their own is worked out once the next
+    # command is sent (tracer.step's `later`): off the program's path, with the same frame.
+    def steps(mode: str) -> tuple[list[bool], list[object]]:
+        done = subprocess.run(
+            [sys.executable, "-c", LATER, redis_server.url, mode],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return ast.literal_eval(done.stdout)
+
+    left, later = steps("later")
+    now_left, now = steps("now")
+    assert left == [True, True, True, True, False]
+    assert now_left == [False] * 5
+    assert later == now
+    assert [c[0][1][0] for c, _keys in later] == ["SET", "LPUSH", "RPOP", "HSET", "DEL"]
+    assert later[1][1] == [["q", "list", ["y", "x"]]]  # the list as read with its command

@@ -23,7 +23,7 @@ def _end() -> None:
     """The last exit handler: after the program's own, logging's, multiprocessing's and the
     tracer's, send what is left, then end the process without tearing the interpreter down (its
     modules, the tracer's threads), which the tutor would otherwise wait for after every run."""
-    for stream in (sys.stdout, sys.stderr):  # the program's output (tracer.ThreadOutput)
+    for stream in (sys.stdout, sys.stderr):  # the program's output (output.ThreadOutput)
         with suppress(Exception):
             getattr(stream, "flush_all", stream.flush)()
     with suppress(Exception):
@@ -63,12 +63,12 @@ from redisqueue_tutor.keyspace.gate import Refused
 from redisqueue_tutor.modes.trace import tracer as state
 from redisqueue_tutor.modes.trace.connection import TraceMixin
 from redisqueue_tutor.modes.trace.endpoint import Endpoint
+from redisqueue_tutor.modes.trace.output import ThreadOutput
 from redisqueue_tutor.modes.trace.pipe import Events, RelayedEvents
 from redisqueue_tutor.modes.trace.redirect import program_line_of
 from redisqueue_tutor.modes.trace.spawn import ENV
 from redisqueue_tutor.modes.trace.tracer import (
     ClientName,
-    ThreadOutput,
     Tracer,
     _is_program,
     _real_cond_wait,
@@ -289,6 +289,7 @@ def _forked(tracer: Tracer, address: tuple[str, int]) -> None:
     which writes them into the pipe (pipe.RelayedEvents)."""
     relay = RelayedEvents(address)
     tracer.events = relay
+    tracer.forked()
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, ThreadOutput):
             stream.events = relay
@@ -346,6 +347,7 @@ def main() -> int:
     script = os.path.realpath(argv[0])
     stream = os.fdopen(int(settings["fd"]), "wb")  # Events.send flushes
     events = Events(stream)
+    events.keep_flushing()
     _FINAL["events"] = events  # _end, the last exit handler, sends what is left
     backend = _backend(settings)
     state.TRACER = tracer = Tracer(

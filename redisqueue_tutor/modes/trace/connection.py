@@ -207,6 +207,7 @@ class TraceMixin(HandshakeMarked):
         return tracer.shorten(reply)
 
     def _read_locked(self, tracer: Tracer, *args: Any, **kwargs: Any) -> Any:
+        tracer.catch_up()  # the last step, while this command travels (tracer.step's `later`)
         try:
             reply = self._read(*args, **kwargs)
         except ResponseError:
@@ -236,7 +237,7 @@ class TraceMixin(HandshakeMarked):
                     if isinstance(word, str)
                 }
                 woken = tracer.wait_for_wake(pushed) if pushed else set()
-                self._emit(tracer)
+                self._emit(tracer, later=True)
             finally:
                 self._release()
             if woken:
@@ -252,7 +253,7 @@ class TraceMixin(HandshakeMarked):
                 tracer.wait_for_delivery(target)
         return tracer.shorten(reply)
 
-    def _emit(self, tracer: Tracer) -> None:
+    def _emit(self, tracer: Tracer, *, later: bool = False) -> None:
         raws, self._raw = self._raw, []
         if raws:
             # A reply to a command sent earlier names the line that sent it; a pushed message
@@ -273,6 +274,7 @@ class TraceMixin(HandshakeMarked):
                 commands,
                 db=int(getattr(self, "db", 0) or 0),
                 lists=given,
+                later=later,
             )
 
     def _release(self) -> None:

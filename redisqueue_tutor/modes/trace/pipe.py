@@ -18,7 +18,7 @@ import marshal
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from redisqueue_tutor.run.records import (
@@ -34,6 +34,7 @@ from redisqueue_tutor.run.runfile import decode_value, encode_value
 URGENT = frozenset({"end", "refused", "running", "keys", "database"})  # flushed at once
 _LENGTH = 4
 FLUSH_EVENTS = 0.05  # seconds events may wait in the pipe's buffer (urgent ones never do)
+_sleep = time.sleep  # as it was before the tracer made the program's sleeps take turns
 
 
 def frame(event: dict[str, Any] | tuple[Any, ...]) -> bytes:
@@ -46,10 +47,14 @@ class Events:
     """Events to the tutor on the pipe, one marshal frame each, written whole under a
     lock."""
 
+    # Called before any frame is written or flushed: the tracer's step left for later goes first
+    # (tracer.catch_up), so the tutor gets every event in the order it happened.
+    before: Callable[[], None] | None = None
+
     def __init__(self, stream: IO[bytes]) -> None:
         self.stream = stream
         self.lock = threading.Lock()
-        self._flushed = 0.0
+        self._waiting = False  # frames written and not flushed yet
 
     def send(self, **event: Any) -> None:
         self.write(event, urgent=event.get("type") in URGENT)
@@ -58,20 +63,43 @@ class Events:
         self.write_frame(frame(event), urgent=urgent)
 
     def write_frame(self, data: bytes, *, urgent: bool = False) -> None:
-        """Write one event's frame; the pipe is flushed at most every FLUSH_EVENTS seconds (a
-        write per command was a tenth of a traced command's cost), and at once for the events
-        that end or stop a run."""
+        """Write one event's frame: into the pipe at once for the events that end or stop a
+        run, the others within FLUSH_EVENTS seconds (keep_flushing); a write per command was a
+        tenth of a traced command's cost."""
+        if self.before is not None:
+            self.before()
         with self.lock:
             self.stream.write(data)
-            now = time.monotonic()
-            if urgent or now - self._flushed >= FLUSH_EVENTS:
+            self._waiting = not urgent
+            if urgent:
                 self.stream.flush()
-                self._flushed = now
 
     def flush(self) -> None:
+        if self.before is not None:
+            self.before()
         with self.lock:
             self.stream.flush()
-            self._flushed = time.monotonic()
+            self._waiting = False
+
+    def keep_flushing(self) -> None:
+        """Flush every FLUSH_EVENTS seconds, on a thread of the tutor's: a step waits no longer
+        in the buffer (or left for later: before) while the program does something else than
+        Redis (sleeps, runs a child process that is then stopped)."""
+
+        def run() -> None:
+            while True:
+                _sleep(FLUSH_EVENTS)
+                try:
+                    if self.before is not None:
+                        self.before()
+                    with self.lock:
+                        if self._waiting:
+                            self.stream.flush()
+                            self._waiting = False
+                except Exception:  # the pipe is closed: the run is over
+                    return
+
+        threading.Thread(target=run, name="tutor-flush", daemon=True).start()
 
 
 class RelayedEvents(Events):
@@ -86,7 +114,6 @@ class RelayedEvents(Events):
         self.address = address
         self.out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.lock = threading.Lock()
-        self._flushed = 0.0
 
     def write_frame(self, data: bytes, *, urgent: bool = False) -> None:
         if len(data) > self.LARGEST:

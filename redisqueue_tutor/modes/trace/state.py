@@ -122,8 +122,7 @@ class StateView:
         lists: list[str] = []
         unknown: dict[str, str] = {}
         for name, kind in self.written(records).items():
-            known = self.sent.get(self.label(name, db), ("",))[0]
-            expected = known if known not in ("", "none") else kind
+            expected = self._expected(name, kind, db)
             # Every key is read again, with its type and time to live, at the next flush.
             self.pending[(name, db)] = expected
             if expected == "list":
@@ -136,6 +135,26 @@ class StateView:
         if self.pending and time.monotonic() - self._flushed >= FLUSH_EVERY:
             changes += self.flush()
         return changes
+
+    def _expected(self, name: str, kind: str, db: int) -> str:
+        """The type a written key is read as: the one the tutor has for it, or its command's."""
+        known = self.sent.get(self.label(name, db), ("",))[0]
+        return known if known not in ("", "none") else kind
+
+    def reads_now(self, records: list[Raw], db: int, given: dict[str, Any]) -> bool:
+        """Whether changed() would read the server for these records: a key whose type is not
+        known yet, a list not read with its command (`given`) or that turned out of another
+        type, or a flush that is due. When it would not, changed() may run later than the step,
+        after the program's next command is sent (tracer.step), and show the same."""
+        if time.monotonic() - self._flushed >= FLUSH_EVERY:
+            return True
+        if any(isinstance(items, Exception) for items in given.values()):
+            return True
+        for name, kind in self.written(records).items():
+            expected = self._expected(name, kind, db)
+            if not expected or (expected == "list" and name not in given):
+                return True
+        return False
 
     def read_lists(
         self, names: list[str], db: int, given: dict[str, Any]

@@ -50,11 +50,7 @@ from redisqueue_tutor.run.passwords import (
     passwords_in,
 )
 from redisqueue_tutor.run.recorder import shorten_value
-from redisqueue_tutor.run.records import (
-    fold,
-    fold_lines,
-    freeze,
-)
+from redisqueue_tutor.run.records import fold, freeze
 
 FOLD_EVENT = 4096  # bytes: a step longer than this is looked at for values to fold
 SETTLE_CAP = 0.5  # seconds a thread waits for the others to settle before it goes on anyway
@@ -77,6 +73,8 @@ _PUSHES = frozenset(
     ]
 )
 
+# A step's arguments (Tracer.step): actor, thread, action, commands, database, lists read.
+_Step = tuple[str, str, str, list[Raw], int, dict[str, Any]]
 _CHANNEL_USERS = frozenset({"publish", "spublish", "subscribe", "psubscribe"})
 OWN_THREADS = "tutor-"  # the tutor's threads in the program's process (endpoint, proxy, server)
 
@@ -92,59 +90,6 @@ def thread_label(thread: threading.Thread | None = None) -> str:
         return "main"
     found = re.fullmatch(r"Thread-\d+ \((.+)\)", thread.name)
     return found.group(1) if found else thread.name
-
-
-class ThreadOutput:
-    """sys.stdout / sys.stderr of the program: each thread's lines become events of that thread.
-
-    Buffered per thread up to the newline, since print() writes the text and the newline apart
-    and two threads printing at once would otherwise cut each other's lines.
-    """
-
-    def __init__(self, events: Events, stream: str) -> None:
-        self.events = events
-        self.name = stream
-        self.encoding = "utf-8"
-        self._partial: dict[int, str] = {}
-        self._lock = threading.Lock()
-
-    def write(self, text: str) -> int:
-        me = threading.get_ident()
-        with self._lock:
-            buffered = self._partial.pop(me, "") + text
-            complete, newline, rest = buffered.rpartition("\n")
-            if rest:
-                self._partial[me] = rest
-        if newline:
-            self._send(complete + newline)
-        return len(text)
-
-    def _send(self, text: str) -> None:
-        if TRACER is not None and not TRACER.whole:
-            text = fold_lines(text)
-        self.events.send(type="output", stream=self.name, thread=thread_label(), text=text)
-
-    def flush(self) -> None:
-        with self._lock:
-            rest = self._partial.pop(threading.get_ident(), "")
-        if rest:
-            self._send(rest)
-
-    def flush_all(self) -> None:
-        """Every thread's unfinished line (at exit: a last `write` without a newline)."""
-        with self._lock:
-            rests, self._partial = list(self._partial.values()), {}
-        for rest in rests:
-            self._send(rest)
-
-    def isatty(self) -> bool:
-        return False
-
-    def writable(self) -> bool:
-        return True
-
-    def fileno(self) -> int:
-        raise OSError("the traced program's output is captured")
 
 
 class ClientName:
@@ -213,6 +158,10 @@ class Tracer:
         self._no_password: set[Any] = set()  # first words of commands that carry no password
         self._masked: dict[str, str] = {}  # program line -> as shown, for _masked_for passwords
         self._masked_for = 0
+        # A step to work out while the next command travels (step(later=True)), as its arguments.
+        self._later: _Step | None = None
+        self.defers = self.strict  # on a real server, where the next command travels meanwhile
+        events.before = self.catch_up
         self._threads = (0, 0)  # (threads running, asking thread) when _others last looked
         self._others_now = False
 
@@ -402,6 +351,7 @@ class Tracer:
     def keys_at_end(self) -> None:
         """Send the keys changed since the state view last read them (state.py)."""
         with self.lock:
+            self.catch_up()
             try:
                 changes = self.state.flush() if self.state.pending or self.state.expiring else []
             except Exception:  # the state view is the tutor's: never the program's exception
@@ -445,11 +395,47 @@ class Tracer:
         *,
         db: int = 0,
         lists: dict[str, Any] | None = None,
+        later: bool = False,
     ) -> None:
         """One step: its commands raw, (client, words as sent, reply as read, error), for the
-        tutor to make records of (parent.py), and the keys they changed."""
+        tutor to make records of (parent.py), and the keys they changed.
+
+        `later`: on a real server the step may be worked out while the program's next command
+        travels (connection.py calls catch_up once it is sent; Events before anything else
+        goes to the tutor): the same frame, off the program's path. Only when its state view
+        reads nothing from the server and the program holds no part of its replies."""
         if not commands:
             return
+        self.catch_up()
+        step = (actor, thread, action, commands, db, lists or {})
+        if later and self.defers and _flat(commands) and not self._reads_now(step):
+            self._later = step
+            return
+        self._step(step)
+
+    def _reads_now(self, step: _Step) -> bool:
+        try:
+            return self.state.reads_now(step[3], step[4], step[5])
+        except Exception:  # as _changed: the state view's failure is never the program's
+            return True
+
+    def catch_up(self) -> None:
+        """Work out the step left for later, if any (under the lock: the state view is one)."""
+        if self._later is None:
+            return
+        with self.lock:
+            later, self._later = self._later, None
+            if later is not None:
+                self._step(later)
+
+    def forked(self) -> None:
+        """In a fork: a step left for later is the process it was forked from's to send, and
+        none is left for later here (a fork often ends with os._exit, which sends nothing)."""
+        self._later = None
+        self.defers = False
+
+    def _step(self, step: _Step) -> None:
+        actor, thread, action, commands, db, lists = step
         messages = 0
         for _client, words, reply, _error in commands:
             if not words:
@@ -482,6 +468,15 @@ class Tracer:
         args = masked_command(tuple(short(w) if isinstance(w, str) else w for w in words))
         reply = shorten_value(freeze(reply), short)
         return [client, [wire(self.value(a)) for a in args], wire(self.value(reply)), error, 1]
+
+
+def _flat(commands: list[Raw]) -> bool:
+    """Commands, not pushed messages, whose replies hold no list the program could change (a
+    reply's own list is copied as it is read: connection._read)."""
+    return all(
+        words and (type(reply) is not list or not any(type(r) is list for r in reply))
+        for _client, words, reply, _error in commands
+    )
 
 
 def _is_message(reply: Any) -> bool:
