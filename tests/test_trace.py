@@ -521,3 +521,17 @@ def test_a_step_worked_out_while_the_next_command_travels_is_the_same_step(redis
     assert later == now
     assert [c[0][1][0] for c, _keys in later] == ["SET", "LPUSH", "RPOP", "HSET", "DEL"]
     assert later[1][1] == [["q", "list", ["y", "x"]]]  # the list as read with its command
+
+
+def test_names_with_control_bytes_show_what_redis_received(tmp_path):
+    # kombu's priority queues are named 'celery\x06\x163': the Queue column, the tracker and the
+    # keys at the end write the bytes as escapes, as the command column does.
+    script = tmp_path / "kombu_names.py"
+    script.write_text(
+        'import redis\nr = redis.Redis()\nr.lpush("celery", "a")\nr.lpush("celery\\x06\\x163", "b")\n'
+    )
+    result = runner.invoke(app, ["trace", str(script), "--plain"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "\x06" not in result.output and "\x16" not in result.output
+    assert "celery\\x06\\x163=['b']" in result.output  # the Queue column
+    assert result.output.count("celery\\x06\\x163") >= 4  # the command, tracker and keys too

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from redisqueue_tutor.wording import printable
+
 Value = Any  # a frozen value: None, bool, int, float, str, bytes, or the frozen containers below
 
 
@@ -388,7 +390,8 @@ def _command_words(args: tuple[str, ...]) -> list[str]:
 def state_text(state: tuple[tuple[str, Value], ...]) -> str:
     if len(state) == 1:
         return python_text(state[0][1])
-    return "  ".join(f"{key}={python_text(value)}" for key, value in state)
+    # A name with control bytes (kombu's 'celery\x06\x163') written as Redis received it.
+    return "  ".join(f"{printable(key)}={python_text(value)}" for key, value in state)
 
 
 def as_read(value: Any, decode: bool = True) -> Any:

@@ -14,6 +14,7 @@ from rich.text import Text
 from redisqueue_tutor.run.records import StepRecord
 from redisqueue_tutor.run.tables import EXECUTION_HEADERS, ExecutionRow, execution_row, tracker
 from redisqueue_tutor.screens.console import Look
+from redisqueue_tutor.wording import printable
 
 
 class _Named(Protocol):
@@ -241,7 +242,7 @@ def tracker_table(
     if compact:
         table.add_column("When", no_wrap=True)
         for name, _cells in data.rows:
-            table.add_column(Text(name), overflow="fold")
+            table.add_column(Text(printable(name)), overflow="fold")
         for index, title in enumerate(data.columns):
             table.add_row(
                 title.replace("After Step", "After"),
@@ -255,5 +256,5 @@ def tracker_table(
     for title in data.columns:
         table.add_column(title, overflow="fold")
     for (name, cells), flags in zip(data.rows, data.changed, strict=True):
-        table.add_row(Text(name), *(cell(c, flags[i], i) for i, c in enumerate(cells)))
+        table.add_row(Text(printable(name)), *(cell(c, flags[i], i) for i, c in enumerate(cells)))
     return table

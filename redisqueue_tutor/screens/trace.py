@@ -17,6 +17,7 @@ from redisqueue_tutor.run.records import fold, fold_lines, fold_text, python_tex
 from redisqueue_tutor.run.runfile import Run
 from redisqueue_tutor.screens.console import Look
 from redisqueue_tutor.screens.step import StepView, step_screen
+from redisqueue_tutor.wording import printable
 
 SHOWN_STEPS = 100  # a longer run shows its last steps and a summary; --output keeps them all
 SHOWN_KEYS = 50
@@ -85,9 +86,11 @@ def keys_table(run: Run, look: Look) -> Table | None:
         keys = keys[:SHOWN_KEYS]
     for key in keys:
         if key.type == "none":
-            table.add_row(Text(key.key), "-", Text("(gone: removed or emptied)", style="dim"))
+            table.add_row(
+                Text(printable(key.key)), "-", Text("(gone: removed or emptied)", style="dim")
+            )
         else:
-            table.add_row(Text(key.key), key.type, Text(python_text(fold(key.value))))
+            table.add_row(Text(printable(key.key)), key.type, Text(python_text(fold(key.value))))
     return table
 
 
