@@ -130,9 +130,11 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def command(panel: str, name: str | None = None, **settings: Any) -> Callable[[F], F]:
+def command(
+    panel: str, name: str | None = None, *, cls: type[TutorCommand] = TutorCommand, **settings: Any
+) -> Callable[[F], F]:
     """Register a `tutor` command in one of the help's panels."""
-    return app.command(name, cls=TutorCommand, rich_help_panel=panel, **settings)
+    return app.command(name, cls=cls, rich_help_panel=panel, **settings)
 
 
 class Exit(Exception):

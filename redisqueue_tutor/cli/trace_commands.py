@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -14,6 +14,7 @@ from redisqueue_tutor.cli.app import (
     BackendOpt,
     Exit,
     PlainOpt,
+    TutorCommand,
     command,
     friendly,
 )
@@ -25,14 +26,61 @@ if TYPE_CHECKING:
 EXIT_TIMEOUT = 124  # as coreutils' timeout: the program was stopped, not finished
 
 
+class ProgramCommand(TutorCommand):
+    """`-m MODULE` ends the tutor's options, as in `python -m MODULE`: every word after it is
+    the module's (`-m celery -A proj worker -P solo`), whatever the tutor's options are called.
+    A `-m` after the script is the script's own."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, module_ends_options(args))
+
+
+_TAKE_VALUES = frozenset({"--timeout", "--output", "-o", "--backend", "--redis-url"})
+
+
+def module_ends_options(args: list[str]) -> list[str]:
+    """The words with `--` put after `-m MODULE`, when -m comes before the script."""
+    words = list(args)
+    index = 0
+    while index < len(words):
+        word = words[index]
+        if word == "--" or not word.startswith("-"):
+            break  # the script, or the words already all the program's
+        if word in ("-m", "--module"):
+            return [*words[: index + 2], "--", *words[index + 2 :]]
+        if word.startswith("--module="):
+            return [*words[: index + 1], "--", *words[index + 1 :]]
+        index += 2 if word in _TAKE_VALUES else 1
+    return words
+
+
 @command(
     CODE,
+    cls=ProgramCommand,
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
 )
 @friendly
 def trace(
     ctx: typer.Context,
-    script: Annotated[Path, typer.Argument(help="The Python program to run (it uses redis-py).")],
+    script: Annotated[
+        str | None,
+        typer.Argument(
+            help="The Python program to run (it uses redis-py).",
+            metavar="SCRIPT",
+            show_default=False,
+        ),
+    ] = None,
+    module: Annotated[
+        str | None,
+        typer.Option(
+            "--module",
+            "-m",
+            help="Run a module as the program, as `python -m` does (`-m celery -A proj worker"
+            " -P solo`, `-m django`): the words after it are the module's, so the tutor's"
+            " options go before it.",
+            show_default=False,
+        ),
+    ] = None,
     fast: Annotated[
         bool, typer.Option("--fast", help="Make time.sleep in the program return at once.")
     ] = False,
@@ -65,13 +113,22 @@ def trace(
     Every client in it, sync or redis.asyncio, and in every Python process it starts (an RQ or
     Celery worker), connects to one embedded fakeredis (or, with --redis-url, to your server, in
     a namespace removed afterwards), whatever host or URL it names; a process that reaches your
-    server around the tutor stops the run. Arguments after the script are passed to it. Exit status: 0 it finished, 1 it raised, 124 --timeout stopped it, 2 it
-    could not be run.
+    server around the tutor stops the run. Arguments after the script are passed to it; with
+    -m MODULE (as `python -m`), every word after the module is the module's. Exit status: 0 it
+    finished, 1 it raised, 124 --timeout stopped it, 2 it could not be run.
     """
-    from redisqueue_tutor.modes.trace import ScriptError, check_script
+    from redisqueue_tutor.modes.trace import ScriptError, check_module, check_script
 
+    if module is not None:
+        # After -m, every word is the module's: the first one click took for SCRIPT too.
+        args = ([script] if script is not None else []) + list(ctx.args)
+        program = Path(module)
+    elif script is None:
+        raise Exit(EXIT_BAD_INPUT, "give the program to run: `tutor trace SCRIPT` or `-m MODULE`")
+    else:
+        args, program = list(ctx.args), Path(script)
     try:
-        check_script(script)
+        check_module(module) if module is not None else check_script(program)
     except ScriptError as exc:
         raise Exit(EXIT_BAD_INPUT, str(exc)) from None
 
@@ -84,20 +141,20 @@ def trace(
 
     # Long values are folded on the screen; a run file keeps them whole.
     options = TraceOptions(
-        timeout=timeout, fast=fast, args=tuple(ctx.args), whole=output is not None
+        timeout=timeout, fast=fast, args=tuple(args), whole=output is not None, module=module
     )
     # The program's process starts first: its imports overlap the tutor's and the backend's.
-    with TracedProgram(script, options) as program:
+    with TracedProgram(program, options) as traced:
         if is_embedded(backend):  # the program's process serves it: nothing to open here
             from redisqueue_tutor.run.signals import signals_as_exit
 
             with signals_as_exit():
-                run = program.run(EmbeddedTarget())
+                run = traced.run(EmbeddedTarget())
         else:
             from redisqueue_tutor.run.backend import running
 
             with running(backend) as chosen:
-                run = program.run(chosen)
+                run = traced.run(chosen)
     if output is not None:
         _write(run, output, plain)
     show_run(run, plain=plain, step=step)

@@ -1,4 +1,4 @@
-"""`tutor trace SCRIPT.py`: run a learner's own redis-py program and show what it did in Redis.
+"""`tutor trace SCRIPT.py` (or `-m MODULE`): run a learner's own redis-py program and show what it did in Redis.
 
 parent.py (in the tutor) starts the program in a child process and builds the run from its
 events (builder.py); child.py, tracer.py, connection.py and state.py run inside that child;
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         ScriptError,
         TracedProgram,
         TraceOptions,
+        check_module,
         check_script,
         is_embedded,
         trace_program,
@@ -28,6 +29,7 @@ __all__ = [
     "ScriptError",
     "TraceOptions",
     "TracedProgram",
+    "check_module",
     "check_script",
     "is_embedded",
     "trace_program",

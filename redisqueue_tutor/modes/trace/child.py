@@ -47,6 +47,7 @@ from redisqueue_tutor import collector
 collector.hold()
 
 import functools
+import importlib.util
 import json
 import runpy
 import signal
@@ -60,6 +61,7 @@ from typing import SupportsIndex
 import redis
 
 from redisqueue_tutor.keyspace.gate import Refused
+from redisqueue_tutor.modes.trace import redirect
 from redisqueue_tutor.modes.trace import tracer as state
 from redisqueue_tutor.modes.trace.connection import TraceMixin
 from redisqueue_tutor.modes.trace.endpoint import Endpoint
@@ -325,14 +327,54 @@ def _program_traceback(exc: BaseException) -> str:
     return "".join(lines)
 
 
-def _as_the_program(events: Events, argv: list[str], script: str) -> None:
+def _as_the_program(events: Events, argv: list[str], script: str, module: str | None) -> None:
     """The process as the program expects to find it: its output, arguments and path, and the
     garbage collector on."""
     sys.stdout = ThreadOutput(events, "stdout")
     sys.stderr = ThreadOutput(events, "stderr")
     sys.argv = list(argv)
-    sys.path[0] = str(Path(script).parent)
+    # As python does: the script's folder first, or for -m the folder it was started in.
+    sys.path[0] = str(Path.cwd() if module else Path(script).parent)
     collector.release()
+
+
+def _module_file(tracer: Tracer, module: str) -> str:
+    """The file `python -m MODULE` runs (a package's __main__), found as python finds it: its
+    parent packages are imported, which is why the tracer is installed first."""
+    sys.path[0] = str(Path.cwd())
+    try:
+        spec = importlib.util.find_spec(module)
+        if spec is not None and spec.submodule_search_locations is not None:
+            spec = importlib.util.find_spec(f"{module}.__main__")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.origin or not Path(spec.origin).exists():
+        where = Path.cwd()
+        stop_refused(tracer, f"-m {module}: no such module here ({where}, and the installed ones)")
+    assert spec is not None and spec.origin is not None
+    return os.path.realpath(spec.origin)
+
+
+def _run(events: Events, script: str, module: str | None) -> tuple[str, str, int]:
+    """Run the program: its status for the tutor (finished, refused, error), why, and the exit
+    code of the program's process."""
+    try:
+        if module:
+            runpy.run_module(module, run_name="__main__", alter_sys=True)
+        else:
+            runpy.run_path(script, run_name="__main__")
+    except Refused as exc:
+        return "refused", str(exc), 2
+    except SystemExit as exc:
+        if exc.code in (None, 0):
+            return "finished", "", 0
+        if not isinstance(exc.code, int):
+            return "error", str(exc.code), 1
+        return "error", f"the program exited with status {exc.code}", 1
+    except BaseException as exc:  # the program's own failure: its line, then its traceback
+        events.send(type="output", stream="stderr", thread="main", text=_program_traceback(exc))
+        return "error", _error_line(exc, script), 1
+    return "finished", "", 0
 
 
 def main() -> int:
@@ -343,8 +385,9 @@ def main() -> int:
     if not rest:
         os._exit(0)  # no run came (a typo in the options, a server out of reach): nothing ran
     settings.update(json.loads(rest))
+    module = settings.get("module")
     argv = [str(settings["script"]), *map(str, settings.get("args", ()))]
-    script = os.path.realpath(argv[0])
+    script = os.path.realpath(argv[0]) if not module else ""
     stream = os.fdopen(int(settings["fd"]), "wb")  # Events.send flushes
     events = Events(stream)
     events.keep_flushing()
@@ -355,29 +398,23 @@ def main() -> int:
     )
     endpoint = Endpoint(tracer)  # before install(): its own connection to the server is the tutor's
     os.register_at_fork(after_in_child=functools.partial(_forked, tracer, endpoint.fork_address))
-    install()
-    endpoint.install_asyncio()
     # The processes the program starts: their clients reach the same proxy (redirect.py).
     os.environ.update(endpoint.environment())
+    if module and backend.kind == "fake":
+        # A framework's own program (`-m celery worker`) waits on its connections' sockets:
+        # on the embedded server its clients reach the run over loopback, as a child's do.
+        redirect.install_from_environment()
+    else:
+        install()
+        endpoint.install_asyncio()
     paths = [str(Path(__file__).parent / "site"), os.environ.get("PYTHONPATH", "")]
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     say_where_and_exit(tracer)
-    _as_the_program(events, argv, script)
-    status, message, code = "finished", "", 0
+    if module:
+        tracer.script = script = argv[0] = _module_file(tracer, module)
+    _as_the_program(events, argv, script, module)
     main_thread = threading.get_ident()
-    try:
-        runpy.run_path(script, run_name="__main__")
-    except Refused as exc:
-        status, message, code = "refused", str(exc), 2
-    except SystemExit as exc:
-        if exc.code not in (None, 0):
-            status, code = "error", 1
-            message = f"the program exited with status {exc.code}"
-            if not isinstance(exc.code, int):
-                message = str(exc.code)
-    except BaseException as exc:  # the program's own failure: its line, then its traceback
-        status, message, code = "error", _error_line(exc, script), 1
-        events.send(type="output", stream="stderr", thread="main", text=_program_traceback(exc))
+    status, message, code = _run(events, script, module)
     # The main thread is done: it no longer holds the others back while they finish.
     with tracer.cond:
         tracer.waiting[main_thread] = 1

@@ -205,11 +205,9 @@ class Endpoint:
         note = notes.popleft() if notes and event.command else None
         if note is not None and note[1]:  # an asyncio connection of the program's own process
             action, actor = note
-        elif note is not None:  # another process said which of its lines sent it
+        elif note is not None:  # its process said which of its lines sent it (none: a library's)
             actor = event.name or f"connection {event.connection}"
-            action = (
-                f"{actor}: {note[0]}" if note[0] else f"{actor}, another process of the program"
-            )
+            action = f"{actor}: {note[0] or '(inside a library)'}"
         elif event.peer in self.own_ports:
             action, actor = "(a message the program's asyncio client read)", _task_label()
         else:

@@ -78,11 +78,18 @@ def check_script(path: Path) -> str:
     return source
 
 
+def check_module(name: str) -> None:
+    """A module's name as `python -m` takes it (whether it is there, its own process says)."""
+    if not all(part.isidentifier() for part in name.split(".")):
+        raise ScriptError(f"-m {name}: not the name of a Python module (like celery or proj.jobs)")
+
+
 @dataclass(frozen=True)
 class TraceOptions:
     timeout: float = DEFAULT_TIMEOUT
     fast: bool = False
     args: tuple[str, ...] = ()
+    module: str | None = None  # run as `python -m MODULE` (the program's path is its name)
     # Keep long values whole, for a run file (--output); otherwise the program's process folds
     # them (records.fold) before they reach the tutor, which shows them folded anyway.
     whole: bool = False
@@ -177,11 +184,15 @@ class TracedProgram:
 
     def run(self, backend: TraceTarget) -> Run:
         script, options, child, processes = self.script, self.options, self.child, self.processes
+        shown = f"-m {options.module}" if options.module else script.name
         builder = RunBuilder(
-            title=f"Trace of {script.name}", source=str(script), backend=backend.describe()
+            title=f"Trace of {shown}",
+            source=shown if options.module else str(script),
+            backend=backend.describe(),
         )
         settings = {
-            "script": str(script),
+            "script": "" if options.module else str(script),
+            "module": options.module,
             "args": list(options.args),
             "kind": backend.kind,
             "url": getattr(backend, "url", ""),
