@@ -10,9 +10,9 @@ command done by then never paid for a collection; one that runs on (a lesson at 
 a long check) collects as usual from then on.
 
 At exit the interpreter runs one last collection over every object it has: a fifth of a short
-command's time, to free memory the system takes back anyway. Everything is frozen first
-(at_exit), so that pass finds nothing to walk; the tutor's files are closed by their own `with`
-blocks, never left to the collector.
+command's time, to free memory the system takes back anyway. The tutor freezes everything first
+(skip_last_collection), so that pass finds nothing to walk; its files are closed by their own
+`with` blocks, never left to the collector.
 """
 
 from __future__ import annotations
@@ -43,10 +43,13 @@ def release() -> None:
 
 
 def hold_for_startup(seconds: float = STARTUP) -> None:
-    """For the tutor's own process: hold the collector off for the next `seconds` (the command
-    line's imports and set-up), and skip the interpreter's last collection at exit."""
+    """Hold the collector off for the next `seconds`: the command line's imports and set-up."""
     hold()
     timer = threading.Timer(seconds, release)
     timer.daemon = True  # never keeps the tutor from ending
     timer.start()
+
+
+def skip_last_collection() -> None:
+    """For the tutor's own process: the interpreter's collection at exit walks nothing."""
     atexit.register(gc.freeze)

@@ -14,6 +14,7 @@ from redisqueue_tutor import collector
 
 def main() -> None:
     collector.hold_for_startup()
+    collector.skip_last_collection()
     if sys.argv[1:2] == ["trace"]:
         from redisqueue_tutor.modes.trace.spawn import start_early
 

@@ -14,9 +14,17 @@ from redisqueue_tutor import collector
 
 @pytest.fixture(autouse=True)
 def _collector_back_on():
-    yield
-    collector._holds[0] = 0
-    gc.enable()
+    try:
+        yield
+        deadline = time.monotonic() + 5
+        while collector._holds[0] and time.monotonic() < deadline:
+            time.sleep(0.01)  # a start-up hold ends on its timer
+        assert collector._holds[0] == 0, "a hold was never released"
+        assert gc.isenabled()
+    finally:
+        collector._holds[0] = 0
+        gc.enable()
+        gc.unfreeze()
 
 
 def test_holds_nest_and_the_last_release_turns_it_on_with_what_exists_frozen():
@@ -30,7 +38,6 @@ def test_holds_nest_and_the_last_release_turns_it_on_with_what_exists_frozen():
     collector.release()
     assert gc.isenabled()
     assert gc.get_freeze_count() >= frozen + len(kept)
-    gc.unfreeze()
 
 
 def test_start_up_hold_ends_by_itself():
@@ -40,7 +47,6 @@ def test_start_up_hold_ends_by_itself():
     while not gc.isenabled() and time.monotonic() < deadline:
         time.sleep(0.01)
     assert gc.isenabled()
-    gc.unfreeze()
 
 
 def test_the_start_up_hold_never_keeps_the_tutor_from_ending():

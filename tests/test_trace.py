@@ -535,3 +535,98 @@ def test_names_with_control_bytes_show_what_redis_received(tmp_path):
     assert "\x06" not in result.output and "\x16" not in result.output
     assert "celery\\x06\\x163=['b']" in result.output  # the Queue column
     assert result.output.count("celery\\x06\\x163") >= 4  # the command, tracker and keys too
+
+
+STEADY = """\
+import redis
+r = redis.Redis(decode_responses=True)
+for i in range(1500):
+    r.lpush("q", i)
+    r.rpop("q")
+"""
+
+ENDS_AT_ONCE = """\
+import os, time, redis
+r = redis.Redis(decode_responses=True)
+r.set("warm", 1)
+time.sleep(0.3)
+r.lpush("jobs", "last")
+print("bye")
+os._exit(0)
+"""
+
+NAME_BOTH = """\
+import redis
+r = redis.Redis(decode_responses=True)
+r.set("warm", 1)
+r.lpush("news", "x")
+r.publish("news", "hi")
+"""
+
+FORKS_WHILE_BUSY = """\
+import os, signal, time, redis
+r = redis.Redis()
+r.rpush("big", *range(20000))
+hung = 0
+for i in range(25):
+    r.lrange("big", 0, -1)
+    started = time.monotonic()
+    while time.monotonic() - started < 0.052:
+        pass  # the program's own work, while the tutor's thread works out the last step
+    pid = os.fork()
+    if pid == 0:
+        r.ping()
+        os._exit(0)
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and not os.waitpid(pid, os.WNOHANG)[0]:
+        time.sleep(0.01)
+    if time.monotonic() >= deadline:
+        hung += 1
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+print("forks that hung:", hung)
+"""
+
+
+def _traced(tmp_path, url: str, source: str, name: str, timeout: float = 60):
+    script = tmp_path / name
+    script.write_text(source)
+    with running(url) as backend:
+        return trace_program(script, backend, TraceOptions(timeout=timeout))
+
+
+@pytest.mark.real
+def test_every_step_shows_its_own_list_while_steps_are_worked_out_later(redis_server, tmp_path):
+    # A flush of the other keys falls due every FLUSH_EVERY seconds: a step worked out after the
+    # next command was sent never reads the server, so it never shows that command's effect.
+    run = _traced(tmp_path, redis_server.url, STEADY, "steady.py")
+    assert run.outcome.status == "finished", run.outcome
+    wrong = [
+        (r.number, r.commands[0].args, r.state)
+        for r in run.steps
+        if list(dict(r.state).get("q", ()))
+        != ([] if r.commands[0].args[0] == "RPOP" else [str(r.number // 2)])
+    ]
+    assert len(run.steps) == 3000
+    assert wrong == []
+
+
+@pytest.mark.real
+def test_a_program_that_ends_with_os_exit_keeps_its_last_step_and_output(redis_server, tmp_path):
+    run = _traced(tmp_path, redis_server.url, ENDS_AT_ONCE, "ends.py")
+    assert [r.commands[0].args[0] for r in run.steps] == ["SET", "LPUSH"]
+    assert run.stdout == "bye\n"
+
+
+@pytest.mark.real
+def test_a_list_named_like_a_channel_later_shows_its_items(redis_server, tmp_path):
+    run = _traced(tmp_path, redis_server.url, NAME_BOTH, "both.py")
+    lpush = next(r for r in run.steps if r.commands[0].args[0] == "LPUSH")
+    assert dict(lpush.state)["news"] == ("x",)
+
+
+@pytest.mark.real
+def test_a_fork_never_inherits_a_step_half_worked_out(redis_server, tmp_path):
+    run = _traced(tmp_path, redis_server.url, FORKS_WHILE_BUSY, "forks.py", timeout=120)
+    assert run.outcome.status == "finished", (run.outcome, run.stderr)
+    assert "forks that hung: 0" in run.stdout

@@ -13,10 +13,11 @@ import atexit
 import os
 import sys
 from contextlib import suppress
-from typing import Any
+from typing import Any, NoReturn
 
 # The process's exit status (1 unless main returned one: a failure of the tracer) and the pipe.
 _FINAL: dict[str, Any] = {"status": 1, "events": None}
+_real_exit = os._exit
 
 
 def _end() -> None:
@@ -33,7 +34,7 @@ def _end() -> None:
         with suppress(Exception):
             if stream is not None:
                 stream.flush()
-    os._exit(_FINAL["status"])
+    _real_exit(_FINAL["status"])
 
 
 # Registered before anything else is imported, so it runs after every other exit handler: atexit
@@ -286,12 +287,23 @@ def stop_refused(tracer: Tracer, message: str) -> None:
 # The process
 
 
+def _exit_sending(status: int) -> NoReturn:
+    """The program's os._exit: what it printed and its last step reach the tutor first, since
+    a process that ends this way runs no exit handler (a daemon's first fork, a pool's worker)."""
+    with suppress(Exception):
+        for stream in (sys.stdout, sys.stderr):
+            getattr(stream, "flush_all", stream.flush)()
+        if _FINAL["events"] is not None:
+            _FINAL["events"].flush()  # the step left for later first (Events.before)
+    _real_exit(status)
+
+
 def _forked(tracer: Tracer, address: tuple[str, int]) -> None:
     """In a fork of the program's process: its events go to the endpoint it was forked from,
     which writes them into the pipe (pipe.RelayedEvents)."""
     relay = RelayedEvents(address)
     tracer.events = relay
-    tracer.forked()
+    tracer.forked()  # also lets go of the lock the fork was taken under
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, ThreadOutput):
             stream.events = relay
@@ -333,6 +345,7 @@ def _as_the_program(events: Events, argv: list[str], script: str, module: str | 
     sys.stdout = ThreadOutput(events, "stdout")
     sys.stderr = ThreadOutput(events, "stderr")
     sys.argv = list(argv)
+    os._exit = _exit_sending
     # As python does: the script's folder first, or for -m the folder it was started in.
     sys.path[0] = str(Path.cwd() if module else Path(script).parent)
     collector.release()
@@ -397,7 +410,13 @@ def main() -> int:
         backend, events, script, bool(settings["fast"]), bool(settings.get("whole", False))
     )
     endpoint = Endpoint(tracer)  # before install(): its own connection to the server is the tutor's
-    os.register_at_fork(after_in_child=functools.partial(_forked, tracer, endpoint.fork_address))
+    # A fork is taken with the tracer's lock held, so never in the middle of a step being
+    # worked out (by the flushing thread): its copy of the lock would be held for ever.
+    os.register_at_fork(
+        before=tracer.lock.acquire,
+        after_in_parent=tracer.lock.release,
+        after_in_child=functools.partial(_forked, tracer, endpoint.fork_address),
+    )
     # The processes the program starts: their clients reach the same proxy (redirect.py).
     os.environ.update(endpoint.environment())
     if module and backend.kind == "fake":

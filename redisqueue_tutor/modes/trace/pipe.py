@@ -55,6 +55,7 @@ class Events:
         self.stream = stream
         self.lock = threading.Lock()
         self._waiting = False  # frames written and not flushed yet
+        self._flushed = 0.0
 
     def send(self, **event: Any) -> None:
         self.write(event, urgent=event.get("type") in URGENT)
@@ -64,22 +65,25 @@ class Events:
 
     def write_frame(self, data: bytes, *, urgent: bool = False) -> None:
         """Write one event's frame: into the pipe at once for the events that end or stop a
-        run, the others within FLUSH_EVENTS seconds (keep_flushing); a write per command was a
-        tenth of a traced command's cost."""
+        run and for the first after a quiet FLUSH_EVENTS seconds, the others within that time
+        (keep_flushing); a write per command was a tenth of a traced command's cost."""
         if self.before is not None:
             self.before()
         with self.lock:
             self.stream.write(data)
-            self._waiting = not urgent
-            if urgent:
+            now = time.monotonic()
+            if urgent or now - self._flushed >= FLUSH_EVENTS:
                 self.stream.flush()
+                self._flushed, self._waiting = now, False
+            else:
+                self._waiting = True
 
     def flush(self) -> None:
         if self.before is not None:
             self.before()
         with self.lock:
             self.stream.flush()
-            self._waiting = False
+            self._flushed, self._waiting = time.monotonic(), False
 
     def keep_flushing(self) -> None:
         """Flush every FLUSH_EVENTS seconds, on a thread of the tutor's: a step waits no longer
@@ -89,14 +93,15 @@ class Events:
         def run() -> None:
             while True:
                 _sleep(FLUSH_EVENTS)
-                try:
-                    if self.before is not None:
+                if self.before is not None:
+                    with contextlib.suppress(Exception):  # a step that cannot be framed is dropped
                         self.before()
+                try:
                     with self.lock:
                         if self._waiting:
                             self.stream.flush()
-                            self._waiting = False
-                except Exception:  # the pipe is closed: the run is over
+                            self._flushed, self._waiting = time.monotonic(), False
+                except (OSError, ValueError):  # the pipe is closed: the run is over
                     return
 
         threading.Thread(target=run, name="tutor-flush", daemon=True).start()

@@ -113,15 +113,22 @@ class StateView:
         return [n for n in dict.fromkeys(found) if n not in self.channels]
 
     def changed(
-        self, records: list[Raw], db: int, given: dict[str, Any] | None = None
+        self,
+        records: list[Raw],
+        db: int,
+        given: dict[str, Any] | None = None,
+        *,
+        written: dict[str, str] | None = None,
     ) -> list[tuple[str, str, Value]]:
         """(name, type, value) of each key to show as changed after a step in database `db`
         (type "none" for a key that is gone): the lists it changed, read now (or as `given`, read
         with the command), and every other key changed since the last read, when FLUSH_EVERY
-        has passed."""
+        has passed. `written`: the keys as later() found them, for a step worked out after the
+        program's next command was sent: nothing is read then, not even a flush that fell due."""
         lists: list[str] = []
         unknown: dict[str, str] = {}
-        for name, kind in self.written(records).items():
+        names = self.written(records) if written is None else written
+        for name, kind in names.items():
             expected = self._expected(name, kind, db)
             # Every key is read again, with its type and time to live, at the next flush.
             self.pending[(name, db)] = expected
@@ -132,7 +139,7 @@ class StateView:
         changes = self.read_lists(lists, db, given or {}) if lists else []
         if unknown:
             changes += self.read(unknown, db)
-        if self.pending and time.monotonic() - self._flushed >= FLUSH_EVERY:
+        if written is None and self.pending and time.monotonic() - self._flushed >= FLUSH_EVERY:
             changes += self.flush()
         return changes
 
@@ -141,20 +148,22 @@ class StateView:
         known = self.sent.get(self.label(name, db), ("",))[0]
         return known if known not in ("", "none") else kind
 
-    def reads_now(self, records: list[Raw], db: int, given: dict[str, Any]) -> bool:
-        """Whether changed() would read the server for these records: a key whose type is not
-        known yet, a list not read with its command (`given`) or that turned out of another
-        type, or a flush that is due. When it would not, changed() may run later than the step,
-        after the program's next command is sent (tracer.step), and show the same."""
+    def later(self, records: list[Raw], db: int, given: dict[str, Any]) -> dict[str, str] | None:
+        """The keys these records wrote (as written() says, now: a name the program uses as a
+        channel later stays a key here), when changed() needs to read nothing of the server for
+        them: every list read with its command (`given`) and every other key of a known type,
+        with no flush due. Then changed(written=...) may run after the program's next command is
+        sent and show the same (tracer.step). None when it would read."""
         if time.monotonic() - self._flushed >= FLUSH_EVERY:
-            return True
+            return None
         if any(isinstance(items, Exception) for items in given.values()):
-            return True
-        for name, kind in self.written(records).items():
+            return None
+        names = self.written(records)
+        for name, kind in names.items():
             expected = self._expected(name, kind, db)
             if not expected or (expected == "list" and name not in given):
-                return True
-        return False
+                return None
+        return names
 
     def read_lists(
         self, names: list[str], db: int, given: dict[str, Any]

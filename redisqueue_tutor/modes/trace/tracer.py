@@ -73,8 +73,9 @@ _PUSHES = frozenset(
     ]
 )
 
-# A step's arguments (Tracer.step): actor, thread, action, commands, database, lists read.
-_Step = tuple[str, str, str, list[Raw], int, dict[str, Any]]
+# A step's arguments (Tracer.step): actor, thread, action, commands, database, lists read, and
+# for a step worked out later, the keys it wrote as they were found when it was sent.
+_Step = tuple[str, str, str, list[Raw], int, dict[str, Any], dict[str, str] | None]
 _CHANNEL_USERS = frozenset({"publish", "spublish", "subscribe", "psubscribe"})
 OWN_THREADS = "tutor-"  # the tutor's threads in the program's process (endpoint, proxy, server)
 
@@ -339,12 +340,16 @@ class Tracer:
 
     # -- one step ---------------------------------------------------------------------------
     def _changed(
-        self, records: list[Raw], db: int, lists: dict[str, Any] | None = None
+        self,
+        records: list[Raw],
+        db: int,
+        lists: dict[str, Any] | None = None,
+        written: dict[str, str] | None = None,
     ) -> list[tuple[str, str, Any]]:
         """The keys the step changed; none when they cannot be read (a reply redis-py cannot
         parse): the state view is the tutor's, its failure never the program's exception."""
         try:
-            return self.state.changed(records, db, lists)
+            return self.state.changed(records, db, lists, written=written)
         except Exception:
             return []
 
@@ -403,21 +408,29 @@ class Tracer:
         `later`: on a real server the step may be worked out while the program's next command
         travels (connection.py calls catch_up once it is sent; Events before anything else
         goes to the tutor): the same frame, off the program's path. Only when its state view
-        reads nothing from the server and the program holds no part of its replies."""
+        reads nothing from the server (state.later). The program never holds the replies kept
+        here: it gets them rebuilt (shorten)."""
         if not commands:
             return
         self.catch_up()
-        step = (actor, thread, action, commands, db, lists or {})
-        if later and self.defers and _flat(commands) and not self._reads_now(step):
+        given = lists or {}
+        written = self._later_keys(commands, db, given) if later and self.defers else None
+        step = (actor, thread, action, commands, db, given, written)
+        if written is not None:
             self._later = step
             return
         self._step(step)
 
-    def _reads_now(self, step: _Step) -> bool:
+    def _later_keys(
+        self, commands: list[Raw], db: int, given: dict[str, Any]
+    ) -> dict[str, str] | None:
+        """The keys a step wrote, if it may be worked out later (state.later); None if not."""
+        if not all(words for _client, words, _reply, _error in commands):
+            return None  # a pushed message: its listener is counted at once
         try:
-            return self.state.reads_now(step[3], step[4], step[5])
+            return self.state.later(commands, db, given)
         except Exception:  # as _changed: the state view's failure is never the program's
-            return True
+            return None
 
     def catch_up(self) -> None:
         """Work out the step left for later, if any (under the lock: the state view is one)."""
@@ -430,12 +443,14 @@ class Tracer:
 
     def forked(self) -> None:
         """In a fork: a step left for later is the process it was forked from's to send, and
-        none is left for later here (a fork often ends with os._exit, which sends nothing)."""
+        none is left for later here (a fork often ends with os._exit). The lock the fork was
+        taken under (child.py) is let go."""
         self._later = None
         self.defers = False
+        self.lock.release()
 
     def _step(self, step: _Step) -> None:
-        actor, thread, action, commands, db, lists = step
+        actor, thread, action, commands, db, lists, written = step
         messages = 0
         for _client, words, reply, _error in commands:
             if not words:
@@ -445,7 +460,8 @@ class Tracer:
                     self.passwords.update(passwords_in(words))
                 elif isinstance(words[0], str) and len(self._no_password) < 1024:
                     self._no_password.add(words[0])
-        keys = [[k, t, wire(self.value(v))] for k, t, v in self._changed(commands, db, lists)]
+        changes = self._changed(commands, db, lists, written)
+        keys = [[k, t, wire(self.value(v))] for k, t, v in changes]
         # A step is a tuple, not a dict: the cheapest frame (pipe.py; parent.Events reads it).
         action = self.masked(action)
         try:
@@ -468,15 +484,6 @@ class Tracer:
         args = masked_command(tuple(short(w) if isinstance(w, str) else w for w in words))
         reply = shorten_value(freeze(reply), short)
         return [client, [wire(self.value(a)) for a in args], wire(self.value(reply)), error, 1]
-
-
-def _flat(commands: list[Raw]) -> bool:
-    """Commands, not pushed messages, whose replies hold no list the program could change (a
-    reply's own list is copied as it is read: connection._read)."""
-    return all(
-        words and (type(reply) is not list or not any(type(r) is list for r in reply))
-        for _client, words, reply, _error in commands
-    )
 
 
 def _is_message(reply: Any) -> bool:
