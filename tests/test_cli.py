@@ -256,9 +256,11 @@ def test_python_dash_m_works_like_tutor():
     assert result.stdout.strip() == f"tutor {__version__}"
 
 
-# What `tutor list` and `tutor --help` must not import: Redis's clients and the rooms that run
-# lessons (the models, the engine, the backends, the modes). They stay quick without them.
-HEAVY = ("redis", "fakeredis", "redisqueue_tutor.run", "redisqueue_tutor.modes")
+# What `tutor list` and `tutor --help` must not import: Redis's clients, the frameworks of the
+# Django lessons and the rooms that run lessons (the models, the engine, the backends, the
+# modes). They stay quick without them.
+FRAMEWORKS = ("django", "celery", "kombu", "rq", "django_rq", "channels", "channels_redis")
+HEAVY = ("redis", "fakeredis", "redisqueue_tutor.run", "redisqueue_tutor.modes", *FRAMEWORKS)
 HEAVY_MODULES = ("redisqueue_tutor.lessons.model", "redisqueue_tutor.lessons.engine")
 
 
@@ -298,3 +300,5 @@ def test_help_and_list_run_and_do_not_import_redis_or_the_lesson_runner():
     stepped, modules = imported_by("step", "queue", "--plain")
     assert stepped.returncode == 0, stepped.stderr[-2000:]
     assert {"redis", "fakeredis", "redisqueue_tutor.lessons.model"} <= set(heavy(modules))
+    # A lesson on lists imports no framework either.
+    assert not {m.split(".")[0] for m in modules} & set(FRAMEWORKS)

@@ -1,0 +1,5 @@
+"""RQ jobs of the shop."""
+
+
+def make_report(month):
+    return f"sales report for {month}"

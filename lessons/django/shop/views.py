@@ -1,0 +1,30 @@
+"""The shop's views: each hands work to Redis through a framework, as Django projects do."""
+
+import django_rq
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.http import JsonResponse
+from django.views.decorators.http import require_POST
+
+from shop.jobs import make_report
+from shop.tasks import send_welcome_email
+
+
+@require_POST
+def signup(request):
+    result = send_welcome_email.delay(request.POST["email"])
+    return JsonResponse({"task": result.id})
+
+
+@require_POST
+def report(request):
+    job = django_rq.enqueue(make_report, request.POST["month"])
+    return JsonResponse({"job": job.id})
+
+
+@require_POST
+def announce(request):
+    layer = get_channel_layer()
+    message = {"type": "chat.message", "text": request.POST["text"]}
+    async_to_sync(layer.group_send)("lobby", message)
+    return JsonResponse({"sent": True})

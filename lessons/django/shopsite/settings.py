@@ -1,0 +1,31 @@
+"""Settings of the lessons' project. One Redis for Celery, RQ and Channels: `tutor` points every
+client at the lesson's server, whatever URL is named here."""
+
+import os
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
+
+SECRET_KEY = "for the lessons only, never deployed"
+DEBUG = True
+ALLOWED_HOSTS = ["testserver", "localhost"]
+INSTALLED_APPS = ["django.contrib.contenttypes", "django_rq", "channels", "shop"]
+DATABASES: dict[str, dict[str, str]] = {}
+ROOT_URLCONF = "shopsite.urls"
+ASGI_APPLICATION = "shopsite.asgi.application"
+USE_TZ = True
+
+# Celery: the broker and the result backend on Redis.
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# RQ through django-rq.
+RQ_QUEUES = {"default": {"URL": REDIS_URL}}
+
+# Channels: groups and messages through Redis.
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL]},
+    }
+}
