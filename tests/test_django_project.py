@@ -4,6 +4,8 @@ layer, each traced on both backends; nothing is left on a real server."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from redisqueue_tutor.modes.trace import TraceOptions, trace_program
@@ -63,8 +65,66 @@ def test_channels_lobby_consumer_and_view(backend_spec):
     assert any(c[2][0] == "EVAL" for c in commands)  # channels_redis's group send script
 
 
+# What Django developers get wrong, happening (../FRAMEWORK-PITFALLS in the issue: C1, C3, R1),
+# with the frameworks' clocks shortened by the project's settings.
+
+
+def test_celery_acks_late_task_of_a_killed_worker_runs_again_after_the_visibility_timeout(
+    backend_spec,
+):
+    run = traced("celery_killed_worker", backend_spec)
+    assert run.outcome.status == "finished", (run.outcome, run.stderr[-2000:])
+    assert run.stdout.startswith(
+        "killed mid-task; unacked holds 1 message, the queue 0\n"
+        "the second worker says: photo.jpg resized\n"
+    )
+    commands = sent(run)
+    started = [a for a, _, c in commands if c[:2] == ("SET", "resizing")]
+    assert len(started) == 2 and started[0] != started[1]  # once per worker: at least once
+    first, second = started
+    kept = max(
+        i for i, (a, _, c) in enumerate(commands) if a == first and c[:2] == ("HSET", "unacked")
+    )
+    restored = [
+        i for i, (a, _, c) in enumerate(commands) if a == second and c[:2] == ("RPUSH", "celery")
+    ]
+    assert restored and restored[0] > kept  # the second worker put the message back
+
+
+def test_celery_countdown_longer_than_the_visibility_timeout_runs_more_than_once(backend_spec):
+    run = traced("celery_countdown", backend_spec)
+    assert run.outcome.status == "finished", (run.outcome, run.stderr[-2000:])
+    lines = run.stdout.splitlines()
+    assert lines[0] == "taken at once: the queue holds 0 - unacked 1"
+    times = int(re.fullmatch(r"the reminder ran (\d+) times for one apply_async", lines[1])[1])
+    assert times >= 2
+    runs = [a for a, _, c in sent(run) if c[:2] == ("INCRBY", "reminders_sent")]  # r.incr()
+    assert len(runs) == times and all(a.startswith("celery-") for a in runs)
+
+
+def test_rq_job_of_a_killed_worker_is_not_put_back_on_the_queue(backend_spec):
+    run = traced("rq_killed_worker", backend_spec)
+    assert run.outcome.status == "finished", (run.outcome, run.stderr[-2000:])
+    assert re.fullmatch(
+        r"killed mid-job; the queue holds 0 jobs; the job is started\n"
+        r"started-job registry: \['[0-9a-f-]{36}'\]\n"
+        r"after another worker: the job is started\n",
+        run.stdout,
+    ), run.stdout
+
+
+SCENARIOS_ALL = [
+    "celery_signup",
+    "rq_report",
+    "channels_chat",
+    "celery_killed_worker",
+    "celery_countdown",
+    "rq_killed_worker",
+]
+
+
 @pytest.mark.real
-@pytest.mark.parametrize("name", ["celery_signup", "rq_report", "channels_chat"])
+@pytest.mark.parametrize("name", SCENARIOS_ALL)
 def test_a_scenario_leaves_nothing_on_a_real_server(name, redis_server):
     watcher = redis_server.client()
     watcher.set("rq:queue:default", "another app's")  # names the frameworks use, not the run's

@@ -274,6 +274,21 @@ def test_addresses_read_from_proc_net_tcp():
     assert ("127.0.0.1", 6390) in bypass.server_addresses("localhost", 6390)
 
 
+def test_a_process_that_is_ending_is_looked_at_again_not_taken_for_a_client_around(monkeypatch):
+    # A process's memory (and so its command line) is gone before its files are closed: a fork
+    # of the traced process that is exiting must not read as another program.
+    from redisqueue_tutor.modes.trace import bypass
+
+    lines = {1: b"python\0-m\0redisqueue_tutor.modes.trace.child", 5: b""}
+    monkeypatch.setattr(bypass, "_command_bytes", lines.get)
+    monkeypatch.setattr(bypass, "_socket_inodes", lambda pid: {"77"} if pid == 5 else set())
+    monkeypatch.setattr(bypass, "_remote_by_inode", lambda: {"77": ("127.0.0.1", 6390)})
+    addresses = {("127.0.0.1", 6390)}
+    assert bypass.bypassing({5}, addresses, root=1) is None
+    lines[5] = b"python3\0-I\0-c\0import redis"  # alive, and another program: stopped
+    assert bypass.bypassing({5}, addresses, root=1) == (5, "127.0.0.1:6390")
+
+
 ASYNC_WORKER = """\
 import asyncio
 import os

@@ -18,6 +18,15 @@ USE_TZ = True
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A scenario shortens Celery's clocks so that a step waits seconds, not an hour, and may ask for
+# late acks; without these the defaults are Celery's own (a visibility timeout of one hour).
+CELERY_TASK_ACKS_LATE = os.environ.get("SHOP_ACKS_LATE") == "1"
+if os.environ.get("SHOP_VISIBILITY_TIMEOUT"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": float(os.environ["SHOP_VISIBILITY_TIMEOUT"]),
+        "unacked_restore_interval": 1,  # how often a worker looks for messages to restore
+        "unacked_restore_throttle": 1,
+    }
 
 # RQ through django-rq.
 RQ_QUEUES = {"default": {"URL": REDIS_URL}}

@@ -111,7 +111,9 @@ def bypassing(pids: set[int], addresses: set[tuple[str, int]], root: int) -> tup
     if not pids or not addresses or not PROC.is_dir():
         return None
     own = _command_bytes(root)
-    pids = {pid for pid in pids if own is None or _command_bytes(pid) != own}
+    # A process whose command line reads empty is ending (its memory is gone before its files
+    # are closed) or gone: it is looked at again, if still there, in LOOK_EVERY seconds.
+    pids = {pid for pid in pids if (line := _command_bytes(pid)) and (own is None or line != own)}
     inherited = _socket_inodes(root)
     inodes = {pid: _socket_inodes(pid) - inherited for pid in pids}
     if not any(inodes.values()):

@@ -1,0 +1,49 @@
+"""Celery with acks_late: the worker running a task is killed (SIGKILL, as the OOM killer does).
+
+    tutor trace lessons/django/scenarios/celery_killed_worker.py
+
+The message waits in `unacked` until the visibility timeout (3 s here, an hour by default) has
+passed; then another worker puts it back on the queue and runs the task again: at least once.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+os.environ["SHOP_ACKS_LATE"] = "1"
+os.environ["SHOP_VISIBILITY_TIMEOUT"] = "3"
+
+from _project import setup
+
+project = setup()
+
+import redis  # noqa: E402  (after Django's setup)
+from django.conf import settings  # noqa: E402
+from shop.tasks import resize_photo  # noqa: E402
+
+CELERY = ["-m", "celery", "--quiet", "-A", "shopsite", "worker", "-P", "solo", "-l", "warning"]
+QUIET = ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+
+
+def worker(name):
+    return subprocess.Popen([sys.executable, *CELERY, *QUIET, "-n", f"{name}@shop"], cwd=project)
+
+
+shop = redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
+first = worker("first")
+result = resize_photo.delay("photo.jpg")
+while shop.get("resizing") is None:  # the first worker has taken the task and started it
+    time.sleep(0.2)
+first.kill()
+first.wait()
+print(
+    "killed mid-task; unacked holds",
+    shop.hlen("unacked"),
+    "message, the queue",
+    shop.llen("celery"),
+)
+second = worker("second")
+print("the second worker says:", result.get(timeout=30))
+second.terminate()
+second.wait()
