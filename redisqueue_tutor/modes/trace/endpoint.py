@@ -32,7 +32,7 @@ from typing import Any
 from redisqueue_tutor.keyspace.gate import Refused
 from redisqueue_tutor.keyspace.handshake import housekeeping
 from redisqueue_tutor.modes.trace import redirect
-from redisqueue_tutor.modes.trace.redirect import program_line_of
+from redisqueue_tutor.modes.trace.redirect import asyncio_line_of
 from redisqueue_tutor.modes.trace.tracer import Tracer
 from redisqueue_tutor.run.fakeserver import ServedServer
 from redisqueue_tutor.run.proxy import RecordingProxy, WireEvent
@@ -145,9 +145,10 @@ class Endpoint:
 
         aio.AbstractConnection.pack_command = pack_command  # type: ignore[method-assign]
         aio.AbstractConnection.connect = connect  # type: ignore[method-assign]
+        redirect.install_caller_lines(self.tracer.script)
 
     def note(self, connection: Any, commands: list[tuple[Any, ...]]) -> None:
-        line = program_line_of(sys._getframe(1), self.tracer.script) or "(inside a library)"
+        line = asyncio_line_of(sys._getframe(1), self.tracer.script) or "(inside a library)"
         label = _task_label()
         notes = _notes_of(connection)
         for command in commands:

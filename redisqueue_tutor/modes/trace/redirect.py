@@ -19,6 +19,7 @@ client can be built before the redirect is in place.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import importlib.util
 import inspect
@@ -211,6 +212,49 @@ def program_line_of(frame: Any, script: str = "") -> str:
     return _line_text(frame.f_code.co_filename, frame.f_lineno, script)
 
 
+# The program's line that handed a coroutine to asgiref's async_to_sync (a Django view's
+# `async_to_sync(layer.group_send)(...)`). The coroutine runs as a task of the event loop, where
+# no line of the program's own is on the stack; asgiref gives the task the caller's context, and
+# with it this line.
+CALLER_LINE: contextvars.ContextVar[str] = contextvars.ContextVar("tutor_caller_line", default="")
+
+
+def asyncio_line_of(frame: Any, script: str = "") -> str:
+    """The program's line that sent a redis.asyncio command: the innermost one in the running
+    task; for a task that has none, the line that called async_to_sync for it (CALLER_LINE),
+    else the innermost line outside the event loop (`asyncio.run(main())`); "" when none."""
+    here = frame
+    while here is not None:
+        code = here.f_code
+        if is_own_code(code.co_filename):
+            return _line_text(code.co_filename, here.f_lineno, script)
+        if code.co_name == "_run" and code.co_filename.endswith(_LOOP_RUNS):
+            break  # the event loop running the task: its own frames end here
+        here = here.f_back
+    return CALLER_LINE.get() or program_line_of(frame, script)
+
+
+_LOOP_RUNS = str(Path("asyncio") / "events.py")  # Handle._run, which steps every task
+
+
+def install_caller_lines(script: str = "") -> None:
+    """Note the caller's line in every async_to_sync call (CALLER_LINE), where asgiref is."""
+    if importlib.util.find_spec("asgiref") is None:
+        return
+    from asgiref.sync import AsyncToSync
+
+    original: Any = AsyncToSync.__call__
+
+    def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:
+        token = CALLER_LINE.set(program_line_of(sys._getframe(1), script))
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            CALLER_LINE.reset(token)
+
+    AsyncToSync.__call__ = __call__  # type: ignore[method-assign]
+
+
 @functools.lru_cache(maxsize=4096)
 def _line_text(filename: str, number: int, script: str) -> str:
     """`line 5: r.lpush('queue', 'task1')` (a traced program asks for every command)."""
@@ -279,7 +323,7 @@ def _install_asyncio_notes(out: socket.socket, address: tuple[str, int]) -> None
 
     def pack_command(self: Any, *args: Any) -> Any:
         if args and not housekeeping(args):
-            line = program_line_of(sys._getframe(1))
+            line = asyncio_line_of(sys._getframe(1))
             self.__dict__.setdefault("_tutor_lines", []).append(line)
         return pack(self, *args)
 
@@ -295,3 +339,4 @@ def _install_asyncio_notes(out: socket.socket, address: tuple[str, int]) -> None
 
     aio.AbstractConnection.pack_command = pack_command  # type: ignore[method-assign]
     aio.AbstractConnection.send_packed_command = send_packed_command  # type: ignore[method-assign]
+    install_caller_lines()
