@@ -116,6 +116,32 @@ def test_rq_job_of_a_killed_worker_is_not_put_back_on_the_queue(backend_spec):
     ), run.stdout
 
 
+def test_channels_group_forgets_a_member_still_connected_after_group_expiry(backend_spec):
+    run = traced("channels_group_expiry", backend_spec)
+    assert run.outcome.status == "finished", (run.outcome, run.stderr[-2000:])
+    assert run.stdout == (
+        "at once: {'text': 'doors open'}\n"
+        "2.5 s later: nothing, though the browser is still connected\n"
+    )
+    # The group's members as each group send read them: the browser, then nobody (the key
+    # expired group_expiry after group_add; group_send also trims older members).
+    members = [
+        c.reply
+        for r in run.steps
+        for c in r.commands
+        if c.args[:2] == ("ZRANGE", "asgi:group:lobby")
+    ]
+    assert [len(m) for m in members] == [1, 0]
+
+
+def test_channels_group_send_past_capacity_drops_without_an_error(backend_spec):
+    run = traced("channels_capacity", backend_spec)
+    assert run.outcome.status == "finished", (run.outcome, run.stderr[-2000:])
+    lines = run.stdout.splitlines()
+    assert lines[:5] == [f"announcement {n}: {{'sent': True}}" for n in range(1, 6)]
+    assert lines[5] == "its channel holds 3 of 5 messages; the view was told nothing"
+
+
 SCENARIOS_ALL = [
     "celery_signup",
     "rq_report",
@@ -123,6 +149,8 @@ SCENARIOS_ALL = [
     "celery_killed_worker",
     "celery_countdown",
     "rq_killed_worker",
+    "channels_group_expiry",
+    "channels_capacity",
 ]
 
 

@@ -31,10 +31,15 @@ if os.environ.get("SHOP_VISIBILITY_TIMEOUT"):
 # RQ through django-rq.
 RQ_QUEUES = {"default": {"URL": REDIS_URL}}
 
-# Channels: groups and messages through Redis.
+# Channels: groups and messages through Redis. A scenario may shorten how long a group remembers
+# its members (a day by default) and how many messages a channel holds (100).
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        "CONFIG": {
+            "hosts": [REDIS_URL],
+            "group_expiry": int(os.environ.get("SHOP_GROUP_EXPIRY", "86400")),
+            "capacity": int(os.environ.get("SHOP_CHANNEL_CAPACITY", "100")),
+        },
     }
 }

@@ -1,0 +1,39 @@
+"""Channels: a group_send to a member that does not read drops messages past its capacity, and
+nobody is told.
+
+    tutor trace lessons/django/scenarios/channels_capacity.py
+
+A server that crashed never ran group_discard: its browser's channel stays in the lobby. Each
+announcement is added to that channel's sorted set until it holds `capacity` messages (3 here,
+100 by default); after that group_send skips it, logs one line at INFO level and raises nothing.
+"""
+
+import asyncio
+import os
+
+os.environ["SHOP_CHANNEL_CAPACITY"] = "3"
+
+from _project import setup
+
+setup()
+
+import redis  # noqa: E402  (after Django's setup)
+from asgiref.sync import sync_to_async  # noqa: E402
+from channels.layers import get_channel_layer  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.test import Client  # noqa: E402
+
+
+async def main():
+    layer = get_channel_layer()
+    gone = await layer.new_channel()  # a browser whose server crashed: nobody reads it again
+    await layer.group_add("lobby", gone)
+    for number in range(1, 6):
+        response = await sync_to_async(Client().post)("/announce/", {"text": f"news {number}"})
+        print(f"announcement {number}:", response.json())
+    key = layer.prefix + layer.non_local_name(gone)  # where its messages wait
+    held = redis.Redis.from_url(settings.REDIS_URL).zcard(key)
+    print("its channel holds", held, "of 5 messages; the view was told nothing")
+
+
+asyncio.run(main())

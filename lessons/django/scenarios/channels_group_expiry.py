@@ -1,0 +1,49 @@
+"""Channels: a browser still connected stops getting the lobby's messages once the group forgets it.
+
+    tutor trace lessons/django/scenarios/channels_group_expiry.py
+
+A group is a sorted set of channel names scored by the time each joined, and group_add sets it
+to expire group_expiry later (2 s here, a day by default); group_send also drops the members
+older than that, open websocket or not. So a page left open longer than that silently stops
+receiving.
+"""
+
+import asyncio
+import json
+import os
+
+os.environ["SHOP_GROUP_EXPIRY"] = "2"
+
+from _project import setup
+
+setup()
+
+from asgiref.sync import sync_to_async  # noqa: E402  (after Django's setup)
+from asgiref.testing import ApplicationCommunicator  # noqa: E402
+from django.test import Client  # noqa: E402
+from shopsite.asgi import application  # noqa: E402
+
+LOBBY = {"type": "websocket", "path": "/ws/lobby/", "headers": [], "subprotocols": []}
+
+
+async def announce(text):
+    await sync_to_async(Client().post)("/announce/", {"text": text})
+
+
+async def main():
+    browser = ApplicationCommunicator(application, LOBBY)
+    await browser.send_input({"type": "websocket.connect"})
+    await browser.receive_output(timeout=5)  # accepted: in the group
+    await announce("doors open")
+    print("at once:", json.loads((await browser.receive_output(timeout=5))["text"]))
+    await asyncio.sleep(2.5)  # longer than the group remembers its members
+    await announce("the sale starts at noon")
+    if await browser.receive_nothing(timeout=1):
+        print("2.5 s later: nothing, though the browser is still connected")
+    else:
+        print("2.5 s later:", json.loads((await browser.receive_output())["text"]))
+    await browser.send_input({"type": "websocket.disconnect", "code": 1000})
+    await browser.wait(timeout=5)
+
+
+asyncio.run(main())
