@@ -116,6 +116,18 @@ def test_rq_job_of_a_killed_worker_is_not_put_back_on_the_queue(backend_spec):
     ), run.stdout
 
 
+def test_rq_result_is_gone_with_its_job_after_result_ttl(backend_spec):
+    run = traced("rq_result_expires", backend_spec)
+    assert run.outcome.status == "finished", (run.outcome, run.stderr[-2000:])
+    assert run.stdout == (
+        "at once: sales report for 2026-11\n3 s later: no such job; its result is gone with it\n"
+    )
+    # The worker gave the finished job's hash its result_ttl.
+    expiring = [(a, c) for a, _, c in sent(run) if c[0] == "EXPIRE" and c[1].startswith("rq:job:")]
+    assert expiring and all(c[2] == "2" for _, c in expiring)
+    assert all(a.startswith("manage-") for a, _ in expiring)
+
+
 def test_channels_group_forgets_a_member_still_connected_after_group_expiry(backend_spec):
     run = traced("channels_group_expiry", backend_spec)
     assert run.outcome.status == "finished", (run.outcome, run.stderr[-2000:])
@@ -149,6 +161,7 @@ SCENARIOS_ALL = [
     "celery_killed_worker",
     "celery_countdown",
     "rq_killed_worker",
+    "rq_result_expires",
     "channels_group_expiry",
     "channels_capacity",
 ]

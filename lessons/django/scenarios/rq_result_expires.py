@@ -1,0 +1,31 @@
+"""RQ: a job's result is kept result_ttl seconds (500 by default), then it is gone with the job.
+
+    tutor trace lessons/django/scenarios/rq_result_expires.py
+
+When a job finishes, the worker gives its hash (rq:job:<id>) and its results stream
+(rq:results:<id>) an EXPIRE of result_ttl: 2 s here. Asking after that finds no job at all.
+"""
+
+import subprocess
+import sys
+import time
+
+from _project import setup
+
+project = setup()
+
+import django_rq  # noqa: E402  (after Django's setup)
+from rq.exceptions import NoSuchJobError  # noqa: E402
+from rq.job import Job  # noqa: E402
+from shop.jobs import make_report  # noqa: E402
+
+queue = django_rq.get_queue("default")
+job = queue.enqueue(make_report, "2026-11", result_ttl=2)
+worker = [sys.executable, "manage.py", "rqworker", "default", "--burst"]
+subprocess.run(worker, check=True, cwd=project, stdout=subprocess.DEVNULL)
+print("at once:", Job.fetch(job.id, connection=queue.connection).return_value())
+time.sleep(3)
+try:
+    print("3 s later:", Job.fetch(job.id, connection=queue.connection).return_value())
+except NoSuchJobError:
+    print("3 s later: no such job; its result is gone with it")
