@@ -22,6 +22,7 @@ project = setup()
 import redis  # noqa: E402  (after Django's setup)
 from django.conf import settings  # noqa: E402
 from shop.tasks import send_reminder  # noqa: E402
+from shopsite import celery_app  # noqa: E402
 
 CELERY = ["-m", "celery", "--quiet", "-A", "shopsite", "worker", "-P", "solo", "-l", "warning"]
 QUIET = ["--without-gossip", "--without-mingle", "--without-heartbeat"]
@@ -29,10 +30,13 @@ workers = [
     subprocess.Popen([sys.executable, *CELERY, *QUIET, "-n", f"{name}@shop"], cwd=project)
     for name in ("first", "second")
 ]
+deadline = time.monotonic() + 30
+while len(celery_app.control.ping(timeout=0.5)) < 2 and time.monotonic() < deadline:
+    pass  # until both workers answer: ready to take tasks
 shop = redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
 result = send_reminder.apply_async(("ana@example.com",), countdown=6)
-while not shop.hlen("unacked"):  # a worker has taken it, long before it is due
-    time.sleep(0.2)
+while not shop.hlen("unacked") and time.monotonic() < deadline:
+    time.sleep(0.1)  # until a worker has taken it, long before it is due
 print("taken at once: the queue holds", shop.llen("celery"), "- unacked", shop.hlen("unacked"))
 time.sleep(9)  # past the due time, and several visibility timeouts
 print("the reminder ran", shop.get("reminders_sent"), "times for one apply_async")

@@ -1,4 +1,5 @@
-"""Celery with acks_late: the worker running a task is killed (SIGKILL, as the OOM killer does).
+"""Celery with acks_late: the worker running a task dies (SIGKILL to a -P solo worker; a container
+or a node taken down does the same to any worker).
 
     tutor trace lessons/django/scenarios/celery_killed_worker.py
 
@@ -33,8 +34,9 @@ def worker(name):
 shop = redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
 first = worker("first")
 result = resize_photo.delay("photo.jpg")
-while shop.get("resizing") is None:  # the first worker has taken the task and started it
-    time.sleep(0.2)
+deadline = time.monotonic() + 30
+while shop.get("resizing") is None and time.monotonic() < deadline:
+    time.sleep(0.2)  # until the first worker has taken the task and started it
 first.kill()
 first.wait()
 print(

@@ -4,8 +4,9 @@ nobody is told.
     tutor trace lessons/django/scenarios/channels_capacity.py
 
 A server that crashed never ran group_discard: its browser's channel stays in the lobby. Each
-announcement is added to that channel's sorted set until it holds `capacity` messages (3 here,
-100 by default); after that group_send skips it, logs one line at INFO level and raises nothing.
+announcement is added to the sorted set its server process reads (asgispecific.<prefix>!, one for
+all the channels of that process) until it holds `capacity` messages (3 here, 100 by default);
+after that each group_send skips it, logs a line at INFO level and raises nothing.
 """
 
 import asyncio

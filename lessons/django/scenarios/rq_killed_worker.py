@@ -1,11 +1,13 @@
-"""RQ: the worker running a job is killed (SIGKILL to it and its work horse, as a redeploy or the
-OOM killer does). The job is not put back on the queue.
+"""RQ: the worker running a job dies with its work horse (SIGKILL to both: a container or a node
+taken down). The job is not put back on the queue.
 
     tutor trace lessons/django/scenarios/rq_killed_worker.py
 
 Its id stays in the started-job registry (rq:wip:default) and its status stays "started"; another
-worker does not take it. Only RQ's maintenance pass, minutes later, moves it to the failed-job
-registry as abandoned; it runs again only if it was enqueued with Retry.
+worker does not take it. Only once its heartbeat score has passed (about 90 s) does RQ's clean-up
+of that registry (when a worker starts, in its maintenance pass every 10 minutes, or when the
+registry is listed) move it to the failed-job registry as abandoned; it runs again only if it
+was enqueued with Retry. (When only the work horse dies, the worker fails the job at once.)
 """
 
 import os
@@ -27,15 +29,14 @@ shop = redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
 queue = django_rq.get_queue("default")
 job = queue.enqueue(slow_report, "2026-11")
 worker = subprocess.Popen(
-    [sys.executable, "manage.py", "rqworker", "default"],
-    cwd=project,
-    stdout=subprocess.DEVNULL,
-    start_new_session=True,  # its own group: the kill reaches the work horse it forks
+    [sys.executable, "manage.py", "rqworker", "default"], cwd=project, stdout=subprocess.DEVNULL
 )
-while shop.get("reporting") is None:  # the worker has taken the job and started it
-    time.sleep(0.2)
-os.killpg(worker.pid, signal.SIGKILL)
+deadline = time.monotonic() + 30
+while (horse := shop.get("reporting")) is None and time.monotonic() < deadline:
+    time.sleep(0.2)  # until the worker's work horse has started the job
+worker.kill()  # first, so that it cannot see its horse die and fail the job
 worker.wait()
+os.kill(int(horse), signal.SIGKILL)
 job.refresh()
 print("killed mid-job; the queue holds", queue.count, "jobs; the job is", job.get_status().value)
 print("started-job registry:", queue.started_job_registry.get_job_ids())

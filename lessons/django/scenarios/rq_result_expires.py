@@ -3,7 +3,7 @@
     tutor trace lessons/django/scenarios/rq_result_expires.py
 
 When a job finishes, the worker gives its hash (rq:job:<id>) and its results stream
-(rq:results:<id>) an EXPIRE of result_ttl: 2 s here. Asking after that finds no job at all.
+(rq:results:<id>) an EXPIRE of result_ttl: 5 s here. Asking after that finds no job at all.
 """
 
 import subprocess
@@ -20,12 +20,12 @@ from rq.job import Job  # noqa: E402
 from shop.jobs import make_report  # noqa: E402
 
 queue = django_rq.get_queue("default")
-job = queue.enqueue(make_report, "2026-11", result_ttl=2)
+job = queue.enqueue(make_report, "2026-11", result_ttl=5)
 worker = [sys.executable, "manage.py", "rqworker", "default", "--burst"]
 subprocess.run(worker, check=True, cwd=project, stdout=subprocess.DEVNULL)
 print("at once:", Job.fetch(job.id, connection=queue.connection).return_value())
-time.sleep(3)
+time.sleep(6)
 try:
-    print("3 s later:", Job.fetch(job.id, connection=queue.connection).return_value())
+    print("6 s later:", Job.fetch(job.id, connection=queue.connection).return_value())
 except NoSuchJobError:
-    print("3 s later: no such job; its result is gone with it")
+    print("6 s later: no such job; its result is gone with it")

@@ -6,11 +6,13 @@ def make_report(month):
 
 
 def slow_report(month):
+    import os
     import time
 
     import redis
     from django.conf import settings
 
-    redis.Redis.from_url(settings.REDIS_URL).set("reporting", month)  # the work has started
+    # The work has started, in this process: RQ's work horse, which the worker forked.
+    redis.Redis.from_url(settings.REDIS_URL).set("reporting", os.getpid())
     time.sleep(30)  # the work itself: long enough for the worker to be killed in it
     return f"sales report for {month}"

@@ -145,7 +145,7 @@ class Endpoint:
 
         aio.AbstractConnection.pack_command = pack_command  # type: ignore[method-assign]
         aio.AbstractConnection.connect = connect  # type: ignore[method-assign]
-        redirect.install_caller_lines(self.tracer.script)
+        redirect.install_caller_lines(lambda: self.tracer.script)
 
     def note(self, connection: Any, commands: list[tuple[Any, ...]]) -> None:
         line = asyncio_line_of(sys._getframe(1), self.tracer.script) or "(inside a library)"

@@ -237,21 +237,27 @@ def asyncio_line_of(frame: Any, script: str = "") -> str:
 _LOOP_RUNS = str(Path("asyncio") / "events.py")  # Handle._run, which steps every task
 
 
-def install_caller_lines(script: str = "") -> None:
-    """Note the caller's line in every async_to_sync call (CALLER_LINE), where asgiref is."""
+def install_caller_lines(script: Callable[[], str] = str) -> None:
+    """Note the caller's line in every async_to_sync call (CALLER_LINE), where asgiref is;
+    `script` says the traced program's main file when asked (it may be known only later)."""
     if importlib.util.find_spec("asgiref") is None:
         return
     from asgiref.sync import AsyncToSync
 
     original: Any = AsyncToSync.__call__
+    if getattr(original, "_tutor_lines", False):
+        return
 
     def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:
-        token = CALLER_LINE.set(program_line_of(sys._getframe(1), script))
+        __traceback_hide__ = True
+        line = program_line_of(sys._getframe(1), script()) or CALLER_LINE.get()
+        token = CALLER_LINE.set(line)
         try:
             return original(self, *args, **kwargs)
         finally:
             CALLER_LINE.reset(token)
 
+    __call__._tutor_lines = True  # type: ignore[attr-defined]
     AsyncToSync.__call__ = __call__  # type: ignore[method-assign]
 
 
