@@ -9,27 +9,20 @@ on the queue and a worker takes it again: at the due time each copy runs.
 """
 
 import os
-import subprocess
-import sys
 import time
 
 os.environ["SHOP_VISIBILITY_TIMEOUT"] = "2"
 
-from _project import setup
+from _project import celery_worker, setup
 
-project = setup()
+setup()
 
 import redis  # noqa: E402  (after Django's setup)
 from django.conf import settings  # noqa: E402
 from shop.tasks import send_reminder  # noqa: E402
 from shopsite import celery_app  # noqa: E402
 
-CELERY = ["-m", "celery", "--quiet", "-A", "shopsite", "worker", "-P", "solo", "-l", "warning"]
-QUIET = ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-workers = [
-    subprocess.Popen([sys.executable, *CELERY, *QUIET, "-n", f"{name}@shop"], cwd=project)
-    for name in ("first", "second")
-]
+workers = [celery_worker("first"), celery_worker("second")]
 deadline = time.monotonic() + 30
 while len(celery_app.control.ping(timeout=0.5)) < 2 and time.monotonic() < deadline:
     pass  # until both workers answer: ready to take tasks

@@ -8,31 +8,21 @@ passed; then another worker puts it back on the queue and runs the task again: a
 """
 
 import os
-import subprocess
-import sys
 import time
 
 os.environ["SHOP_ACKS_LATE"] = "1"
 os.environ["SHOP_VISIBILITY_TIMEOUT"] = "3"
 
-from _project import setup
+from _project import celery_worker, setup
 
-project = setup()
+setup()
 
 import redis  # noqa: E402  (after Django's setup)
 from django.conf import settings  # noqa: E402
 from shop.tasks import resize_photo  # noqa: E402
 
-CELERY = ["-m", "celery", "--quiet", "-A", "shopsite", "worker", "-P", "solo", "-l", "warning"]
-QUIET = ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-
-
-def worker(name):
-    return subprocess.Popen([sys.executable, *CELERY, *QUIET, "-n", f"{name}@shop"], cwd=project)
-
-
 shop = redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
-first = worker("first")
+first = celery_worker("first")
 result = resize_photo.delay("photo.jpg")
 deadline = time.monotonic() + 30
 while shop.get("resizing") is None and time.monotonic() < deadline:
@@ -45,7 +35,7 @@ print(
     "message, the queue",
     shop.llen("celery"),
 )
-second = worker("second")
+second = celery_worker("second")
 print("the second worker says:", result.get(timeout=30))
 second.terminate()
 second.wait()

@@ -14,15 +14,13 @@ import os
 
 os.environ["SHOP_CHANNEL_CAPACITY"] = "3"
 
-from _project import setup
+from _project import announce, setup
 
 setup()
 
 import redis  # noqa: E402  (after Django's setup)
-from asgiref.sync import sync_to_async  # noqa: E402
 from channels.layers import get_channel_layer  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.test import Client  # noqa: E402
 
 
 async def main():
@@ -30,8 +28,7 @@ async def main():
     gone = await layer.new_channel()  # a browser whose server crashed: nobody reads it again
     await layer.group_add("lobby", gone)
     for number in range(1, 6):
-        response = await sync_to_async(Client().post)("/announce/", {"text": f"news {number}"})
-        print(f"announcement {number}:", response.json())
+        print(f"announcement {number}:", await announce(f"news {number}"))
     key = layer.prefix + layer.non_local_name(gone)  # where its messages wait
     held = redis.Redis.from_url(settings.REDIS_URL).zcard(key)
     print("its channel holds", held, "of 5 messages; the view was told nothing")

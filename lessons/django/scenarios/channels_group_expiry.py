@@ -14,20 +14,12 @@ import os
 
 os.environ["SHOP_GROUP_EXPIRY"] = "2"
 
-from _project import setup
+from _project import LOBBY, announce, setup
 
 setup()
 
-from asgiref.sync import sync_to_async  # noqa: E402  (after Django's setup)
-from asgiref.testing import ApplicationCommunicator  # noqa: E402
-from django.test import Client  # noqa: E402
+from asgiref.testing import ApplicationCommunicator  # noqa: E402  (after Django's setup)
 from shopsite.asgi import application  # noqa: E402
-
-LOBBY = {"type": "websocket", "path": "/ws/lobby/", "headers": [], "subprotocols": []}
-
-
-async def announce(text):
-    await sync_to_async(Client().post)("/announce/", {"text": text})
 
 
 async def main():

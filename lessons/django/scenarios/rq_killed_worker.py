@@ -13,12 +13,11 @@ was enqueued with Retry. (When only the work horse dies, the worker fails the jo
 import os
 import signal
 import subprocess
-import sys
 import time
 
-from _project import setup
+from _project import PROJECT, rq_burst, rqworker, setup
 
-project = setup()
+setup()
 
 import django_rq  # noqa: E402  (after Django's setup)
 import redis  # noqa: E402
@@ -28,9 +27,7 @@ from shop.jobs import slow_report  # noqa: E402
 shop = redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
 queue = django_rq.get_queue("default")
 job = queue.enqueue(slow_report, "2026-11")
-worker = subprocess.Popen(
-    [sys.executable, "manage.py", "rqworker", "default"], cwd=project, stdout=subprocess.DEVNULL
-)
+worker = subprocess.Popen(rqworker(), cwd=PROJECT, stdout=subprocess.DEVNULL)
 deadline = time.monotonic() + 30
 while (horse := shop.get("reporting")) is None and time.monotonic() < deadline:
     time.sleep(0.2)  # until the worker's work horse has started the job
@@ -40,7 +37,6 @@ os.kill(int(horse), signal.SIGKILL)
 job.refresh()
 print("killed mid-job; the queue holds", queue.count, "jobs; the job is", job.get_status().value)
 print("started-job registry:", queue.started_job_registry.get_job_ids())
-burst = [sys.executable, "manage.py", "rqworker", "default", "--burst"]
-subprocess.run(burst, check=True, cwd=project, stdout=subprocess.DEVNULL)
+rq_burst()
 job.refresh()
 print("after another worker: the job is", job.get_status().value)

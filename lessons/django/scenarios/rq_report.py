@@ -3,12 +3,9 @@
 tutor trace lessons/django/scenarios/rq_report.py
 """
 
-import subprocess
-import sys
+from _project import rq_burst, setup
 
-from _project import setup
-
-project = setup()
+setup()
 
 import django_rq  # noqa: E402  (after Django's setup)
 from django.test import Client  # noqa: E402
@@ -16,7 +13,6 @@ from django.test import Client  # noqa: E402
 response = Client().post("/report/", {"month": "2026-11"})
 job = django_rq.get_queue("default").fetch_job(response.json()["job"])
 print("enqueued:", job.get_status().value)
-worker = [sys.executable, "manage.py", "rqworker", "default", "--burst"]
-subprocess.run(worker, check=True, cwd=project, stdout=subprocess.DEVNULL)
+rq_burst()
 job.refresh()
 print("after the worker:", job.get_status().value, "-", job.return_value())

@@ -6,13 +6,11 @@ When a job finishes, the worker gives its hash (rq:job:<id>) and its results str
 (rq:results:<id>) an EXPIRE of result_ttl: 5 s here. Asking after that finds no job at all.
 """
 
-import subprocess
-import sys
 import time
 
-from _project import setup
+from _project import rq_burst, setup
 
-project = setup()
+setup()
 
 import django_rq  # noqa: E402  (after Django's setup)
 from rq.exceptions import NoSuchJobError  # noqa: E402
@@ -21,8 +19,7 @@ from shop.jobs import make_report  # noqa: E402
 
 queue = django_rq.get_queue("default")
 job = queue.enqueue(make_report, "2026-11", result_ttl=5)
-worker = [sys.executable, "manage.py", "rqworker", "default", "--burst"]
-subprocess.run(worker, check=True, cwd=project, stdout=subprocess.DEVNULL)
+rq_burst()
 print("at once:", Job.fetch(job.id, connection=queue.connection).return_value())
 time.sleep(6)
 try:

@@ -20,10 +20,11 @@ _FINAL: dict[str, Any] = {"status": 1, "events": None}
 _real_exit = os._exit
 
 
-def _end() -> None:
-    """The last exit handler: after the program's own, logging's, multiprocessing's and the
-    tracer's, send what is left, then end the process without tearing the interpreter down (its
-    modules, the tracer's threads), which the tutor would otherwise wait for after every run."""
+def _exit_sending(status: int) -> NoReturn:
+    """End the process once what is left has reached the tutor: the program's output (each
+    thread's unfinished line too), the events (the step left for later first: Events.before).
+    Also the program's own os._exit, since a process ending so runs no exit handler (a daemon's
+    first fork, a pool's worker)."""
     for stream in (sys.stdout, sys.stderr):  # the program's output (output.ThreadOutput)
         with suppress(Exception):
             getattr(stream, "flush_all", stream.flush)()
@@ -34,7 +35,14 @@ def _end() -> None:
         with suppress(Exception):
             if stream is not None:
                 stream.flush()
-    _real_exit(_FINAL["status"])
+    _real_exit(status)
+
+
+def _end() -> None:
+    """The last exit handler: after the program's own, logging's, multiprocessing's and the
+    tracer's, send what is left, then end the process without tearing the interpreter down (its
+    modules, the tracer's threads), which the tutor would otherwise wait for after every run."""
+    _exit_sending(_FINAL["status"])
 
 
 # Registered before anything else is imported, so it runs after every other exit handler: atexit
@@ -263,11 +271,7 @@ def say_where_and_exit(tracer: Tracer) -> None:
             else:
                 lines.append(f"thread {thread_label(thread)} at {line}")
         tracer.events.send(type="running", where=tracer.masked("; ".join(lines)))
-        with suppress(Exception):
-            sys.stdout.flush()
-            sys.stderr.flush()
-            tracer.events.flush()
-        os._exit(128 + signum)
+        _exit_sending(128 + signum)
 
     signal.signal(signal.SIGTERM, where)
 
@@ -276,26 +280,11 @@ def stop_refused(tracer: Tracer, message: str) -> None:
     """Tell the tutor the program is refused, and end its process right here: a program that
     catches every exception cannot go on past it."""
     tracer.events.send(type="refused", message=message, action=tracer.line())
-    with suppress(Exception):
-        sys.stdout.flush()
-        sys.stderr.flush()
-        tracer.events.flush()
-    os._exit(2)
+    _exit_sending(2)
 
 
 # --------------------------------------------------------------------------------------------------
 # The process
-
-
-def _exit_sending(status: int) -> NoReturn:
-    """The program's os._exit: what it printed and its last step reach the tutor first, since
-    a process that ends this way runs no exit handler (a daemon's first fork, a pool's worker)."""
-    with suppress(Exception):
-        for stream in (sys.stdout, sys.stderr):
-            getattr(stream, "flush_all", stream.flush)()
-        if _FINAL["events"] is not None:
-            _FINAL["events"].flush()  # the step left for later first (Events.before)
-    _real_exit(status)
 
 
 def _forked(tracer: Tracer, address: tuple[str, int]) -> None:
