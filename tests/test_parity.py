@@ -7,6 +7,7 @@ carries the run's namespace, which is checked separately.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -16,7 +17,11 @@ from redisqueue_tutor.lessons.engine import run_lesson
 from redisqueue_tutor.run.backend import running
 from redisqueue_tutor.run.records import StepRecord
 
-LESSON_IDS = sorted(discover())
+ALL_LESSONS = sorted(discover())
+# A scenario lesson's run (a Django project and its workers) has ids and clocks in it: compared
+# normalised, below.
+SCENARIOS = [i for i in ALL_LESSONS if find_lesson(i).scenario is not None]
+LESSON_IDS = [i for i in ALL_LESSONS if i not in SCENARIOS]
 
 
 def comparable(record: StepRecord) -> dict[str, Any]:
@@ -81,3 +86,57 @@ def test_every_lesson_records_the_same_over_tls_with_a_password(lesson_id, start
     fake, _records, _prefix = play(lesson_id, "fake")
     real, _records, _prefix = play(lesson_id, url)
     assert_same_run(fake, real)
+
+
+# --------------------------------------------------------------------------------------------------
+# Scenario lessons: what each step shows, with what changes from run to run normalised
+
+_CLOCKS = re.compile(r"\b1[0-9]{9}(\.[0-9]+)?\b")  # a time in seconds since 1970
+_IDS = re.compile(r"\b[0-9a-f]{8}(…|-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
+
+
+def normalised(text: str) -> str:
+    return _IDS.sub("<id>", _CLOCKS.sub("<time>", text))
+
+
+def shown(lesson_id: str, spec: str) -> list[dict[str, Any]]:
+    from redisqueue_tutor.modes.scenario import run_whole
+    from redisqueue_tutor.run.tables import execution_row
+
+    lesson = find_lesson(lesson_id)
+    with running(spec) as backend:
+        _start, records = run_whole(lesson, backend)
+    rows = []
+    for record in records:
+        row = execution_row(record, frozenset(lesson.key_names))
+        rows.append(
+            {
+                "number": record.number,
+                "actor": record.actor,
+                "commands": [
+                    normalised(f"{c.client}: {c.command} -> {c.reply}") for c in row.lines
+                ],
+                "phrases": list(record.notes),
+                "state": normalised(row.state),
+                "output": normalised(row.output),
+                "changed": sorted(record.changed),
+            }
+        )
+    return rows
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("lesson_id", SCENARIOS)
+def test_every_scenario_lesson_shows_the_same_on_fakeredis_and_redis_server(
+    lesson_id, redis_server
+):
+    fake = shown(lesson_id, "fake")
+    real = shown(lesson_id, redis_server.url)
+    assert len(fake) == len(real) == len(find_lesson(lesson_id).steps)
+    for on_fake, on_real in zip(fake, real, strict=True):
+        for field in on_fake:
+            assert on_fake[field] == on_real[field], (
+                f"step {on_fake['number']} {field}: fakeredis {on_fake[field]!r}"
+                f" != redis-server {on_real[field]!r}"
+            )
+    assert any("<id>" in line for row in fake for line in row["commands"])  # it normalised

@@ -23,6 +23,8 @@ from redisqueue_tutor.cli.app import (
     PlainOpt,
     command,
     friendly,
+    lesson_run,
+    whole_run,
 )
 from redisqueue_tutor.lessons import find_lesson
 from redisqueue_tutor.screens.console import Look, make_console
@@ -79,7 +81,6 @@ def present(
     """
     found = find_lesson(lesson, lessons_dir or ())
 
-    from redisqueue_tutor.lessons.engine import LessonRun
     from redisqueue_tutor.modes.present import (
         NotesFile,
         present_auto,
@@ -105,7 +106,7 @@ def present(
     def card(console_: Console) -> RenderableType:
         return opening_card(found, look, console_)
 
-    with running(backend) as chosen, LessonRun(found, chosen) as run:
+    with running(backend) as chosen, lesson_run(found, chosen, plain=plain) as run:
         where = chosen.describe()
         if stdin_is_interactive():
             with terminal_keys() as keys:
@@ -218,12 +219,11 @@ def export(
     found = find_lesson(lesson, lessons_dir or ())
     chosen_format = _format_for(output, fmt)
 
-    from redisqueue_tutor.lessons.engine import run_lesson
     from redisqueue_tutor.run.backend import running
     from redisqueue_tutor.screens.handout import Handout, render_handout
 
     with running(backend) as chosen:
-        start, records = run_lesson(found, chosen)
+        start, records = whole_run(found, chosen, plain=plain)
         server = str(chosen.info) if chosen.info else chosen.kind
     handout = Handout(found, start, tuple(records), server, answers=answers, seed=seed)
     text = render_handout(handout, chosen_format, width=width, plain=plain)

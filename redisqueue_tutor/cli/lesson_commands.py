@@ -25,6 +25,7 @@ from redisqueue_tutor.cli.app import (
     PlainOpt,
     command,
     friendly,
+    lesson_run,
     print_error,
 )
 from redisqueue_tutor.lessons import (
@@ -138,7 +139,6 @@ def step(
         raise Exit(EXIT_BAD_INPUT, "which lesson? `tutor list` shows them (or use --from FILE)")
     found = find_lesson(lesson, lessons_dir or ())
 
-    from redisqueue_tutor.lessons.engine import LessonRun
     from redisqueue_tutor.modes.step import play_auto, play_interactive, play_through
     from redisqueue_tutor.run.backend import running
     from redisqueue_tutor.screens.console import stdin_is_interactive
@@ -150,7 +150,7 @@ def step(
     opening = lesson_opening(found, look, lessons_dir)
     # Leaving the block, also on Ctrl-C, joins the listener threads and removes the run's keys.
     try:
-        with running(backend) as chosen, LessonRun(found, chosen) as run:
+        with running(backend) as chosen, lesson_run(found, chosen, plain=plain) as run:
             where = chosen.describe()
             if predict:
                 from redisqueue_tutor.modes.predict import play_predict
@@ -282,6 +282,7 @@ def check(
     --lessons-dir folders replace those of the same id.
     """
     from redisqueue_tutor.lessons.check import check_paths
+    from redisqueue_tutor.modes.scenario import run_whole
 
     console = make_console(plain=plain)
     files, where = _lesson_files(paths, lessons_dir or ())
@@ -314,7 +315,7 @@ def check(
                 f" order, {counted(len(course.glossary), 'word')} in the glossary ({escape(str(path))})",
                 soft_wrap=True,
             )
-    for result in check_paths(files, backend):
+    for result in check_paths(files, backend, run_whole):
         if result.error:
             failed += 1
             console.print(f"[red]{bad_mark}[/] {escape(result.error)}", soft_wrap=True)

@@ -19,6 +19,7 @@ from redisqueue_tutor.cli.app import (
     PlainOpt,
     command,
     friendly,
+    whole_run,
 )
 from redisqueue_tutor.lessons import LessonError, discover, find_lesson, load_lesson
 from redisqueue_tutor.screens.console import Look, key_reader, make_console
@@ -83,7 +84,6 @@ def quiz(
     """
     found = find_lesson(lesson, lessons_dir or ())
 
-    from redisqueue_tutor.lessons.engine import run_lesson
     from redisqueue_tutor.lessons.generated import quiz_pool
     from redisqueue_tutor.lessons.quiz import DEFAULT_COUNT, select, summarize
     from redisqueue_tutor.modes.quiz import answers_for, ended_line, take_quiz
@@ -95,7 +95,7 @@ def quiz(
     console = make_console(plain=plain)
     look = Look(plain)
     with running(backend) as chosen:
-        start, records = run_lesson(found, chosen)
+        start, records = whole_run(found, chosen, plain=plain)
     pool = quiz_pool(found, start, records)
 
     store = ProgressStore()

@@ -6,15 +6,20 @@ checker runs the lesson on a backend and compares each claim with what Redis rea
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from redisqueue_tutor.lessons import LessonError, load_lesson
 from redisqueue_tutor.lessons.model import Lesson
 from redisqueue_tutor.lessons.quiz import RunVariant, prove_keys
-from redisqueue_tutor.run.records import StepRecord, python_text, state_text
+from redisqueue_tutor.run.records import StepRecord, command_text, python_text, state_text
 from redisqueue_tutor.run.tables import step_reply
+
+if TYPE_CHECKING:
+    from redisqueue_tutor.run.backend import Backend
 
 
 @dataclass(frozen=True)
@@ -25,9 +30,8 @@ class Mismatch:
     actual: str
 
     def __str__(self) -> str:
-        return (
-            f"step {self.step} {self.field}: lesson says {self.expected}, Redis gave {self.actual}"
-        )
+        where = f"step {self.step} {self.field}" if self.step else self.field
+        return f"{where}: lesson says {self.expected}, Redis gave {self.actual}"
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,7 @@ def compare(
             if claimed is None:
                 continue
             claims += 1
-            if claimed != actual[field]:
+            if not _holds(claimed, actual[field], wild=lesson.scenario is not None):
                 mismatches.append(Mismatch(record.number, field, claimed, actual[field]))
         values = record.variable_map
         for name, claimed in expect.variables.items():
@@ -74,6 +78,10 @@ def compare(
             got = python_text(values[name])
             if claimed != got:
                 mismatches.append(Mismatch(record.number, f"variable {name}", claimed, got))
+    if lesson.scenario is not None:
+        said, contradicted = phrase_claims(lesson, records)
+        claims += said
+        mismatches += contradicted
     for proof in prove_keys(lesson, records, run_variant):
         claims += 1
         if not proof.ok:
@@ -82,9 +90,54 @@ def compare(
     return claims, mismatches
 
 
-def check_paths(paths: list[Path], backend_spec: str | None) -> Iterator[CheckResult]:
+Runner = Callable[[Lesson, "Backend"], tuple[StepRecord, list[StepRecord]]]
+
+
+def _holds(claimed: str, actual: str, *, wild: bool) -> bool:
+    """Whether the run shows what the lesson claims. In a scenario lesson a `*` stands for what
+    changes from run to run (a task's id, a time); everything else must be as written."""
+    if not wild or "*" not in claimed:
+        return claimed == actual
+    pattern = ".*".join(re.escape(part) for part in claimed.split("*"))
+    return re.fullmatch(pattern, actual, flags=re.DOTALL) is not None
+
+
+def phrase_claims(lesson: Lesson, records: list[StepRecord]) -> tuple[int, list[Mismatch]]:
+    """A scenario lesson says what the framework does with every command its table shows, and
+    each thing it says matches a command of the run: a framework that sends other commands
+    than the lesson describes (an upgrade) fails the check."""
+    assert lesson.scenario is not None
+    claims = 0
+    mismatches: list[Mismatch] = []
+    said: set[str] = set()
+    for record in records:
+        for index, command in enumerate(record.commands):
+            note = record.notes[index] if index < len(record.notes) else ""
+            claims += 1
+            said.add(note)
+            if not note:
+                shown = f"{command.client}: {command_text(command.args)}"
+                mismatches.append(
+                    Mismatch(record.number, "phrase", "what each command does", shown)
+                )
+    for phrase in lesson.scenario.phrases:
+        claims += 1
+        if phrase.says not in said:
+            field = f"phrase {phrase.match!r}"
+            mismatches.append(Mismatch(0, field, "a command of the run", "no such command"))
+    return claims, mismatches
+
+
+def check_paths(
+    paths: list[Path], backend_spec: str | None, runner: Runner | None = None
+) -> Iterator[CheckResult]:
+    """Each lesson loaded, run by `runner` (engine.run_lesson unless given: the CLI gives one
+    that runs scenario lessons too) and its claims compared with the run."""
     from redisqueue_tutor.lessons.engine import StepRefused, run_lesson
+    from redisqueue_tutor.lessons.scenario import ScenarioError
     from redisqueue_tutor.run.backend import running
+
+    run = runner or run_lesson
 
     for path in paths:
         try:
@@ -94,14 +147,14 @@ def check_paths(paths: list[Path], backend_spec: str | None) -> Iterator[CheckRe
             continue
         try:
             with running(backend_spec) as backend:
-                _start, records = run_lesson(lesson, backend)
-        except StepRefused as exc:
+                _start, records = run(lesson, backend)
+        except (StepRefused, ScenarioError) as exc:
             yield CheckResult(path, lesson.id, error=f"{path}: {exc}")
             continue
 
         def run_variant(variant: Lesson) -> list[StepRecord]:
             with running(backend_spec) as fresh:  # a new namespace: the variant starts clean
-                return run_lesson(variant, fresh)[1]
+                return run(variant, fresh)[1]
 
         claims, mismatches = compare(lesson, records, run_variant)
         yield CheckResult(path, lesson.id, claims, tuple(mismatches))

@@ -308,10 +308,14 @@ def quiz_pool(lesson: Lesson, start: StepRecord, records: Sequence[StepRecord]) 
 def predict_question(
     lesson: Lesson, start: StepRecord, records: Sequence[StepRecord]
 ) -> Question | None:
-    """The question to ask before the last of `records` is shown: the popped value, or the new queue."""
+    """The question to ask before the last of `records` is shown: the popped value, or the new
+    queue; in a scenario lesson (whose steps are a framework's, not one pop or push), the lesson's
+    own question about that step."""
     if not records:
         return None
     number = records[-1].number
+    if lesson.scenario is not None:
+        return next((q for q in lesson.questions if q.step == number), None)
     mine = [q for q in generated_questions(lesson, start, records) if q.step == number]
     pops = [q for q in mine if q.id.startswith(f"{GENERATED_PREFIX}pop-")]
     chosen = pops or mine

@@ -311,7 +311,25 @@ def parse_lesson(text: str, path: Path | str = "<lesson>") -> Lesson:
             field="id",
             line=locate(text, ("id",)),
         )
+    if lesson.scenario is not None:
+        lesson = _with_program(lesson, text, path)
     return lesson
+
+
+def _with_program(lesson: Lesson, text: str, path: Path | str) -> Lesson:
+    """The scenario's program found beside the lesson file, its path made absolute."""
+    assert lesson.scenario is not None
+    program = (Path(path).parent / lesson.scenario.program).resolve()
+    if program.suffix != ".py" or not program.is_file():
+        raise LessonError(
+            path,
+            f"{lesson.scenario.program!r} is not a Python program beside the lesson"
+            f" (looked for {program})",
+            field="scenario.program",
+            line=locate(text, ("scenario", "program")),
+        )
+    scenario = lesson.scenario.model_copy(update={"program": str(program)})
+    return lesson.model_copy(update={"scenario": scenario})
 
 
 def _lesson_error(path: Path | str, text: str, exc: ValidationError) -> LessonError:

@@ -23,6 +23,7 @@ from pydantic import (
 
 from redisqueue_tutor.keyspace.blocking import blocking_seconds
 from redisqueue_tutor.lessons.questions import Question
+from redisqueue_tutor.lessons.scenario_format import Scenario
 
 MAX_FOREGROUND_WAIT = 10.0  # seconds a blocking step may keep the learner waiting
 MAX_STEPS = 1_000  # steps, moments or questions in one lesson (progress.py counts on it)
@@ -55,6 +56,9 @@ class Client(_Strict):
     # to the variable `collect`.
     on_message: Cell | None = None
     collect: Identifier | None = None
+    # A scenario lesson's lane: which of the run's clients it is, as globs over the names a
+    # trace gives them ("main" for the program's own, "celery-*" for a Celery worker process).
+    match: list[Cell] = []
 
     @property
     def listens(self) -> bool:
@@ -64,8 +68,9 @@ class Client(_Strict):
 class StateKey(_Strict):
     """A key (or a channel's subscriber count) shown in Queue State and the variable tracker."""
 
-    key: Identifier
-    type: Literal["list", "channel", "stream"] = "list"
+    key: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.:-]*$", max_length=60)]
+    # hash, zset, set and string: in a scenario lesson, whose program writes them.
+    type: Literal["list", "channel", "stream", "hash", "zset", "set", "string"] = "list"
 
 
 class Expect(_Strict):
@@ -101,6 +106,9 @@ class Step(_Strict):
     # The program line this step runs, as a learner would write it with redis-py; derived from
     # the command when left out (see program.py).
     code: Cell | None = None
+    # A scenario lesson's step: the actor's commands up to the first that matches this glob
+    # ("HSET unacked *"), after those of the actor's earlier steps.
+    until: Cell | None = None
 
     @field_validator("command")
     @classmethod
@@ -184,6 +192,7 @@ class Lesson(_Strict):
         "fanout",
         "kept",
     ]
+    scenario: Scenario | None = None
 
     @model_validator(mode="after")
     def _references(self) -> Lesson:
@@ -194,12 +203,56 @@ class Lesson(_Strict):
         self._check_clients()
         self._check_state()
         _unique("variables", self.variables)
+        if self.scenario is not None:
+            self._check_scenario()
+            self._check_step_numbers()
+            return self
         self._check_steps(clients)
         self._check_step_numbers()
         return self
 
+    def _check_scenario(self) -> None:
+        """A scenario lesson's steps are cut from its program's run: each names its actor and
+        where it ends, and sends nothing of its own."""
+        clients = [c.name for c in self.clients]
+        for index, client in enumerate(self.clients):
+            if not client.match:
+                raise _RefError(
+                    ("clients", index, "match"),
+                    "a scenario lesson's client needs match: the run's clients it stands for",
+                )
+        own = ("command", "assign", "output", "background", "join", "crash", "repeat")
+        for index, step in enumerate(self.steps):
+            if step.actor not in clients:
+                raise _RefError(
+                    ("steps", index, "actor"),
+                    f"{step.actor!r} is not a client of this lesson ({', '.join(clients)})",
+                )
+            if step.until is None:
+                raise _RefError(
+                    ("steps", index, "until"),
+                    "a scenario lesson's step needs until: the command that ends it",
+                )
+            for name in own:
+                if name in step.model_fields_set:
+                    raise _RefError(
+                        ("steps", index, name),
+                        f"a scenario lesson's step has no {name}: its program sends the commands",
+                    )
+        assert self.scenario is not None
+        for index, phrase in enumerate(self.scenario.phrases):
+            if phrase.client is not None and phrase.client not in clients:
+                raise _RefError(
+                    ("scenario", "phrases", index, "client"),
+                    f"{phrase.client!r} is not a client of this lesson",
+                )
+
     def _check_clients(self) -> None:
         for index, client in enumerate(self.clients):
+            if client.match and self.scenario is None:
+                raise _RefError(
+                    ("clients", index, "match"), "match is for a lesson with a scenario"
+                )
             if client.collect and client.collect not in self.variables:
                 raise _RefError(
                     ("clients", index, "collect"),
@@ -215,6 +268,16 @@ class Lesson(_Strict):
 
     def _check_state(self) -> None:
         for index, key in enumerate(self.state):
+            if self.scenario is None and key.type not in ("list", "channel", "stream"):
+                raise _RefError(
+                    ("state", index, "type"),
+                    f"a {key.type} is shown in a lesson with a scenario, whose program writes it",
+                )
+            if self.scenario is None and not re.fullmatch(r"[a-z][a-z0-9_]*", key.key):
+                raise _RefError(
+                    ("state", index, "key"),
+                    "a key name is lowercase letters, digits and _ (a scenario's may be any)",
+                )
             if key.type == "channel" and key.key not in self.channels:
                 raise _RefError(("state", index, "key"), f"{key.key!r} is not in channels")
         comparable = [s.key for s in self.state if s.type in ("list", "stream")]
@@ -235,6 +298,8 @@ class Lesson(_Strict):
                     ("steps", index, "actor"),
                     f"{step.actor!r} is not a client of this lesson ({', '.join(clients)})",
                 )
+            if step.until is not None:
+                raise _RefError(("steps", index, "until"), "until is for a lesson with a scenario")
             if step.actor in crashed:
                 raise _RefError(("steps", index, "actor"), f"{step.actor!r} crashed earlier")
             for name in step.join:

@@ -39,6 +39,7 @@ KEYS_HELP = (
     ("r", "restart from step 1"),
     ("3 Enter", "jump to step 3"),
     ("k", "open or fold the key moment"),
+    ("x", "the step in full: payloads, quiet commands (a scenario lesson)"),
     ("g", "the glossary: head, tail, nil, ack, ..."),
     ("?", "this help"),
     ("q", "quit"),
@@ -127,7 +128,9 @@ class Steps:
 WIDE = 80  # columns from which the footer spells every key out
 
 
-def _footer(nav: Navigator, look: Look, *, folded: bool = False, width: int = WIDE) -> str:
+def _footer(
+    nav: Navigator, look: Look, *, folded: bool = False, width: int = WIDE, full: bool = False
+) -> str:
     arrow_r, arrow_l = ("->", "<-") if look.plain else ("→", "←")
     if width < WIDE:  # the same keys in fewer words; ? lists them all
         arrow_r = arrow_l = ""
@@ -135,6 +138,8 @@ def _footer(nav: Navigator, look: Look, *, folded: bool = False, width: int = WI
         return f"Jump to step {nav.digits}_  (Enter to go, Backspace to edit)"
     moment = [("k key moment" if width >= WIDE else "k moment")] if folded else []
     words = ["g glossary"] if width >= WIDE else []
+    if full and 1 <= nav.position <= nav.total:
+        words = ["x in full", *words]
     if nav.position >= nav.last:
         keys = ["The end: Enter/q quit", f"b/{arrow_l} back".rstrip("/"), *moment, "? help"]
     elif nav.position == 0:
@@ -143,6 +148,8 @@ def _footer(nav: Navigator, look: Look, *, folded: bool = False, width: int = WI
         keys = [f"Enter/{arrow_r}".rstrip("/") + " next", f"b/{arrow_l}".rstrip("/") + " back"]
         keys += [*moment, *words, "? help", "q quit"]
     line = sep(look).join(keys)
+    if len(line) >= width and "g glossary" in keys:  # ? lists it: one line, never two
+        line = sep(look).join(k for k in keys if k != "g glossary")
     return f"{nav.message}\n{line}" if nav.message else line
 
 
@@ -166,6 +173,17 @@ class _Pages:
         self.first = 0 if opening.card else 1
         self.closing = bool(lesson.compare or lesson.end_note or opening.next_hint)
         self.scroller = Scroller()
+        self.moment_wanted = False  # k opened the key moment of the step shown
+
+    def step_key(
+        self, key: str, nav: Navigator, console: Console, read_key: ReadKey, look: Look
+    ) -> bool:
+        """k opens or folds the key moment; x shows a scenario's step in full. False: quit."""
+        if key in ("k", "K"):
+            self.moment_wanted = not self.moment_wanted
+            return True
+        scenario = getattr(self.run.lesson, "scenario", None)
+        return scenario is None or self.show_full(nav, console, read_key, look)
 
     def draw(self, nav: Navigator, console: Console, look: Look, *, moment_wanted: bool) -> bool:
         """Draw the page at the navigator's position; True when it is a step that fitted."""
@@ -189,12 +207,44 @@ class _Pages:
             closing=not self.closing,
         )
         has_moment = lesson.moment_for(nav.position) is not None
-        footer = _footer(nav, look, folded=has_moment, width=console.width)
+        full = getattr(lesson, "scenario", None) is not None
+        footer = _footer(nav, look, folded=has_moment, width=console.width, full=full)
         frame, fitted = fitted_frame(
             replace(view, footer=footer), console, look, moment_wanted=moment_wanted
         )
         draw(console, frame)
         return fitted is not None
+
+    def draw_full(self, nav: Navigator, console: Console, look: Look) -> None:
+        """The current step in full (x): its payloads and the commands its row left out."""
+        from redisqueue_tutor.screens.step import expanded_panel
+
+        record = self.steps.upto(nav.position)[-1]
+        footer = "x or Esc back" + sep(look) + "q quit"
+        draw(console, self.scroller.frame(console, expanded_panel(record, look), footer, look))
+
+    def show_full(self, nav: Navigator, console: Console, read_key: ReadKey, look: Look) -> bool:
+        """The current step in full until x, Esc or Enter; False when the learner quit (q)."""
+        self.scroller.offset = 0
+        while True:
+            self.draw_full(nav, console, look)
+            key = read_key()
+            if key.lower() == "q":
+                return False
+            if key in ("x", "X", "\x1b") or key in ENTER:
+                self.scroller.offset = 0
+                return True
+            if key not in (RESIZE, TIMEOUT):
+                self.scroller.handle(key)
+
+
+def _overlaid(console: Console, overlay: Renderable, read_key: ReadKey) -> bool:
+    """Help or the glossary, drawn until a key (a resize draws it again); False for q."""
+    while True:
+        draw(console, overlay)
+        key = read_key()
+        if key != RESIZE:
+            return key.lower() != "q"
 
 
 def play_interactive(
@@ -213,25 +263,22 @@ def play_interactive(
     total = pages.total
     nav = Navigator(total, position=pages.first, first=pages.first, end_page=pages.closing)
     overlay: Renderable | None = None
-    moment_wanted = False
     while True:
         if overlay is not None:  # help or the glossary: any key goes back, q quits
-            draw(console, overlay)
-            key = read_key()
-            if key.lower() == "q":
+            if not _overlaid(console, overlay, read_key):
                 return min(nav.position, total)
-            if key != RESIZE:
-                overlay = None
+            overlay = None
             continue
-        if pages.draw(nav, console, look, moment_wanted=moment_wanted) and seen is not None:
+        if pages.draw(nav, console, look, moment_wanted=pages.moment_wanted) and seen is not None:
             seen.add(nav.position)
         key = read_key()
         if key in (RESIZE, TIMEOUT):
             continue
         if nav.position > total and pages.scroller.handle(key):
             continue
-        if key in ("k", "K") and 1 <= nav.position <= total:
-            moment_wanted = not moment_wanted
+        if key in ("k", "K", "x", "X") and 1 <= nav.position <= total:
+            if not pages.step_key(key, nav, console, read_key, look):
+                return min(nav.position, total)
             continue
         if key in ("g", "G") and glossary is not None:
             overlay = glossary(console)
@@ -239,7 +286,7 @@ def play_interactive(
         before = nav.position
         move = nav.handle(key)
         if nav.position != before:
-            moment_wanted = False
+            pages.moment_wanted = False
             pages.scroller.offset = 0
         if move is Move.QUIT:
             return min(nav.position, total)

@@ -95,6 +95,12 @@ class StepRecord:
     # How many receivers Redis counted for this step's PUBLISH beyond the run's own subscribers:
     # another client of the server (a monitoring tool's PSUBSCRIBE *, say).
     outside: int = 0
+    # A scenario lesson's step: what the framework is doing with each command (parallel to
+    # commands, "" where the lesson says nothing), the commands it left out of the table (x
+    # shows them), and the project's lines that sent the commands.
+    notes: tuple[str, ...] = ()
+    hidden: tuple[str, ...] = ()
+    code: tuple[str, ...] = ()
 
     @property
     def state_map(self) -> Mapping[str, Value]:
@@ -116,6 +122,18 @@ FOLD_LINES = 20  # a printed text with more lines shows its first SHOWN_LINES li
 SHOWN_LINES = 10
 LINE_FROM = 2000  # a line of the program's own output longer than this is folded
 LINE_PREVIEW = 200
+
+
+class Summary(str):
+    """A long payload told by what it is (a Celery message: its task, arguments and id), shown
+    bare: `<message send_welcome_email('ana@example.com') 7c2e5983>`. For the screen only."""
+
+    whole: str  # the payload as it was
+
+    def __new__(cls, text: str, whole: str) -> Summary:
+        made = super().__new__(cls, text)
+        made.whole = whole
+        return made
 
 
 class FoldedStr(str):
@@ -189,7 +207,7 @@ def fold(value: Value) -> Value:
     """The value as a screen shows it: each long str or bytes folded to a preview with its size,
     each long container to the items at its ends and its length. Linear in the value's size (a
     10 MB value costs a copy of its beginning), and a folded value folds to itself."""
-    if isinstance(value, FoldedStr | FoldedBytes | Shortened):
+    if isinstance(value, FoldedStr | FoldedBytes | Shortened | Summary):
         return value
     if isinstance(value, str):
         return value if len(value) <= FOLD_FROM else FoldedStr(value[:PREVIEW], _utf8_size(value))
@@ -255,6 +273,8 @@ def python_text(value: Value) -> str:
     ('queue', 'task1'), {'task': 'resize'}, b'x'. A folded value (see fold) says its size."""
     if isinstance(value, FoldedStr | FoldedBytes):
         return _folded_text(value)
+    if isinstance(value, Summary):
+        return str.__str__(value)
     if isinstance(value, Shortened):
         return _shortened_text(value, python_text(value.head), python_text(value.tail))
     if isinstance(value, ListValue):
@@ -278,6 +298,8 @@ def reply_text(reply: Value, error: str | None = None) -> str:
         return "(nil)"
     if isinstance(reply, FoldedStr | FoldedBytes):
         return _folded_text(reply, quote='"')
+    if isinstance(reply, Summary):
+        return str.__str__(reply)
     if isinstance(reply, Shortened):
         last = reply.length - len(reply.tail) + 1  # the number of the tail's first item
         lines = [f"{n}) {_nested(item)}" for n, item in enumerate(reply.head, start=1)]
@@ -378,6 +400,9 @@ def _command_words(args: tuple[str, ...]) -> list[str]:
     for index, arg in enumerate(args[1:], start=1):
         if isinstance(arg, FoldedStr | FoldedBytes):
             words.append(_folded_text(arg))
+            continue
+        if isinstance(arg, Summary):
+            words.append(str.__str__(arg))
             continue
         if isinstance(arg, bytes):  # not UTF-8: the bytes Redis received, as Python writes them
             words.append(repr(arg))

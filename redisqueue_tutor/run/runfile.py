@@ -192,6 +192,9 @@ class TracedStep:
 
     record: StepRecord
     thread: str
+    # The watched keys (TraceOptions.watch) after this step: (name, type, value), type "none"
+    # for a key not there.
+    watched: tuple[tuple[str, str, Value], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ class CommandLine:
     client: str
     command: str
     reply: str
+    note: str = ""  # what the framework is doing (a scenario lesson's phrase)
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class ExecutionRow:
     state: str
     output: str
     lines: tuple[CommandLine, ...] = ()
+    quiet: int = 0  # commands a scenario step left out of the row
 
     @property
     def clients(self) -> tuple[str, ...]:
@@ -86,7 +88,8 @@ def command_lines(record: StepRecord, keys: frozenset[str]) -> tuple[CommandLine
     """The row's commands; each names its client when more than the acting client took part."""
     several = any(c.client != record.actor for c in record.commands)
     lines = []
-    for command in record.commands:
+    notes = record.notes
+    for index, command in enumerate(record.commands):
         if not command.args:  # a message Redis pushed to a subscriber: no command was sent
             text = f"{command.client} receives"
         else:
@@ -94,7 +97,8 @@ def command_lines(record: StepRecord, keys: frozenset[str]) -> tuple[CommandLine
             text = command_text(tuple(fold(a) for a in masked_command(command.args)), keys)
             if several:
                 text = f"{command.client}: {text}"
-        lines.append(CommandLine(command.client, text, reply_cell(command)))
+        note = notes[index] if index < len(notes) else ""
+        lines.append(CommandLine(command.client, text, reply_cell(command), note))
     return tuple(lines)
 
 
@@ -120,6 +124,7 @@ def execution_row(record: StepRecord, keys: frozenset[str]) -> ExecutionRow:
         state=state_text(tuple((k, fold(v)) for k, v in record.state)),
         output=fold_text(record.output),
         lines=lines,
+        quiet=len(record.hidden),
     )
 
 

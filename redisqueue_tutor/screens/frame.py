@@ -94,6 +94,7 @@ def fit_to_screen(
         {"moment_open": False},
         {"show_code": False},
         {"tight": True},
+        {"phrases": False},  # a scenario's row without what the framework does
         # A row taller than the terminal (a traced pipeline of big values): its cells cut.
         *({"cell_chars": chars} for chars in (800, 400, 200, 100, 50)),
     )
@@ -112,6 +113,7 @@ def _most_reduced(view: StepView) -> StepView:
         table_from=max(len(view.records) - 1, 0),
         show_code=False,
         tight=True,
+        phrases=False,
         cell_chars=50,
     )
 

@@ -33,6 +33,7 @@ from redisqueue_tutor.run.records import StepRecord
 from redisqueue_tutor.run.tables import EXECUTION_HEADERS, execution_row, tracker
 from redisqueue_tutor.screens.console import Look, make_console
 from redisqueue_tutor.screens.step import StepView, comparison_table, concept_card, step_screen
+from redisqueue_tutor.screens.table import quiet_line
 
 DEFAULT_WIDTH = 100
 DEFAULT_SEED = 1  # the handout a teacher prints and its answer key agree without a --seed
@@ -225,12 +226,23 @@ def _execution_md(handout: Handout, upto: int) -> list[str]:
         row = execution_row(record, keys)
         step = f"**{row.step}**" if record.number == upto else row.step
         command = _code(row.command) if row.lines else _cell(row.command)
+        reply = _code(row.reply)
+        if any(line.note for line in row.lines):  # a scenario's: what the framework does
+            command = "<br>".join(
+                _code(line.command) + (f"<br>*{_escape(line.note)}*" if line.note else "")
+                for line in row.lines
+            )
+            reply = "<br>".join(
+                _code(line.reply) + ("<br>" if line.note else "") for line in row.lines
+            )
+        if row.quiet:
+            command += f"<br>{_escape(quiet_line(row.quiet))}"
         rows.append(
             [
                 step,
                 _cell(row.action),
                 command,
-                _code(row.reply),
+                reply,
                 _code(row.state),
                 _code(row.output),
             ]

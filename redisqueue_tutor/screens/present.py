@@ -47,6 +47,10 @@ class Slide:
     # table at all), and whether the notes are shown in full.
     padding: int = 1
     table_from: int | None = 0
+    # A scenario's step in a short terminal: without what the framework does, then only its
+    # last commands (the big panel says how many are left out).
+    phrases: bool = True
+    last_commands: int | None = None
 
 
 def _big_panel(slide: Slide, look: Look) -> Panel:
@@ -58,13 +62,20 @@ def _big_panel(slide: Slide, look: Look) -> Panel:
         record = slide.records[-1]
         row = execution_row(record, frozenset(lesson.key_names))
         title = f"{record.actor}: {record.action}"
-        if row.lines:
-            for index, line in enumerate(row.lines):
+        lines = row.lines
+        if slide.last_commands is not None and len(lines) > slide.last_commands:
+            left = len(lines) - slide.last_commands
+            lines = lines[left:]
+            body.append(f"({left} earlier command{'s' if left > 1 else ''} in the table)\n", "dim")
+        if lines:
+            for index, line in enumerate(lines):
                 if index:
                     body.append("\n")
                 body.append(line.command, style=COMMAND_STYLE)
                 body.append(f"\n  {arrow} ", style="dim")
                 body.append(line.reply, style=RESULT_STYLE)
+                if line.note and slide.phrases:
+                    body.append(f"\n  {line.note}", style="italic dim")
         else:
             body.append("No Redis command: this step runs in Python only.", style="dim")
         body.append("\n\n")
@@ -79,6 +90,8 @@ def _big_panel(slide: Slide, look: Look) -> Panel:
         upcoming = (
             command_text(tuple(shlex.split(step.command)), frozenset(lesson.key_names))
             if step.command
+            else step.action
+            if lesson.scenario is not None  # its commands are the run's, not the lesson's
             else "(a step in Python only)"
         )
         body.append(upcoming, style=COMMAND_STYLE)
@@ -182,7 +195,12 @@ def fit_slide(slide: Slide, console: Console, look: Look) -> Slide | None:
     for start in range(1, max(keep, 0) + 1):
         if fits(replace(slide, table_from=start)):
             return replace(slide, table_from=start)
-    reductions: tuple[dict[str, Any], ...] = ({"table_from": None}, {"notes": None})
+    reductions: tuple[dict[str, Any], ...] = (
+        {"table_from": None},
+        {"notes": None},
+        {"phrases": False},
+        *({"last_commands": n} for n in (6, 4, 3, 2, 1)),
+    )
     for change in reductions:
         slide = replace(slide, **change)
         if fits(slide):
@@ -196,7 +214,7 @@ def slide_frame(slide: Slide, console: Console, look: Look) -> tuple[RenderableT
     if fitted is not None:
         return slide_screen(fitted, look), True
     width, height = console.size
-    bare = replace(slide, padding=0, table_from=None, notes=None)
+    bare = replace(slide, padding=0, table_from=None, notes=None, phrases=False, last_commands=1)
     lines = console.render_lines(
         slide_screen(bare, look), replace(console.options, max_width=max(width, MIN_WIDTH))
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, cast
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
@@ -15,7 +15,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from redisqueue_tutor.run.records import StepRecord, fold, python_text
+from redisqueue_tutor.run.records import StepRecord, Summary, fold, python_text
 from redisqueue_tutor.screens.console import Look
 from redisqueue_tutor.screens.table import (
     CHANGED,
@@ -101,6 +101,8 @@ class StepView:
     # screens show the closing on a page of its own after the last step instead.
     closing: bool = True
     interactive: bool = True  # False: printed one step after another, the earlier rows above
+    expanded: bool = False  # x: the step's quiet commands and its payloads in full
+    phrases: bool = True  # False: a scenario's rows without what the framework does (short)
 
     @property
     def current(self) -> int:
@@ -135,8 +137,9 @@ class StepScreen:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         view, look = self.view, self.look
-        compact = is_compact(options.max_width)
         lesson = view.lesson
+        # A scenario's rows carry what the framework does under each command: one column.
+        compact = is_compact(options.max_width) or getattr(lesson, "scenario", None) is not None
         dot = "-" if look.plain else "·"
         if not view.tight:
             yield Text(lesson.title, style="bold")
@@ -146,17 +149,20 @@ class StepScreen:
             no_wrap=True,
             overflow="ellipsis",
         )
-        code = lesson.code_for(view.current) if view.show_code and view.current else None
-        if code:
-            yield code_line(code, look)
+        record = view.records[-1] if view.records else None
+        for line in _code_lines(view):
+            yield code_line(line, look)
         title = "Execution table"
         if view.table_from:
             hidden = view.records[view.table_from - 1].number
             above = "step 1 is" if hidden == 1 else f"steps 1-{hidden} are"
             title = f"Execution table ({above} above{': b goes back' if view.interactive else ''})"
+        rows = view.records[view.table_from :]
+        if not view.phrases:
+            rows = tuple(replace(r, notes=()) for r in rows)
         yield execution_table(
             lesson,
-            view.records[view.table_from :],
+            rows,
             current=view.current,
             look=look,
             compact=compact,
@@ -183,6 +189,8 @@ class StepScreen:
         )
         if panel is not None:
             yield panel
+        if view.expanded and record is not None:
+            yield expanded_panel(record, look)
         if view.finished and view.closing:
             yield from closing_parts(lesson, view.records, look, view.next_hint)
         if view.footer:
@@ -208,6 +216,53 @@ def end_page(
 ) -> Group:
     title = Text.assemble((lesson.title, "bold"), "\n", ("The end of the lesson", "bold cyan"))
     return Group(title, *closing_parts(lesson, records, look, next_hint))
+
+
+def _code_lines(view: StepView) -> tuple[str, ...]:
+    """The program lines of the current step: a scenario's, named by its run; a lesson's own."""
+    if not view.show_code or not view.current:
+        return ()
+    record = view.records[-1]
+    if record.code:
+        return record.code
+    code = view.lesson.code_for(view.current)
+    return (code,) if code else ()
+
+
+def expanded_panel(record: StepRecord, look: Look) -> RenderableType:
+    """What x opens: each payload of the step in full, then the commands it left out."""
+    parts: list[RenderableType] = [Text(whole) for whole in payloads(record)]
+    if record.hidden:
+        parts.append(Text("Left out of the table:", style="bold"))
+        parts.append(Text("\n".join(record.hidden), style="dim"))
+    if not parts:
+        parts.append(Text("Nothing is folded or left out at this step.", style="dim"))
+    return Panel(Group(*parts), title="In full (x folds)", title_align="left", box=look.box)
+
+
+def payloads(record: StepRecord) -> list[str]:
+    """Each payload the step's row shows told by what it is (records.Summary), as JSON in full."""
+    import json
+
+    found: dict[str, None] = {}
+
+    def walk(value: object) -> None:
+        if isinstance(value, Summary) and value.whole[:1] in "[{":
+            found.setdefault(value.whole, None)
+        elif isinstance(value, tuple):
+            for item in value:
+                walk(item)
+
+    for command in record.commands:
+        walk(command.args)
+        walk(command.reply)
+    shown = []
+    for whole in found:
+        try:
+            shown.append(json.dumps(json.loads(whole), indent=1, ensure_ascii=False))
+        except ValueError:
+            shown.append(whole)
+    return shown
 
 
 def step_screen(view: StepView, look: Look) -> RenderableType:

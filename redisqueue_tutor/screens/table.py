@@ -180,7 +180,16 @@ def _action_cell(row: ExecutionRow, lane: str, lanes: dict[str, str], arrow: str
     for line in row.lines:
         action.append(f"\n  {line.command}", style=lanes.get(line.client, ""))
         action.append(f" {arrow} {line.reply}")
+        if line.note:
+            action.append(f"\n    {line.note}", style="italic dim")
+    if row.quiet:
+        action.append(f"\n  {quiet_line(row.quiet)}", style="dim")
     return action
+
+
+def quiet_line(count: int) -> str:
+    """What a scenario step left out of its row."""
+    return f"(+ {count} quiet command{'s' if count != 1 else ''} left out)"
 
 
 def _clipped(text: Text, limit: int) -> Text:
@@ -201,6 +210,10 @@ def _lane_lines(row: ExecutionRow, field: str, lanes: dict[str, str]) -> Text:
         text.append(
             ("\n" if index else "") + getattr(line, field), style=lanes.get(line.client, "")
         )
+        if line.note:  # under the command; the reply's column keeps its lines beside theirs
+            text.append(f"\n  {line.note}" if field == "command" else "\n", style="italic dim")
+    if row.quiet and field == "command":
+        text.append(f"\n{quiet_line(row.quiet)}", style="dim")
     return text
 
 

@@ -20,11 +20,29 @@ def setup() -> Path:
     return PROJECT
 
 
-def celery_worker(name: str = "worker") -> subprocess.Popen[bytes]:
-    """`celery -A shopsite worker -P solo`, a process of its own, named `name@shop`."""
-    celery = ["-m", "celery", "--quiet", "-A", "shopsite", "worker", "-P", "solo", "-l", "warning"]
+def celery_worker(
+    name: str = "worker", *, log: bool = False, **settings: str
+) -> subprocess.Popen[bytes]:
+    """`celery -A shopsite worker -P solo`, a process of its own, named `name@shop`; `settings`
+    are the project's SHOP_ environment knobs for this worker alone (ACKS_LATE="1"). With `log`
+    its log (level info) is read with `wait_for_log`."""
+    level = "info" if log else "warning"
+    celery = ["-m", "celery", "--quiet", "-A", "shopsite", "worker", "-P", "solo", "-l", level]
     quiet = ["--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{name}@shop"]
-    return subprocess.Popen([sys.executable, *celery, *quiet], cwd=PROJECT)
+    env = {**os.environ, **{f"SHOP_{k}": v for k, v in settings.items()}}
+    stderr = subprocess.PIPE if log else None
+    return subprocess.Popen([sys.executable, *celery, *quiet], cwd=PROJECT, env=env, stderr=stderr)
+
+
+def wait_for_log(worker: subprocess.Popen[bytes], words: str) -> str:
+    """The worker's next log line that holds `words` (its log is read as a person reads it: the
+    scenario waits for the worker without asking Redis, so it adds no command of its own)."""
+    assert worker.stderr is not None
+    for raw in worker.stderr:
+        line = raw.decode("utf-8", "replace")
+        if words in line:
+            return line.strip()
+    raise RuntimeError(f"the worker ended before it logged {words!r}")
 
 
 def rqworker(*options: str) -> list[str]:

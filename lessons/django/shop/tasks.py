@@ -15,6 +15,7 @@ def send_welcome_email(email):
 @shared_task
 def resize_photo(name):
     redis.Redis.from_url(settings.REDIS_URL).set("resizing", name)  # the work has started
+    print(f"resizing {name}")  # in the worker's log
     time.sleep(2)  # the work itself
     return f"{name} resized"
 

@@ -30,6 +30,7 @@ class RunBuilder:
     title: str
     source: str
     backend: str
+    watch: tuple[str, ...] = ()  # keys whose value each step keeps, whatever their type
     lanes: list[str] = field(default_factory=list)
     names: dict[str, None] = field(default_factory=dict)
     lists: dict[str, None] = field(default_factory=dict)
@@ -81,7 +82,20 @@ class RunBuilder:
         state = tuple((name, self._values.get(name, ListValue())) for name in self.lists)
         marks = changed_marks(state, self._before)
         self._before = dict(state)
-        self.steps.append({**event, "keys": lists, "output": "", "state": state, "marks": marks})
+        none = KeyAtEnd("", "none", None)
+        watched = tuple(
+            (name, (held := self.current.get(name, none)).type, held.value) for name in self.watch
+        )
+        self.steps.append(
+            {
+                **event,
+                "keys": lists,
+                "output": "",
+                "state": state,
+                "marks": marks,
+                "watched": watched,
+            }
+        )
 
     def add_keys(self, keys: list[list[Any]]) -> None:
         """Keys read after the last step ([name, type, value]): what the run holds at the end."""
@@ -126,5 +140,5 @@ class RunBuilder:
                 variables=(),
                 changed=event["marks"],
             )
-            traced.append(TracedStep(record, str(event["thread"])))
+            traced.append(TracedStep(record, str(event["thread"]), event["watched"]))
         return replace(run, traced=tuple(traced))

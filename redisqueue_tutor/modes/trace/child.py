@@ -398,6 +398,7 @@ def main() -> int:
     state.TRACER = tracer = Tracer(
         backend, events, script, bool(settings["fast"]), bool(settings.get("whole", False))
     )
+    tracer.state.watch = frozenset(str(name) for name in settings.get("watch", ()))
     endpoint = Endpoint(tracer)  # before install(): its own connection to the server is the tutor's
     # A fork is taken with the tracer's lock held, so never in the middle of a step being
     # worked out (by the flushing thread): its copy of the lock would be held for ever.

@@ -66,6 +66,10 @@ class Endpoint:
         # packed, in order (the deque lives on the connection, found again by its port).
         self.ports: dict[int, deque[tuple[str, str]]] = {}
         self.own_ports: set[int] = set()  # the program's own asyncio connections
+        # A transaction of a client the proxy serves (MULTI ... EXEC), by connection: one step
+        # at EXEC, as the program's own pipelines are, so that the keys it wrote are read after
+        # it ran (a read after each QUEUED command would find them as they were).
+        self._transactions: dict[int, list[Any]] = {}
         # The program's other Python processes say by datagram which of their lines sent each
         # command (redirect.py); read by the recording thread before each record.
         self.lines = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -224,8 +228,26 @@ class Endpoint:
             sent = args
         reply = None if event.error else event.reply
         command = (actor, tuple(_text(a) for a in sent), reply, event.error)
-        with tracer.lock:
-            tracer.step(actor, actor, action, [command], db=event.db)
+        commands = self._transaction(event, command)
+        if commands:
+            with tracer.lock:
+                tracer.step(actor, actor, action, commands, db=event.db)
+
+    def _transaction(self, event: WireEvent, command: Any) -> list[Any]:
+        """The commands to draw as one step now: this one alone, or a whole transaction at its
+        EXEC (or DISCARD); none while one is open."""
+        name = event.command[0].upper() if event.command else b""
+        held = self._transactions.get(event.connection)
+        if held is None:
+            if name == b"MULTI" and event.error is None:
+                self._transactions[event.connection] = [command]
+                return []
+            return [command]
+        held.append(command)
+        if name in (b"EXEC", b"DISCARD") or (event.error is not None and name == b""):
+            del self._transactions[event.connection]
+            return held
+        return []
 
     def close(self) -> None:
         """Wait (END_DRAIN at most) for the records still coming, then stop the proxy and
@@ -243,6 +265,11 @@ class Endpoint:
         self.proxy.close()
         self.events.put(None)
         self._thread.join(DRAIN)
+        for held in list(self._transactions.values()):  # a client that never sent its EXEC
+            actor = str(held[0][0])
+            with self.tracer.lock:
+                self.tracer.step(actor, actor, f"{actor}: (a transaction never run)", held)
+        self._transactions.clear()
         self.lines.close()
         with contextlib.suppress(OSError):
             self.forks.sendto(b"", self.fork_address)

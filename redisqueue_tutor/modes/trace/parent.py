@@ -93,6 +93,9 @@ class TraceOptions:
     # Keep long values whole, for a run file (--output); otherwise the program's process folds
     # them (records.fold) before they reach the tutor, which shows them folded anyway.
     whole: bool = False
+    # Keys (short names) read after every step that writes them, whatever their type, so that
+    # each step carries their value (a scenario lesson's watched keys); lists always are.
+    watch: tuple[str, ...] = ()
 
 
 class TraceTarget(Protocol):
@@ -189,6 +192,7 @@ class TracedProgram:
             title=f"Trace of {shown}",
             source=shown if options.module else str(script),
             backend=backend.describe(),
+            watch=options.watch,
         )
         settings = {
             "script": "" if options.module else str(script),
@@ -199,6 +203,7 @@ class TracedProgram:
             "prefix": backend.namespace.prefix,
             "fast": options.fast,
             "whole": options.whole,
+            "watch": list(options.watch),
         }
         started = time.monotonic()
         os.write(self.settings_fd, json.dumps(settings).encode())

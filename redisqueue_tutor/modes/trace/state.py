@@ -49,6 +49,9 @@ class StateView:
         self.pending: dict[tuple[str, int], str] = {}
         self._flushed = time.monotonic()
         self._observers: dict[int, redis.Redis] = {}
+        # Keys a lesson shows at every step (a hash of unacked messages, say): read after each
+        # step that wrote them, as lists are, not at the next flush.
+        self.watch: frozenset[str] = frozenset()
 
     def observer_for(self, db: int) -> redis.Redis:
         """A client that reads database `db` as Redis holds it (bytes that are not text stay
@@ -134,7 +137,7 @@ class StateView:
             self.pending[(name, db)] = expected
             if expected == "list":
                 lists.append(name)
-            elif not expected:  # a key of a type not known yet: TYPE tells
+            elif not expected or name in self.watch:  # a type not known yet: TYPE tells
                 unknown[name] = expected
         changes = self.read_lists(lists, db, given or {}) if lists else []
         if unknown:
@@ -163,6 +166,8 @@ class StateView:
             expected = self._expected(name, kind, db)
             if not expected or (expected == "list" and name not in given):
                 return None
+            if name in self.watch and expected != "list":
+                return None  # read at once (changed)
         return names
 
     def read_lists(

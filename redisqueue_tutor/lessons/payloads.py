@@ -1,0 +1,75 @@
+"""Long payloads told by what they are: a Celery message by its task, arguments and id; its
+result by its status. What is shown is read from the payload itself (never from the lesson); the
+whole payload stays with it (records.Summary.whole), for `x` to show."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from redisqueue_tutor.run.records import DictValue, ListValue, SetValue, Summary, Value
+
+LONG = 80  # characters from which a JSON payload is looked at
+# A task's or message's id: its first 8 hex digits tell it from the others in a lesson.
+_UUID = re.compile(r"\b([0-9a-f]{8})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+
+
+def summarised(value: Value) -> Value:
+    """The value with every payload it holds told by what it is; the rest as it was."""
+    if isinstance(value, str) and not isinstance(value, Summary):
+        return _summary(value) or _short_ids(value)
+    if isinstance(value, bytes) and len(value) >= 36:
+        try:
+            text = value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value
+        told = _summary(text) or _short_ids(text)
+        return told if isinstance(told, Summary) else value
+    if type(value) in (ListValue, DictValue, SetValue, tuple):
+        return type(value)(summarised(item) for item in value)
+    return value
+
+
+def _short_ids(text: str) -> str:
+    """Each UUID in the text shortened to its first 8 digits and an ellipsis."""
+    if len(text) < 36 or "-" not in text:
+        return text
+    short = _UUID.sub(lambda m: m.group(1) + "…", text)
+    return Summary(short, text) if short != text else text
+
+
+def _summary(text: str) -> Summary | None:
+    if len(text) < LONG or text[:1] not in "[{":
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(data, list) and data and isinstance(data[0], dict):
+        data = data[0]  # kombu's unacked entry: [message, exchange, routing key]
+    if not isinstance(data, dict):
+        return None
+    told = _celery_message(data) or _celery_result(data)
+    return Summary(told, text) if told else None
+
+
+def _celery_message(data: dict[str, Any]) -> str:
+    headers = data.get("headers")
+    if not isinstance(headers, dict) or not isinstance(headers.get("task"), str):
+        return ""
+    task = str(headers["task"]).rsplit(".", 1)[-1]
+    args = str(headers.get("argsrepr") or "()")
+    kwargs = str(headers.get("kwargsrepr") or "{}")
+    call = args[:-2] + ")" if args.endswith(",)") else args
+    if kwargs not in ("{}", ""):
+        call = f"{call[:-1]}, **{kwargs})"
+    # Its id is the task's (celery-task-meta-<id> names it); x shows the message whole.
+    eta = f" eta {str(headers['eta'])[11:19]}" if headers.get("eta") else ""
+    return f"<message {task}{call}{eta}>"
+
+
+def _celery_result(data: dict[str, Any]) -> str:
+    if "status" not in data or "task_id" not in data:
+        return ""
+    return f"<result {data['status']}: {data.get('result')!r}>"
