@@ -315,16 +315,20 @@ def tutor(*args: str, columns: int = 80) -> subprocess.Popen[bytes]:
 
 
 def framework_processes() -> list[str]:
-    """Command lines of the lesson's framework processes still running (its workers)."""
+    """Command lines of this checkout's lesson processes still running (the scenario's program
+    and its workers, which run in the lessons' Django project), whoever else runs one."""
+    project = ROOT / "lessons" / "django"
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            cwd = (entry / "cwd").readlink()
         except OSError:
             continue
-        if "shopsite" in cmdline or "celery_lesson.py" in cmdline:
+        ours = cwd == project or str(project) in cmdline
+        if ours and ("shopsite" in cmdline or "celery_lesson.py" in cmdline):
             found.append(cmdline)
     return found
 
