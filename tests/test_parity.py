@@ -113,10 +113,12 @@ def shown(lesson_id: str, spec: str) -> list[dict[str, Any]]:
             {
                 "number": record.number,
                 "actor": record.actor,
-                "commands": [
-                    normalised(f"{c.client}: {c.command} -> {c.reply}") for c in row.lines
-                ],
-                "phrases": list(record.notes),
+                # Sorted: between one worker's connections (its BRPOP's and its restore's) the
+                # order is the order their replies arrived, which may differ from run to run.
+                "commands": sorted(
+                    normalised(f"{c.client}: {c.command} -> {c.reply} ({c.note})")
+                    for c in row.lines
+                ),
                 "state": normalised(row.state),
                 "output": normalised(row.output),
                 "changed": sorted(record.changed),

@@ -6,9 +6,8 @@ import functools
 import inspect
 import sys
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 import typer.core
@@ -16,12 +15,6 @@ import typer.core
 from redisqueue_tutor.keyspace.refused import Refused
 from redisqueue_tutor.lessons import ENV_LESSONS_DIR, LessonError, UnknownLesson
 from redisqueue_tutor.screens.console import make_console
-
-if TYPE_CHECKING:
-    from redisqueue_tutor.lessons.engine import LessonRun
-    from redisqueue_tutor.lessons.model import Lesson
-    from redisqueue_tutor.run.backend import Backend
-    from redisqueue_tutor.run.records import StepRecord
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -212,35 +205,3 @@ def _backend_message(exc: Exception) -> str | None:
     if isinstance(exc, BackendError):
         return str(exc)
     return explain(exc)
-
-
-def lesson_run(found: Lesson, chosen: Backend, *, plain: bool = False) -> LessonRun:
-    """The lesson's run (modes.scenario.open_run); while a scenario's program runs (seconds: a
-    Django project and its workers), a status line on the terminal says so."""
-    from redisqueue_tutor.modes.scenario import open_run
-
-    if found.scenario is None:
-        return open_run(found, chosen)
-    with _running_status(found, plain):
-        return open_run(found, chosen)
-
-
-def whole_run(
-    found: Lesson, chosen: Backend, *, plain: bool = False
-) -> tuple[StepRecord, list[StepRecord]]:
-    """Every step of the lesson's run (modes.scenario.run_whole), with lesson_run's status."""
-    from redisqueue_tutor.modes.scenario import run_whole
-
-    if found.scenario is None:
-        return run_whole(found, chosen)
-    with _running_status(found, plain):
-        return run_whole(found, chosen)
-
-
-def _running_status(found: Lesson, plain: bool) -> AbstractContextManager[object]:
-    """A spinner on stderr while a scenario runs, when stderr is a terminal (never in a pipe)."""
-    console = make_console(stderr=True, plain=plain)
-    if not console.is_terminal or found.scenario is None:
-        return nullcontext()
-    program = Path(found.scenario.program).name
-    return console.status(f"Running {program} for real: the Django project and its workers...")

@@ -23,8 +23,6 @@ from redisqueue_tutor.cli.app import (
     PlainOpt,
     command,
     friendly,
-    lesson_run,
-    whole_run,
 )
 from redisqueue_tutor.lessons import find_lesson
 from redisqueue_tutor.screens.console import Look, make_console
@@ -87,6 +85,7 @@ def present(
         present_interactive,
         present_through,
     )
+    from redisqueue_tutor.modes.scenario import open_run
     from redisqueue_tutor.run.backend import running
     from redisqueue_tutor.screens.console import stdin_is_interactive
     from redisqueue_tutor.screens.keys import terminal_keys
@@ -106,7 +105,7 @@ def present(
     def card(console_: Console) -> RenderableType:
         return opening_card(found, look, console_)
 
-    with running(backend) as chosen, lesson_run(found, chosen, plain=plain) as run:
+    with running(backend) as chosen, open_run(found, chosen) as run:
         where = chosen.describe()
         if stdin_is_interactive():
             with terminal_keys() as keys:
@@ -219,11 +218,12 @@ def export(
     found = find_lesson(lesson, lessons_dir or ())
     chosen_format = _format_for(output, fmt)
 
+    from redisqueue_tutor.modes.scenario import run_whole
     from redisqueue_tutor.run.backend import running
     from redisqueue_tutor.screens.handout import Handout, render_handout
 
     with running(backend) as chosen:
-        start, records = whole_run(found, chosen, plain=plain)
+        start, records = run_whole(found, chosen)
         server = str(chosen.info) if chosen.info else chosen.kind
     handout = Handout(found, start, tuple(records), server, answers=answers, seed=seed)
     text = render_handout(handout, chosen_format, width=width, plain=plain)

@@ -25,7 +25,6 @@ from redisqueue_tutor.cli.app import (
     PlainOpt,
     command,
     friendly,
-    lesson_run,
     print_error,
 )
 from redisqueue_tutor.lessons import (
@@ -139,6 +138,7 @@ def step(
         raise Exit(EXIT_BAD_INPUT, "which lesson? `tutor list` shows them (or use --from FILE)")
     found = find_lesson(lesson, lessons_dir or ())
 
+    from redisqueue_tutor.modes.scenario import open_run
     from redisqueue_tutor.modes.step import play_auto, play_interactive, play_through
     from redisqueue_tutor.run.backend import running
     from redisqueue_tutor.screens.console import stdin_is_interactive
@@ -150,7 +150,7 @@ def step(
     opening = lesson_opening(found, look, lessons_dir)
     # Leaving the block, also on Ctrl-C, joins the listener threads and removes the run's keys.
     try:
-        with running(backend) as chosen, lesson_run(found, chosen, plain=plain) as run:
+        with running(backend) as chosen, open_run(found, chosen) as run:
             where = chosen.describe()
             if predict:
                 from redisqueue_tutor.modes.predict import play_predict

@@ -19,7 +19,6 @@ from redisqueue_tutor.cli.app import (
     PlainOpt,
     command,
     friendly,
-    whole_run,
 )
 from redisqueue_tutor.lessons import LessonError, discover, find_lesson, load_lesson
 from redisqueue_tutor.screens.console import Look, key_reader, make_console
@@ -87,6 +86,7 @@ def quiz(
     from redisqueue_tutor.lessons.generated import quiz_pool
     from redisqueue_tutor.lessons.quiz import DEFAULT_COUNT, select, summarize
     from redisqueue_tutor.modes.quiz import answers_for, ended_line, take_quiz
+    from redisqueue_tutor.modes.scenario import run_whole
     from redisqueue_tutor.progress import ProgressError, ProgressStore, with_quiz
     from redisqueue_tutor.run.backend import running
     from redisqueue_tutor.screens.console import stdin_is_interactive
@@ -95,7 +95,7 @@ def quiz(
     console = make_console(plain=plain)
     look = Look(plain)
     with running(backend) as chosen:
-        start, records = whole_run(found, chosen, plain=plain)
+        start, records = run_whole(found, chosen)
     pool = quiz_pool(found, start, records)
 
     store = ProgressStore()

@@ -111,6 +111,11 @@ def phrase_claims(lesson: Lesson, records: list[StepRecord]) -> tuple[int, list[
     mismatches: list[Mismatch] = []
     said: set[str] = set()
     for record in records:
+        for line in record.undescribed:
+            claims += 1
+            mismatches.append(
+                Mismatch(record.number, "a command no step shows", "a step or quiet", line)
+            )
         for index, command in enumerate(record.commands):
             note = record.notes[index] if index < len(record.notes) else ""
             claims += 1

@@ -23,7 +23,7 @@ from pydantic import (
 
 from redisqueue_tutor.keyspace.blocking import blocking_seconds
 from redisqueue_tutor.lessons.questions import Question
-from redisqueue_tutor.lessons.scenario_format import Scenario
+from redisqueue_tutor.lessons.scenario_format import Scenario, scenario_problems
 
 MAX_FOREGROUND_WAIT = 10.0  # seconds a blocking step may keep the learner waiting
 MAX_STEPS = 1_000  # steps, moments or questions in one lesson (progress.py counts on it)
@@ -212,40 +212,8 @@ class Lesson(_Strict):
         return self
 
     def _check_scenario(self) -> None:
-        """A scenario lesson's steps are cut from its program's run: each names its actor and
-        where it ends, and sends nothing of its own."""
-        clients = [c.name for c in self.clients]
-        for index, client in enumerate(self.clients):
-            if not client.match:
-                raise _RefError(
-                    ("clients", index, "match"),
-                    "a scenario lesson's client needs match: the run's clients it stands for",
-                )
-        own = ("command", "assign", "output", "background", "join", "crash", "repeat")
-        for index, step in enumerate(self.steps):
-            if step.actor not in clients:
-                raise _RefError(
-                    ("steps", index, "actor"),
-                    f"{step.actor!r} is not a client of this lesson ({', '.join(clients)})",
-                )
-            if step.until is None:
-                raise _RefError(
-                    ("steps", index, "until"),
-                    "a scenario lesson's step needs until: the command that ends it",
-                )
-            for name in own:
-                if name in step.model_fields_set:
-                    raise _RefError(
-                        ("steps", index, name),
-                        f"a scenario lesson's step has no {name}: its program sends the commands",
-                    )
-        assert self.scenario is not None
-        for index, phrase in enumerate(self.scenario.phrases):
-            if phrase.client is not None and phrase.client not in clients:
-                raise _RefError(
-                    ("scenario", "phrases", index, "client"),
-                    f"{phrase.client!r} is not a client of this lesson",
-                )
+        for loc, message in scenario_problems(self):
+            raise _RefError(loc, message)
 
     def _check_clients(self) -> None:
         for index, client in enumerate(self.clients):

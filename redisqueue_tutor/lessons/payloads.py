@@ -63,7 +63,7 @@ def _celery_message(data: dict[str, Any]) -> str:
     kwargs = str(headers.get("kwargsrepr") or "{}")
     call = args[:-2] + ")" if args.endswith(",)") else args
     if kwargs not in ("{}", ""):
-        call = f"{call[:-1]}, **{kwargs})"
+        call = f"{call[:-1]}{', ' if call != '()' else ''}**{kwargs})"
     # Its id is the task's (celery-task-meta-<id> names it); x shows the message whole.
     eta = f" eta {str(headers['eta'])[11:19]}" if headers.get("eta") else ""
     return f"<message {task}{call}{eta}>"

@@ -13,6 +13,8 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol
 
 from redisqueue_tutor.lessons.clients import EngineError
 from redisqueue_tutor.lessons.model import Lesson, Step
@@ -27,7 +29,7 @@ from redisqueue_tutor.run.records import (
     command_text,
     reply_text,
 )
-from redisqueue_tutor.run.runfile import Run
+from redisqueue_tutor.run.runfile import Run, TracedStep
 
 LIBRARY = "(inside a library)"
 _EMPTY: dict[str, Value] = {
@@ -52,27 +54,32 @@ class Sent:
     record: CommandRecord
     text: str  # the command as shown, what `until` and phrases match
     line: str  # the program line the trace names for it ("views.py:15: ..."), or ""
+    ran: bool = True  # False: queued in a transaction that never ran (discarded, aborted)
 
     @property
     def shown_with_reply(self) -> str:
         return f"{self.text} -> {reply_text(self.record.reply, self.record.error)}"
 
 
-def commands_of(run: Run, lesson: Lesson) -> list[Sent]:
-    """Every command of the run, in order, a transaction's each with its own reply (EXEC's)."""
+def commands_of(traced: TracedStep, lesson: Lesson, traced_index: int, first: int) -> list[Sent]:
+    """The commands of one traced step, numbered from `first`; a transaction's each with its own
+    reply (EXEC's)."""
+    lane = lane_of(lesson, traced.thread)
+    line = _program_line(traced.record.action)
     sent: list[Sent] = []
-    for traced_index, traced in enumerate(run.traced):
-        lane = lane_of(lesson, traced.thread)
-        line = _program_line(traced.record.action)
-        for each in _unwrapped(traced.record.commands):
-            record = replace(
-                each,
-                client=lane or traced.thread,
-                args=tuple(summarised(a) for a in each.args),
-                reply=summarised(each.reply),
-            )
-            text = command_text(record.args) if record.args else f"{record.client} receives"
-            sent.append(Sent(len(sent), traced_index, lane, record, text, line))
+    commands, ran = _unwrapped(traced.record.commands)
+    for each in commands:
+        record = replace(
+            each,
+            client=lane or traced.thread,
+            args=tuple(summarised(a) for a in each.args),
+            reply=summarised(each.reply),
+        )
+        text = command_text(record.args) if record.args else f"{record.client} receives"
+        queued = each.name not in ("MULTI", "EXEC", "DISCARD")
+        sent.append(
+            Sent(first + len(sent), traced_index, lane, record, text, line, ran or not queued)
+        )
     return sent
 
 
@@ -94,27 +101,28 @@ def _program_line(action: str) -> str:
     return action
 
 
-def _unwrapped(commands: Sequence[CommandRecord]) -> list[CommandRecord]:
-    """A MULTI ... EXEC as the commands it ran, each with its reply from EXEC's."""
+def _unwrapped(commands: Sequence[CommandRecord]) -> tuple[list[CommandRecord], bool]:
+    """A MULTI ... EXEC as the commands it ran, each with its reply from EXEC's; and whether
+    they ran (False for a transaction discarded, aborted by WATCH, or never sent its EXEC)."""
+    if not commands or commands[0].name != "MULTI":
+        return list(commands), True
+    last = commands[-1]
     if (
-        len(commands) >= 2
-        and commands[0].name == "MULTI"
-        and commands[-1].name == "EXEC"
-        and isinstance(commands[-1].reply, tuple)
-        and len(commands[-1].reply) == len(commands) - 2
+        last.name == "EXEC"
+        and isinstance(last.reply, tuple)
+        and len(last.reply) == len(commands) - 2
     ):
-        replies = commands[-1].reply
         return [
             replace(c, reply=r, error=str(r) if isinstance(r, Exception) else None)
-            for c, r in zip(commands[1:-1], replies, strict=True)
-        ]
-    return list(commands)
+            for c, r in zip(commands[1:-1], last.reply, strict=True)
+        ], True
+    return list(commands), False
 
 
 def is_quiet(lesson: Lesson, command: Sent) -> bool:
     assert lesson.scenario is not None
-    if not command.lane:
-        return True
+    if not command.ran:
+        return True  # a command queued in a transaction that never ran did nothing
     # A pattern may name its lane: "worker: SADD _kombu.binding*".
     said = (command.text, command.shown_with_reply, f"{command.lane}: {command.text}")
     return any(
@@ -135,59 +143,6 @@ def phrase_for(lesson: Lesson, command: Sent, step: int) -> str:
     return ""
 
 
-@dataclass(frozen=True)
-class Cut:
-    """The run's commands of one step: shown (in the table) and hidden (quiet, x shows them)."""
-
-    shown: tuple[Sent, ...]
-    hidden: tuple[Sent, ...]
-    end: int  # the index of its last command in the run
-
-
-def cut(lesson: Lesson, sent: Sequence[Sent]) -> list[Cut]:
-    """Each step's commands: its lane's, after those of the lane's earlier steps, up to the
-    first that matches its `until`. ScenarioError when one never comes."""
-    loud = [c for c in sent if not is_quiet(lesson, c)]
-    by_lane: dict[str, list[Sent]] = {}
-    for command in loud:
-        by_lane.setdefault(command.lane, []).append(command)
-    taken: dict[str, int] = {}
-    shown: list[list[Sent]] = []
-    for number, step in enumerate(lesson.steps, start=1):
-        commands = by_lane.get(step.actor, [])
-        start = taken.get(step.actor, 0)
-        end = _until(step, commands, start)
-        if end is None:
-            after = f" after {start} of its commands" if start else ""
-            raise ScenarioError(
-                f"step {number} ({step.action}): {step.actor} sent no command matching"
-                f" {step.until!r}{after}; the framework may have changed what it sends"
-            )
-        shown.append(commands[start : end + 1])
-        taken[step.actor] = end + 1
-    ends = [max((c.index for c in s), default=-1) for s in shown]
-    hidden: list[list[Sent]] = [[] for _ in shown]
-    placed = {c.index for s in shown for c in s}
-    lanes = {step.actor for step in lesson.steps}
-    for command in sent:
-        if command.index in placed:
-            continue
-        # A lane's own step that holds its place in the run; another lane's client's, the step
-        # of any lane that does.
-        steps = [
-            i
-            for i, step in enumerate(lesson.steps)
-            if command.lane not in lanes or step.actor == command.lane
-        ]
-        later = [i for i in steps if ends[i] >= command.index]
-        target = min(later, key=lambda i: ends[i]) if later else steps[-1]
-        hidden[target].append(command)
-    return [
-        Cut(tuple(s), tuple(h), max(end, max((c.index for c in h), default=-1)))
-        for s, h, end in zip(shown, hidden, ends, strict=True)
-    ]
-
-
 def _until(step: Step, commands: Sequence[Sent], start: int) -> int | None:
     assert step.until is not None
     for index in range(start, len(commands)):
@@ -196,65 +151,178 @@ def _until(step: Step, commands: Sequence[Sent], start: int) -> int | None:
     return None
 
 
+class Source(Protocol):
+    """Where a scenario's traced steps come from: its program, running (modes/scenario.py), or
+    a run already whole (Whole)."""
+
+    def steps(self, start: int) -> Sequence[TracedStep]:
+        """The traced steps from `start` on that have arrived."""
+
+    def ended(self) -> Run | None:
+        """The whole run, once the program has ended; None while it runs."""
+
+    def wait(self) -> None:
+        """Until more steps arrive or the program ends (a fraction of a second at most)."""
+
+    def close(self) -> None:
+        """Stop the program, and whatever it started, if it still runs."""
+
+
+@dataclass
+class Whole:
+    """A run already whole, as a Source."""
+
+    run: Run
+
+    def steps(self, start: int) -> Sequence[TracedStep]:
+        return self.run.traced[start:]
+
+    def ended(self) -> Run | None:
+        return self.run
+
+    def wait(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
 class ScenarioRun:
     """A scenario lesson run: the same face as engine.LessonRun (start, next_step, iteration),
-    its records cut from one trace of the lesson's program."""
+    its records cut from the trace of the lesson's program as it comes.
 
-    def __init__(self, lesson: Lesson, run: Run) -> None:
+    Step k is shown as soon as its lane's `until` has arrived (and what the program printed after
+    it): its commands are those of its lane after the lane's earlier steps' (each lane in its
+    own order). A quiet command goes to the first step, in the lesson's order, whose last
+    command came after it (its lane's steps only, unless no step has its lane); what comes after
+    every step goes to the last one, which waits for the program's end. So a step, once shown,
+    never changes.
+    """
+
+    def __init__(self, lesson: Lesson, source: Source | Run) -> None:
         assert lesson.scenario is not None
         self.lesson = lesson
-        self.run = run
-        self.sent = commands_of(self.run, lesson)
-        self.cuts = cut(lesson, self.sent)
+        self.source: Source = Whole(source) if isinstance(source, Run) else source
         self.start = StepRecord(0, "", "Start", (), "", _state(lesson, None), ())
-        self._records = self._build()
-        self._done = 0
+        self.traced: list[TracedStep] = []
+        self.sent: list[Sent] = []
+        self._loud: dict[str, list[Sent]] = {}  # each lane's commands that rows show
+        self._taken: dict[str, int] = {}  # each lane's loud commands its steps have taken
+        self._unplaced: list[Sent] = []  # commands no step shows, not yet placed
+        # Of those, the ones the lesson does not call quiet: a lane without steps, or after its
+        # lane's last step. `tutor check` fails on each (the lesson does not describe them).
+        self._undescribed: set[int] = set()
+        self._lanes = {step.actor for step in lesson.steps}
+        self._last = -1  # the traced step the state is read after
+        self._records: list[StepRecord] = []
 
-    def _build(self) -> list[StepRecord]:
-        records: list[StepRecord] = []
-        previous = self.start
-        traced = self.run.traced
-        last = -1
-        for number, (step, part) in enumerate(zip(self.lesson.steps, self.cuts, strict=True), 1):
-            # The keys as they were after this step's commands and every earlier step's: the
-            # state never goes back in time, whichever lane ran first (a worker's ack and the
-            # view's GET race; the step after both shows the ack's effect either way).
-            last = max(last, max((c.traced for c in part.shown), default=-1))
-            watched = traced[last].watched if last >= 0 else None
-            outputs = dict.fromkeys(
-                traced[c.traced].record.output for c in part.shown if traced[c.traced].record.output
-            )
-            record = StepRecord(
-                number=number,
-                actor=step.actor,
-                action=step.action,
-                commands=tuple(c.record for c in part.shown),
-                output="\n".join(outputs),
-                state=_state(self.lesson, watched),
-                variables=(),
-                notes=tuple(phrase_for(self.lesson, c, number) for c in part.shown),
-                hidden=tuple(f"{c.record.client}: {c.shown_with_reply}" for c in part.hidden),
-                code=tuple(dict.fromkeys(c.line for c in part.shown if c.line)),
-            )
-            changed = {f"state:{k}" for k, v in record.state if previous.state_map.get(k) != v}
-            record = replace(record, changed=frozenset(changed))
-            records.append(record)
-            previous = record
-        return records
+    # -- reading the run as it comes --------------------------------------------------------------
+    def _read(self) -> Run | None:
+        """Take the steps that have arrived; the whole run once it has ended."""
+        ended = self.source.ended()  # before the steps: then no step can come after them
+        for traced in self.source.steps(len(self.traced)):
+            index = len(self.traced)
+            self.traced.append(traced)
+            for command in commands_of(traced, self.lesson, index, len(self.sent)):
+                self.sent.append(command)
+                if is_quiet(self.lesson, command):
+                    self._unplaced.append(command)
+                elif command.lane in self._lanes:
+                    self._loud.setdefault(command.lane, []).append(command)
+                else:
+                    self._unplaced.append(command)
+                    self._undescribed.add(command.index)
+        return ended
+
+    def _decide(self, number: int) -> tuple[list[Sent], Run | None]:
+        """Step `number`'s commands, once they have all come (waiting for them)."""
+        step = self.lesson.steps[number - 1]
+        assert step.until is not None
+        while True:
+            ended = self._read()
+            commands = self._loud.get(step.actor, [])
+            start = self._taken.get(step.actor, 0)
+            end = _until(step, commands, start)
+            if end is not None and (ended or self._after(commands[end])):
+                self._taken[step.actor] = end + 1
+                return commands[start : end + 1], ended
+            if ended is not None:
+                raise ScenarioError(_missing(number, step, start, ended))
+            self.source.wait()
+
+    def _after(self, command: Sent) -> bool:
+        """Whether what the program printed after this command has come: a later step of its
+        thread has (a worker's process prints outside the run: nothing to wait for)."""
+        traced = self.traced[command.traced]
+        if traced.record.action.startswith((f"{traced.thread}:", f"{traced.thread},")):
+            return True  # another process of the program, through the recording proxy
+        return any(t.thread == traced.thread for t in self.traced[command.traced + 1 :])
+
+    def _hidden(self, number: int, end: int, last: bool) -> list[Sent]:
+        """The quiet commands step `number` gets (see the class)."""
+        actor = self.lesson.steps[number - 1].actor
+        mine: list[Sent] = []
+        rest: list[Sent] = []
+        for command in self._unplaced:
+            here = command.lane not in self._lanes or command.lane == actor
+            (mine if last or (here and command.index <= end) else rest).append(command)
+        self._unplaced = rest
+        return mine
+
+    def next_step(self) -> StepRecord:
+        number = len(self._records) + 1
+        shown, ended = self._decide(number)
+        last = number == len(self.lesson.steps)
+        if last:
+            while ended is None:  # what comes after every step is the last step's
+                self.source.wait()
+                ended = self._read()
+            check_outcome(ended)
+            for lane, commands in self._loud.items():
+                after = commands[self._taken.get(lane, 0) :]
+                self._unplaced += after
+                self._undescribed.update(c.index for c in after)
+            self._unplaced.sort(key=lambda c: c.index)
+        end = max((c.index for c in shown), default=-1)
+        hidden = self._hidden(number, end, last)
+        # The keys as they were after this step's commands and every earlier step's: the state
+        # never goes back in time, whichever lane ran first (a worker's ack and the view's GET
+        # race; the step after both shows the ack's effect either way).
+        self._last = max(self._last, max((c.traced for c in shown), default=-1))
+        watched = self.traced[self._last].watched if self._last >= 0 else None
+        outputs = dict.fromkeys(
+            self.traced[c.traced].record.output
+            for c in shown
+            if self.traced[c.traced].record.output
+        )
+        step = self.lesson.steps[number - 1]
+        previous = self._records[-1] if self._records else self.start
+        record = StepRecord(
+            number=number,
+            actor=step.actor,
+            action=step.action,
+            commands=tuple(c.record for c in shown),
+            output="\n".join(outputs),
+            state=_state(self.lesson, watched),
+            variables=(),
+            notes=tuple(phrase_for(self.lesson, c, number) for c in shown),
+            hidden=tuple(_hidden_line(c) for c in hidden if c.index not in self._undescribed),
+            undescribed=tuple(_hidden_line(c) for c in hidden if c.index in self._undescribed),
+            code=tuple(dict.fromkeys(c.line for c in shown if c.line)),
+        )
+        changed = {f"state:{k}" for k, v in record.state if previous.state_map.get(k) != v}
+        record = replace(record, changed=frozenset(changed))
+        self._records.append(record)
+        return record
 
     # -- LessonRun's face ------------------------------------------------------------------------
     def __iter__(self) -> Iterator[StepRecord]:
-        while self._done < len(self._records):
+        while not self.finished:
             yield self.next_step()
 
     @property
     def finished(self) -> bool:
-        return self._done >= len(self._records)
-
-    def next_step(self) -> StepRecord:
-        record = self._records[self._done]
-        self._done += 1
-        return record
+        return len(self._records) >= len(self.lesson.steps)
 
     def __enter__(self) -> ScenarioRun:
         return self
@@ -263,7 +331,30 @@ class ScenarioRun:
         self.close()
 
     def close(self) -> None:
-        """Nothing runs after the trace: its processes ended with it."""
+        """Stop the program (and its workers) if it still runs: the learner left early."""
+        self.source.close()
+
+
+def _hidden_line(command: Sent) -> str:
+    never = "" if command.ran else " (queued in a transaction that never ran)"
+    return f"{command.record.client}: {command.shown_with_reply}{never}"
+
+
+def _missing(number: int, step: Step, start: int, run: Run) -> str:
+    """Why step `number` never came: the program failed, or the framework sent other commands."""
+    if run.outcome.status != "finished":
+        return _failed(run, "before step " + str(number))
+    after = f" after {start} of its commands" if start else ""
+    return (
+        f"step {number} ({step.action}): {step.actor} sent no command matching"
+        f" {step.until!r}{after}; the framework may have changed what it sends"
+    )
+
+
+def _failed(run: Run, when: str) -> str:
+    lines = run.stderr.strip().splitlines()
+    detail = run.outcome.message or (lines[-1] if lines else "")
+    return f"the lesson's program {Path(run.source).name} did not finish ({run.outcome.status}) {when}: {detail}"
 
 
 def watched_keys(lesson: Lesson) -> tuple[str, ...]:
@@ -271,13 +362,10 @@ def watched_keys(lesson: Lesson) -> tuple[str, ...]:
     return tuple(k.key for k in lesson.state if k.type != "channel")
 
 
-def check_outcome(run: Run, program: str) -> None:
+def check_outcome(run: Run) -> None:
+    """ScenarioError unless the program finished."""
     if run.outcome.status != "finished":
-        lines = run.stderr.strip().splitlines()
-        detail = run.outcome.message or (lines[-1] if lines else "")
-        raise ScenarioError(
-            f"the lesson's program {program} did not finish ({run.outcome.status}): {detail}"
-        )
+        raise ScenarioError(_failed(run, "at the end"))
 
 
 def _state(

@@ -7,7 +7,8 @@ where its `until` matches (lessons/scenario.py).
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Iterator
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -40,3 +41,60 @@ class Scenario(_Strict):
     # the command and its reply ("BRPOP * -> (nil)"); the step says how many, x shows them.
     quiet: list[Cell] = []
     phrases: list[Phrase] = []
+
+
+def scenario_problems(lesson: Any) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """Why a scenario lesson is malformed (field, message), first first: its steps are cut from
+    its program's run, so each names its actor and where it ends, and sends nothing of its own;
+    its clients stand for the run's, and nothing holds variables."""
+    clients = [c.name for c in lesson.clients]
+    for index, client in enumerate(lesson.clients):
+        if not client.match:
+            yield (
+                ("clients", index, "match"),
+                "a scenario lesson's client needs match: the run's clients it stands for",
+            )
+    if lesson.variables:
+        yield (("variables",), "a scenario lesson has no variables: its program holds its own")
+    for index, client in enumerate(lesson.clients):
+        if client.listens:
+            yield (
+                ("clients", index, "on_message" if client.on_message else "collect"),
+                "a scenario lesson's client does not listen: its program's clients do",
+            )
+    for index, question in enumerate(lesson.questions):
+        if question.answer_from is not None and question.answer_from.what_if:
+            yield (
+                ("questions", index, "answer_from"),
+                "what_if swaps a lesson's own commands; a scenario lesson has none",
+            )
+    yield from _step_problems(lesson, clients)
+    for index, phrase in enumerate(lesson.scenario.phrases):
+        if phrase.client is not None and phrase.client not in clients:
+            yield (
+                ("scenario", "phrases", index, "client"),
+                f"{phrase.client!r} is not a client of this lesson",
+            )
+
+
+def _step_problems(lesson: Any, clients: list[str]) -> Iterator[tuple[tuple[Any, ...], str]]:
+    own = ("command", "assign", "output", "background", "join", "crash", "repeat")
+    for index, step in enumerate(lesson.steps):
+        if step.actor not in clients:
+            yield (
+                ("steps", index, "actor"),
+                f"{step.actor!r} is not a client of this lesson ({', '.join(clients)})",
+            )
+        if step.until is None:
+            yield (
+                ("steps", index, "until"),
+                "a scenario lesson's step needs until: the command that ends it",
+            )
+        if step.expect is not None and step.expect.variables:
+            yield (("steps", index, "expect"), "a scenario lesson has no variables to claim")
+        for name in own:
+            if name in step.model_fields_set:
+                yield (
+                    ("steps", index, name),
+                    f"a scenario lesson's step has no {name}: its program sends the commands",
+                )

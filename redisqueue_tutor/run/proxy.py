@@ -64,6 +64,7 @@ class WireEvent:
     t: float  # time.monotonic() when the reply arrived
     peer: int = 0  # the client's own port: which of a process's connections it was
     db: int = 0  # the database the connection was in when the command ran
+    lost: bool = False  # the connection was lost here: `error` says why
 
 
 class RecordingProxy:
@@ -297,6 +298,7 @@ class RecordingProxy:
         error: str | None = None,
         refused: str | None = None,
         push: bool = False,
+        lost: bool = False,
     ) -> None:
         with self._emitting:
             event = WireEvent(  # by position: the fields' order; a little quicker
@@ -311,6 +313,7 @@ class RecordingProxy:
                 time.monotonic(),
                 session.peer,
                 session.db,
+                lost,
             )
             try:
                 self._on_event(event)

@@ -140,6 +140,7 @@ class Host(Protocol):
         error: str | None = None,
         refused: str | None = None,
         push: bool = False,
+        lost: bool = False,
     ) -> None: ...
 
     def note(self, line: str) -> None: ...
@@ -259,7 +260,7 @@ class ClientSession:
     def lost(self, why: str) -> None:
         command = self.pending[0].command if self.pending else ()
         self.proxy.note(f"connection {self.number}: {why}")
-        self.proxy.emit(self, command, None, error=why)
+        self.proxy.emit(self, command, None, error=why, lost=True)
 
     # -- from the client -------------------------------------------------------------------------
 

@@ -101,6 +101,7 @@ class StepRecord:
     notes: tuple[str, ...] = ()
     hidden: tuple[str, ...] = ()
     code: tuple[str, ...] = ()
+    undescribed: tuple[str, ...] = ()  # left out, but not quiet: the lesson says nothing of them
 
     @property
     def state_map(self) -> Mapping[str, Value]:

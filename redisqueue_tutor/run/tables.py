@@ -124,7 +124,7 @@ def execution_row(record: StepRecord, keys: frozenset[str]) -> ExecutionRow:
         state=state_text(tuple((k, fold(v)) for k, v in record.state)),
         output=fold_text(record.output),
         lines=lines,
-        quiet=len(record.hidden),
+        quiet=len(record.hidden) + len(record.undescribed),
     )
 
 

@@ -233,8 +233,11 @@ def expanded_panel(record: StepRecord, look: Look) -> RenderableType:
     """What x opens: each payload of the step in full, then the commands it left out."""
     parts: list[RenderableType] = [Text(whole) for whole in payloads(record)]
     if record.hidden:
-        parts.append(Text("Left out of the table:", style="bold"))
+        parts.append(Text("Left out of the table (quiet):", style="bold"))
         parts.append(Text("\n".join(record.hidden), style="dim"))
+    if record.undescribed:
+        parts.append(Text("Left out, and not described by the lesson:", style="bold yellow"))
+        parts.append(Text("\n".join(record.undescribed)))
     if not parts:
         parts.append(Text("Nothing is folded or left out at this step.", style="dim"))
     return Panel(Group(*parts), title="In full (x folds)", title_align="left", box=look.box)

@@ -244,7 +244,7 @@ class Endpoint:
                 return []
             return [command]
         held.append(command)
-        if name in (b"EXEC", b"DISCARD") or (event.error is not None and name == b""):
+        if name in (b"EXEC", b"DISCARD") or event.lost:  # it ran, or never will
             del self._transactions[event.connection]
             return held
         return []

@@ -160,6 +160,7 @@ class TracedProgram:
         self.read_fd = spawned.read_fd
         self.settings_fd = spawned.settings_fd
         self._closed = False
+        self.builder: RunBuilder | None = None  # once run() has started: the steps so far
 
     def __enter__(self) -> TracedProgram:
         return self
@@ -188,7 +189,7 @@ class TracedProgram:
     def run(self, backend: TraceTarget) -> Run:
         script, options, child, processes = self.script, self.options, self.child, self.processes
         shown = f"-m {options.module}" if options.module else script.name
-        builder = RunBuilder(
+        self.builder = builder = RunBuilder(
             title=f"Trace of {shown}",
             source=shown if options.module else str(script),
             backend=backend.describe(),
