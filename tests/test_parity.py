@@ -91,7 +91,11 @@ def test_every_lesson_records_the_same_over_tls_with_a_password(lesson_id, start
 # --------------------------------------------------------------------------------------------------
 # Scenario lessons: what each step shows, with what changes from run to run normalised
 
-_CLOCKS = re.compile(r"\b1[0-9]{9}(\.[0-9]+)?\b")  # a time in seconds since 1970
+_CLOCKS = re.compile(
+    r"\b1[0-9]{12}-[0-9]+\b"  # a stream entry's id: milliseconds since 1970
+    r"|\b1[0-9]{9}(\.[0-9]+)?\b"  # a time in seconds since 1970
+    r"|\b20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z?"  # a time as ISO 8601 writes it
+)
 _IDS = re.compile(r"\b[0-9a-f]{8}(…|-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
 
 

@@ -25,12 +25,15 @@ def _installed_scripts() -> dict[str, str]:
 
     kombu = required_module("kombu.transport.redis")
     core = required_module("channels_redis.core")
+    rq_scripts = required_module("rq.scripts")
     found = {
         "redis-py's Lock.release": redis.lock.Lock.LUA_RELEASE_SCRIPT,
         "redis-py's Lock.extend": redis.lock.Lock.LUA_EXTEND_SCRIPT,
         "redis-py's Lock.reacquire": redis.lock.Lock.LUA_REACQUIRE_SCRIPT,
         "kombu's binding refresh": kombu.REFRESH_BINDING,
         "kombu's binding sweep": kombu.SWEEP_BINDINGS,
+        "RQ's scheduler lock, acquire": rq_scripts.ACQUIRE_OR_REFRESH_LOCK_SCRIPT,
+        "RQ's scheduler lock, release": rq_scripts.RELEASE_LOCK_SCRIPT,
     }
     assert redis.asyncio.lock.Lock.LUA_RELEASE_SCRIPT == redis.lock.Lock.LUA_RELEASE_SCRIPT
     names = {

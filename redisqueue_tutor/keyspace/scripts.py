@@ -17,6 +17,8 @@ recomputes every hash from the installed libraries and fails the day one changes
   two are names.
 - channels_redis's group send (KEYS only) and the receive clean-up, which moves a backup sorted
   set into a channel: both passed as ARGV[1] and ARGV[2].
+- RQ's scheduler lock (acquire or refresh, and release): KEYS[1] only; ARGV are a token and a
+  time to live.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ KNOWN: dict[str, KnownScript] = {
     "8d28fb4c84249684940e751f9f15170eb9a96e1a": KnownScript(
         "channels_redis's receive clean-up", (1, 2)
     ),
+    "4227fa753143e6f652e2e185d254964b3a7413a5": KnownScript("RQ's scheduler lock, acquire"),
+    "d44df6e1a0e76df1009084a91af26cc23ac035a9": KnownScript("RQ's scheduler lock, release"),
 }
 
 EVALS = frozenset({"eval", "eval_ro"})

@@ -1,25 +1,33 @@
-"""Long payloads told by what they are: a Celery message by its task, arguments and id; its
-result by its status. What is shown is read from the payload itself (never from the lesson); the
-whole payload stays with it (records.Summary.whole), for `x` to show."""
+"""Long payloads told by what they are: a Celery message by its task and arguments, its result
+by its status; RQ's pickled calls and results by their size, its exceptions by their last line.
+What is shown is read from the payload itself (never from the lesson, and nothing is unpickled);
+the whole payload stays with it (records.Summary.whole), for `x` to show."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
+import zlib
 from typing import Any
 
 from redisqueue_tutor.run.records import DictValue, ListValue, SetValue, Summary, Value
 
 LONG = 80  # characters from which a JSON payload is looked at
 # A task's or message's id: its first 8 hex digits tell it from the others in a lesson.
-_UUID = re.compile(r"\b([0-9a-f]{8})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+_UUID = re.compile(
+    r"\b([0-9a-f]{8})(?:-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{24})\b"
+)  # 7c2e5983-838a-4066-9503-7be113301073, or the same 32 digits without dashes (RQ's)
 
 
 def summarised(value: Value) -> Value:
     """The value with every payload it holds told by what it is; the rest as it was."""
     if isinstance(value, str) and not isinstance(value, Summary):
         return _summary(value) or _short_ids(value)
-    if isinstance(value, bytes) and len(value) >= 36:
+    if isinstance(value, bytes) and (len(value) >= 32 or value[:2] == b"x\x9c"):
+        if value[:2] == b"x\x9c":  # zlib: RQ's pickled call (rq:job:<id> data)
+            return _compressed(value) or value
         try:
             text = value.decode("utf-8")
         except UnicodeDecodeError:
@@ -33,13 +41,42 @@ def summarised(value: Value) -> Value:
 
 def _short_ids(text: str) -> str:
     """Each UUID in the text shortened to its first 8 digits and an ellipsis."""
-    if len(text) < 36 or "-" not in text:
+    if len(text) < 32:
         return text
     short = _UUID.sub(lambda m: m.group(1) + "…", text)
     return Summary(short, text) if short != text else text
 
 
+_PICKLED = ("gASV", "gAWV")  # base64 of a pickle's first bytes (protocols 4 and 5)
+
+
+def _compressed(data: bytes) -> Summary | None:
+    try:
+        inner = zlib.decompress(data)
+    except zlib.error:
+        return None
+    whole = repr(data)
+    if inner[:1] == b"\x80":  # a pickle: never loaded, only measured
+        return Summary(f"<a pickled call, {len(inner)} bytes>", whole)
+    text = inner.decode("utf-8", "replace").strip()
+    last = text.splitlines()[-1] if text else ""
+    return Summary(f"<exception {last}>" if "Error" in last else f"<{len(inner)} bytes>", text)
+
+
+def _encoded(text: str) -> Summary | None:
+    """RQ's results: a pickled return value, or an exception's traceback compressed, in base64."""
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if text.startswith(_PICKLED):
+        return Summary(f"<a pickled value, {len(data)} bytes>", text)
+    return _compressed(data) if data[:2] == b"x\x9c" else None
+
+
 def _summary(text: str) -> Summary | None:
+    if text.startswith(_PICKLED) or text.startswith("eJ"):  # base64 of a pickle, of zlib
+        return _encoded(text)
     if len(text) < LONG or text[:1] not in "[{":
         return None
     try:

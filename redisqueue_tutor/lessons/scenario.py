@@ -138,7 +138,9 @@ def phrase_for(lesson: Lesson, command: Sent, step: int) -> str:
     for phrase in [p for p in phrases if p.steps] + [p for p in phrases if not p.steps]:
         if phrase.client not in (None, command.lane) or (phrase.steps and step not in phrase.steps):
             continue
-        if fnmatch.fnmatchcase(command.text, phrase.match):
+        if fnmatch.fnmatchcase(command.text, phrase.match) or fnmatch.fnmatchcase(
+            command.shown_with_reply, phrase.match
+        ):
             return phrase.says
     return ""
 
@@ -146,7 +148,11 @@ def phrase_for(lesson: Lesson, command: Sent, step: int) -> str:
 def _until(step: Step, commands: Sequence[Sent], start: int) -> int | None:
     assert step.until is not None
     for index in range(start, len(commands)):
-        if fnmatch.fnmatchcase(commands[index].text, step.until):
+        command = commands[index]
+        # As a quiet pattern, it may say the reply: "LMOVE rq:queue:default * -> (nil)".
+        if fnmatch.fnmatchcase(command.text, step.until) or fnmatch.fnmatchcase(
+            command.shown_with_reply, step.until
+        ):
             return index
     return None
 

@@ -50,9 +50,10 @@ def rqworker(*options: str) -> list[str]:
     return [sys.executable, "manage.py", "rqworker", "default", *options]
 
 
-def rq_burst() -> None:
+def rq_burst(*options: str) -> None:
     """An RQ worker that runs what is queued, then ends (`--burst`)."""
-    subprocess.run(rqworker("--burst"), check=True, cwd=PROJECT, stdout=subprocess.DEVNULL)
+    command = rqworker("--burst", *options)
+    subprocess.run(command, check=True, cwd=PROJECT, stdout=subprocess.DEVNULL)
 
 
 async def announce(text: str) -> dict[str, object]:

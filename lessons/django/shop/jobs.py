@@ -16,3 +16,7 @@ def slow_report(month):
     redis.Redis.from_url(settings.REDIS_URL).set("reporting", os.getpid())
     time.sleep(30)  # the work itself: long enough for the worker to be killed in it
     return f"sales report for {month}"
+
+
+def broken_report(month):
+    raise ValueError(f"no sales data for {month}")
