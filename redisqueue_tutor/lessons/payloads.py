@@ -15,6 +15,7 @@ from typing import Any
 from redisqueue_tutor.run.records import DictValue, ListValue, SetValue, Summary, Value
 
 LONG = 80  # characters from which a JSON payload is looked at
+_NOISE = 12  # random bytes channels_redis puts before each message (random_prefix_length)
 # A task's or message's id: its first 8 hex digits tell it from the others in a lesson.
 _UUID = re.compile(
     r"\b([0-9a-f]{8})(?:-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{24})\b"
@@ -24,7 +25,11 @@ _UUID = re.compile(
 def summarised(value: Value) -> Value:
     """The value with every payload it holds told by what it is; the rest as it was."""
     if isinstance(value, str) and not isinstance(value, Summary):
+        if "redis.call(" in value:  # a Lua script's body (EVAL, SCRIPT LOAD)
+            return _script(value)
         return _summary(value) or _short_ids(value)
+    if isinstance(value, bytes) and len(value) > _NOISE and 0x80 <= value[_NOISE] <= 0x8F:
+        return _packed(value[_NOISE:]) or value  # channels_redis: random bytes, then msgpack
     if isinstance(value, bytes) and (len(value) >= 32 or value[:2] == b"x\x9c"):
         if value[:2] == b"x\x9c":  # zlib: RQ's pickled call (rq:job:<id> data)
             return _compressed(value) or value
@@ -45,6 +50,31 @@ def _short_ids(text: str) -> str:
         return text
     short = _UUID.sub(lambda m: m.group(1) + "…", text)
     return Summary(short, text) if short != text else text
+
+
+def _script(body: str) -> Summary:
+    """A Lua script by the name the gate knows it by (keyspace/scripts.py), or its size."""
+    from redisqueue_tutor.keyspace.scripts import KNOWN, sha1
+
+    known = KNOWN.get(sha1(body))
+    lines = len(body.strip().splitlines())
+    return Summary(f"<{known.what if known else 'a Lua script'}: {lines} lines>", body)
+
+
+def _packed(data: bytes) -> Summary | None:
+    """A channels_redis message (msgpack, a map with its type) by its type and fields."""
+    try:
+        import msgpack  # type: ignore[import-untyped]
+
+        message = msgpack.unpackb(data, raw=False, strict_map_key=False)
+    except Exception:  # not msgpack after all, or no msgpack to read it: left as it is
+        return None
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        return None
+    fields = ", ".join(
+        f"{k}={v!r}" for k, v in message.items() if k != "type" and not str(k).startswith("__")
+    )
+    return Summary(f"<message {message['type']}{': ' + fields if fields else ''}>", repr(message))
 
 
 _PICKLED = ("gASV", "gAWV")  # base64 of a pickle's first bytes (protocols 4 and 5)

@@ -64,7 +64,7 @@ class Endpoint:
         ).start()
         # The program's own asyncio connections: by local port, the lines of the commands each
         # packed, in order (the deque lives on the connection, found again by its port).
-        self.ports: dict[int, deque[tuple[str, str]]] = {}
+        self.ports: dict[int, deque[tuple[str, str, str]]] = {}
         self.own_ports: set[int] = set()  # the program's own asyncio connections
         # A transaction of a client the proxy serves (MULTI ... EXEC), by connection: one step
         # at EXEC, as the program's own pipelines are, so that the keys it wrote are read after
@@ -107,7 +107,7 @@ class Endpoint:
             except (ValueError, KeyError, TypeError):
                 continue
             notes = self.ports.setdefault(port, deque())
-            notes.extend((str(line), "") for line in lines)
+            notes.extend((str(line), "", "") for line in lines)
 
     @property
     def fork_address(self) -> tuple[str, int]:
@@ -157,7 +157,7 @@ class Endpoint:
         notes = _notes_of(connection)
         for command in commands:
             if command and not housekeeping(command):
-                notes.append((self.tracer.masked(line), label))
+                notes.append((self.tracer.masked(line), label, _name_of(command[0])))
 
     # -- records -----------------------------------------------------------------------------------
     def _arrived(self, event: WireEvent) -> None:
@@ -207,9 +207,15 @@ class Endpoint:
             return
         tracer = self.tracer
         notes = self.ports.get(event.peer)
+        if notes and event.command:
+            # A command packed but never sent (its task cancelled first) left its note: the
+            # notes of this connection's commands name them, so such a note is passed over.
+            name = _name_of(event.command[0])
+            while len(notes) > 1 and notes[0][2] and notes[0][2] != name:
+                notes.popleft()
         note = notes.popleft() if notes and event.command else None
         if note is not None and note[1]:  # an asyncio connection of the program's own process
-            action, actor = note
+            action, actor, _name = note
         elif note is not None:  # its process said which of its lines sent it (none: a library's)
             actor = event.name or f"connection {event.connection}"
             action = f"{actor}: {note[0] or '(inside a library)'}"
@@ -279,9 +285,16 @@ class Endpoint:
             self.served.close()
 
 
-def _notes_of(connection: Any) -> deque[tuple[str, str]]:
+def _name_of(word: Any) -> str:
+    """A command's name, upper case, from its first word as packed or as the proxy read it."""
+    if isinstance(word, bytes | bytearray | memoryview):
+        word = bytes(word).decode("utf-8", "replace")
+    return str(word).split(" ")[0].upper()
+
+
+def _notes_of(connection: Any) -> deque[tuple[str, str, str]]:
     """The lines noted for one asyncio connection's commands, kept on the connection itself."""
-    notes: deque[tuple[str, str]] | None = getattr(connection, "_tutor_notes", None)
+    notes: deque[tuple[str, str, str]] | None = getattr(connection, "_tutor_notes", None)
     if notes is None:
         notes = deque()
         connection._tutor_notes = notes

@@ -1,0 +1,68 @@
+"""The `channels` lesson's run: a browser in the lobby gets what the announce view sends to the
+group, through Django Channels and channels_redis; then what people get wrong, happening: a
+channel nobody reads (its server crashed) fills to its capacity and later messages are dropped
+without an error, and a browser still connected stops getting messages once the group forgets it.
+
+    tutor step channels          (the lesson)
+    tutor trace lessons/django/scenarios/channels_lesson.py
+
+The project's settings are shortened so that each happens in seconds: a channel holds 1 message
+(100 by default) and a group remembers its members 2 s (a day by default). The browsers are
+asgiref's ApplicationCommunicator speaking the ASGI websocket protocol to the project's
+application, as Channels' own WebsocketCommunicator does.
+"""
+
+import asyncio
+import json
+import os
+
+os.environ["SHOP_CHANNEL_CAPACITY"] = "1"
+os.environ["SHOP_GROUP_EXPIRY"] = "2"
+
+from _project import LOBBY, announce, setup
+
+setup()
+
+from asgiref.testing import ApplicationCommunicator  # noqa: E402
+from channels_redis.core import RedisChannelLayer  # noqa: E402  (after Django's setup)
+from django.conf import settings  # noqa: E402
+from shopsite.asgi import application  # noqa: E402
+
+
+async def connect():
+    browser = ApplicationCommunicator(application, LOBBY)
+    await browser.send_input({"type": "websocket.connect"})
+    await browser.receive_output(timeout=5)  # accepted: in the group
+    return browser
+
+
+async def leave(browser):
+    await browser.send_input({"type": "websocket.disconnect", "code": 1000})
+    await browser.wait(timeout=5)
+
+
+async def main():
+    # 1. A browser in the lobby gets an announcement.
+    browser = await connect()
+    await announce("the sale starts at noon")
+    frame = await browser.receive_output(timeout=5)
+    print("the browser got:", json.loads(frame["text"])["text"])
+    await leave(browser)
+
+    # 2. Another server's browser joins, and that server crashes: its channel stays in the
+    #    group and nobody reads it. Its own layer (another process's) is made here.
+    other = RedisChannelLayer(**settings.CHANNEL_LAYERS["default"]["CONFIG"])
+    gone = await other.new_channel()
+    await other.group_add("lobby", gone)
+    for news in ("news 1", "news 2"):
+        print(news, "sent:", await announce(news))
+
+    # 3. A browser connected longer than the group remembers its members gets nothing.
+    browser = await connect()
+    await asyncio.sleep(2.5)
+    await announce("doors close")
+    print("2.5 s later the connected browser got nothing:", await browser.receive_nothing(1))
+    await leave(browser)
+
+
+asyncio.run(main())
