@@ -264,6 +264,10 @@ class ScenarioRun:
             return True  # another process of the program, through the recording proxy
         return any(t.thread == traced.thread for t in self.traced[command.traced + 1 :])
 
+    def _output(self, index: int) -> str:
+        again = self.source.steps(index)[:1]
+        return again[0].record.output if again else self.traced[index].record.output
+
     def _hidden(self, number: int, end: int, last: bool) -> list[Sent]:
         """The quiet commands step `number` gets (see the class)."""
         actor = self.lesson.steps[number - 1].actor
@@ -296,10 +300,12 @@ class ScenarioRun:
         # race; the step after both shows the ack's effect either way).
         self._last = max(self._last, max((c.traced for c in shown), default=-1))
         watched = self.traced[self._last].watched if self._last >= 0 else None
+        # What the program printed after each of them, read now: a print arrives after the step
+        # it follows (_after waited for it), so the step as first read may not hold it yet.
         outputs = dict.fromkeys(
-            self.traced[c.traced].record.output
-            for c in shown
-            if self.traced[c.traced].record.output
+            output
+            for index in dict.fromkeys(c.traced for c in shown)
+            if (output := self._output(index))
         )
         step = self.lesson.steps[number - 1]
         previous = self._records[-1] if self._records else self.start

@@ -10,7 +10,6 @@ on how long a screen is read.
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import threading
 from collections.abc import Sequence
@@ -93,7 +92,9 @@ class Feed:
         told to end, and the trace's own end stops whatever it started (processes.py)."""
         if not self._ended.is_set():
             with contextlib.suppress(ProcessLookupError):
-                os.kill(self.program.child.pid, signal.SIGTERM)
+                self.program.child.send_signal(signal.SIGTERM)  # never a pid already reaped
         self._thread.join(STOP_WAIT)
-        if self._thread.is_alive():  # it did not end: stop it all from here
-            self.program.close()
+        # Whatever the thread did (it may have failed before its own clean-up, a program that
+        # ended while waiting for its settings, say): the program and all it started are
+        # stopped, its pipes closed. Closing twice is nothing.
+        self.program.close()

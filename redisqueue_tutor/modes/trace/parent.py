@@ -207,7 +207,11 @@ class TracedProgram:
             "watch": list(options.watch),
         }
         started = time.monotonic()
-        os.write(self.settings_fd, json.dumps(settings).encode())
+        try:
+            os.write(self.settings_fd, json.dumps(settings).encode())
+        except BrokenPipeError:  # the program's process ended before its run came (stopped)
+            self.close()
+            raise
         self._close_settings()
         raw = {"stdout": bytearray(), "stderr": bytearray()}
         end: dict[str, str] = {}
