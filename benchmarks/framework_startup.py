@@ -1,15 +1,16 @@
-"""Start-up of a framework lesson (issue 16), as a ratio against a baseline in the same run.
+"""Start-up of the framework lessons (issue 16), each a ratio against a baseline in the same run.
 
-    python benchmarks/framework_startup.py [--runs 9]
-    farm-bench -n 9 --vs "python benchmarks/baseline_celery.py" -- \
-        python benchmarks/framework_startup.py --first-step
+    python benchmarks/framework_startup.py [--runs 9] [--lessons celery rq channels]
+    farm-bench -n 9 --vs "python benchmarks/baseline_framework.py rq" -- \\
+        python benchmarks/framework_startup.py --first-step rq
 
-- `tutor step celery`, piped, until its first step is printed (the wait before a learner reads
+- `tutor step LESSON`, piped, until its first step is printed (the wait before a learner reads
   anything; the run goes on meanwhile and is stopped there), against a plain Python program that
-  serves fakeredis, imports Django and Celery (the lessons' project) and sends one `.delay()`
-  (baseline_celery.py): budget 1.5.
-- The whole of `tutor step celery` piped (every step, its workers and a visibility timeout)
-  is printed beside it, with no budget: it waits for what the lesson shows happening.
+  serves fakeredis, sets up the lessons' Django project and hands one piece of work to the
+  framework (baseline_framework.py LESSON: a .delay(), a django_rq.enqueue, a group_send):
+  budget 1.5 each.
+- The whole of `tutor step LESSON` piped (every step: workers starting, timeouts passing) is
+  printed beside it, with no budget: it waits for what the lesson shows happening.
 
 Runs alternate so that the machine's noise hits both sides; the verdict compares each side's
 best time (noise only adds), medians beside. Measure an installed tutor (`pip install .`).
@@ -29,19 +30,23 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
 BUDGET = 1.5
+LESSONS = ("celery", "rq", "channels")
 
 
-def first_step(lesson: str) -> tuple[float, float]:
-    """Seconds until `tutor step LESSON` piped prints its first step; and until it ends, when
-    left to run (the second figure is 0.0 when it was stopped at the first step)."""
+def _env() -> dict[str, str]:
     env = {**os.environ, "NO_COLOR": "1"}
     env.pop("TUTOR_REDIS_URL", None)
+    return env
+
+
+def first_step(lesson: str) -> float:
+    """Seconds until `tutor step LESSON` piped prints its first step; then it is stopped."""
     start = time.perf_counter()
     process = subprocess.Popen(
         [PY, "-m", "redisqueue_tutor", "step", lesson],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
-        env=env,
+        env=_env(),
     )
     assert process.stdout is not None
     seen = 0.0
@@ -53,7 +58,7 @@ def first_step(lesson: str) -> tuple[float, float]:
     process.communicate()
     if not seen:
         raise SystemExit(f"tutor step {lesson} never printed its first step")
-    return seen, 0.0
+    return seen
 
 
 def whole(lesson: str) -> float:
@@ -62,15 +67,16 @@ def whole(lesson: str) -> float:
         [PY, "-m", "redisqueue_tutor", "step", lesson],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env=_env(),
         check=True,
     )
     return time.perf_counter() - start
 
 
-def baseline() -> float:
+def baseline(lesson: str) -> float:
     start = time.perf_counter()
     subprocess.run(
-        [PY, str(HERE / "baseline_celery.py")],
+        [PY, str(HERE / "baseline_framework.py"), lesson],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         check=True,
@@ -81,30 +87,35 @@ def baseline() -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--lessons", nargs="+", choices=LESSONS, default=list(LESSONS))
     parser.add_argument(
         "--first-step",
-        action="store_true",
-        help="run `tutor step celery` until its first step once, and exit (for farm-bench)",
+        choices=LESSONS,
+        help="run `tutor step LESSON` until its first step once, and exit (for farm-bench)",
     )
     args = parser.parse_args()
     if args.first_step:
-        first_step("celery")
+        first_step(args.first_step)
         return 0
-    first_step("celery"), baseline()  # warm the file cache
-    mine, base = [], []
-    for _ in range(args.runs):
-        mine.append(first_step("celery")[0])
-        base.append(baseline())
-    ratio = min(mine) / min(base)
-    medians = statistics.median(mine) / statistics.median(base)
-    verdict = "ok" if ratio <= BUDGET else "OVER BUDGET"
-    print(
-        f"tutor step celery, first step: {min(mine):.2f} s (median {statistics.median(mine):.2f})"
-        f" against the baseline {min(base):.2f} s (median {statistics.median(base):.2f}):"
-        f" {ratio:.2f}x, medians {medians:.2f}x (budget {BUDGET}) {verdict}"
-    )
-    print(f"tutor step celery, whole (for the record, no budget): {whole('celery'):.2f} s")
-    return 0 if ratio <= BUDGET else 1
+    failed = False
+    for lesson in args.lessons:
+        first_step(lesson), baseline(lesson)  # warm the file cache
+        mine, base = [], []
+        for _ in range(args.runs):
+            mine.append(first_step(lesson))
+            base.append(baseline(lesson))
+        ratio = min(mine) / min(base)
+        medians = statistics.median(mine) / statistics.median(base)
+        verdict = "ok" if ratio <= BUDGET else "OVER BUDGET"
+        failed |= ratio > BUDGET
+        print(
+            f"tutor step {lesson}, first step: {min(mine):.2f} s"
+            f" (median {statistics.median(mine):.2f}) against the baseline {min(base):.2f} s"
+            f" (median {statistics.median(base):.2f}): {ratio:.2f}x, medians {medians:.2f}x"
+            f" (budget {BUDGET}) {verdict}"
+        )
+        print(f"tutor step {lesson}, whole (for the record, no budget): {whole(lesson):.2f} s")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
