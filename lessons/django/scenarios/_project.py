@@ -63,3 +63,22 @@ async def announce(text: str) -> dict[str, object]:
 
     response = await sync_to_async(Client().post)("/announce/", {"text": text})
     return dict(response.json())
+
+
+async def open_lobby():
+    """A browser's websocket to the lobby, accepted (so in the group): asgiref's
+    ApplicationCommunicator speaking ASGI to the project's application, as Channels' own
+    WebsocketCommunicator does."""
+    from asgiref.testing import ApplicationCommunicator
+    from shopsite.asgi import application
+
+    browser = ApplicationCommunicator(application, LOBBY)
+    await browser.send_input({"type": "websocket.connect"})
+    await browser.receive_output(timeout=5)
+    return browser
+
+
+async def close_lobby(browser):
+    """The browser closes its websocket (its consumer leaves the group)."""
+    await browser.send_input({"type": "websocket.disconnect", "code": 1000})
+    await browser.wait(timeout=5)

@@ -14,18 +14,13 @@ import os
 
 os.environ["SHOP_GROUP_EXPIRY"] = "2"
 
-from _project import LOBBY, announce, setup
+from _project import announce, close_lobby, open_lobby, setup
 
 setup()
 
-from asgiref.testing import ApplicationCommunicator  # noqa: E402  (after Django's setup)
-from shopsite.asgi import application  # noqa: E402
-
 
 async def main():
-    browser = ApplicationCommunicator(application, LOBBY)
-    await browser.send_input({"type": "websocket.connect"})
-    await browser.receive_output(timeout=5)  # accepted: in the group
+    browser = await open_lobby()  # accepted: in the group
     await announce("doors open")
     print("at once:", json.loads((await browser.receive_output(timeout=5))["text"]))
     await asyncio.sleep(2.5)  # longer than the group remembers its members
@@ -34,8 +29,7 @@ async def main():
         print("2.5 s later: nothing, though the browser is still connected")
     else:
         print("2.5 s later:", json.loads((await browser.receive_output())["text"]))
-    await browser.send_input({"type": "websocket.disconnect", "code": 1000})
-    await browser.wait(timeout=5)
+    await close_lobby(browser)
 
 
 asyncio.run(main())

@@ -19,35 +19,21 @@ import os
 os.environ["SHOP_CHANNEL_CAPACITY"] = "1"
 os.environ["SHOP_GROUP_EXPIRY"] = "2"
 
-from _project import LOBBY, announce, setup
+from _project import announce, close_lobby, open_lobby, setup
 
 setup()
 
-from asgiref.testing import ApplicationCommunicator  # noqa: E402
 from channels_redis.core import RedisChannelLayer  # noqa: E402  (after Django's setup)
 from django.conf import settings  # noqa: E402
-from shopsite.asgi import application  # noqa: E402
-
-
-async def connect():
-    browser = ApplicationCommunicator(application, LOBBY)
-    await browser.send_input({"type": "websocket.connect"})
-    await browser.receive_output(timeout=5)  # accepted: in the group
-    return browser
-
-
-async def leave(browser):
-    await browser.send_input({"type": "websocket.disconnect", "code": 1000})
-    await browser.wait(timeout=5)
 
 
 async def main():
     # 1. A browser in the lobby gets an announcement.
-    browser = await connect()
+    browser = await open_lobby()
     await announce("the sale starts at noon")
     frame = await browser.receive_output(timeout=5)
     assert json.loads(frame["text"]) == {"text": "the sale starts at noon"}
-    await leave(browser)
+    await close_lobby(browser)
 
     # 2. Another server's browser joins, and that server crashes: its channel stays in the
     #    group and nobody reads it. Its own layer (another process's) is made here.
@@ -58,11 +44,11 @@ async def main():
         assert await announce(news) == {"sent": True}  # the view is told nothing of a drop
 
     # 3. A browser connected longer than the group remembers its members gets nothing.
-    browser = await connect()
+    browser = await open_lobby()
     await asyncio.sleep(2.5)
     await announce("doors close")
     assert await browser.receive_nothing(1)  # connected, and nothing came
-    await leave(browser)
+    await close_lobby(browser)
 
 
 asyncio.run(main())
