@@ -445,3 +445,18 @@ def test_a_task_with_keyword_arguments_alone():
         }
     )
     assert str(summarised(message)) == "<message send_reminder(**{'email': 'a@b.c'})>"
+
+
+def test_a_hash_read_whole_is_told_by_its_telling_fields():
+    from redisqueue_tutor.lessons.payloads import summarised_reply
+
+    reply = tuple((f"field{n}", str(n)) for n in range(8)) + (
+        ("status", "queued"),
+        ("description", "shop.jobs.make_report('2026-11')"),
+    )
+    told = summarised_reply(reply)
+    assert str(told) == (
+        "<hash of 10 fields: status 'queued', description \"shop.jobs.make_report('2026-11')\">"
+    )
+    assert isinstance(told, Summary) and "field7: 7" in told.whole
+    assert summarised_reply(reply[:8]) == reply[:8]  # a short one stays as it is

@@ -140,3 +140,28 @@ def _celery_result(data: dict[str, Any]) -> str:
     if "status" not in data or "task_id" not in data:
         return ""
     return f"<result {data['status']}: {data.get('result')!r}>"
+
+
+SHOWN_FIELDS = ("status", "description", "type", "task")  # what tells a hash apart
+MANY_FIELDS = 8  # a hash read whole with more fields than this is told by a few of them
+
+
+def summarised_reply(value: Value) -> Value:
+    """A reply that is a whole hash (HGETALL: RQ's job) told by its size and its telling fields:
+    `<hash of 19 fields: status 'queued', description "shop.jobs.make_report('2026-11')">`."""
+    if not isinstance(value, tuple) or len(value) <= MANY_FIELDS:
+        return value
+    pairs = [p for p in value if isinstance(p, tuple) and len(p) == 2]
+    if len(pairs) != len(value):
+        return value
+    fields = {_text(k): v for k, v in pairs}
+    told = [f"{name} {_text(fields[name])!r}" for name in SHOWN_FIELDS if name in fields]
+    whole = "\n".join(f"{_text(k)}: {_text(v)}" for k, v in pairs)
+    told_text = ", ".join(told) if told else ", ".join(list(fields)[:2])
+    return Summary(f"<hash of {len(pairs)} fields: {told_text}>", whole)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    return str(value)

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from redisqueue_tutor.lessons.clients import EngineError
 from redisqueue_tutor.lessons.model import Lesson, Step
-from redisqueue_tutor.lessons.payloads import summarised
+from redisqueue_tutor.lessons.payloads import summarised, summarised_reply
 from redisqueue_tutor.run.records import (
     CommandRecord,
     DictValue,
@@ -73,7 +73,7 @@ def commands_of(traced: TracedStep, lesson: Lesson, traced_index: int, first: in
             each,
             client=lane or traced.thread,
             args=tuple(summarised(a) for a in each.args),
-            reply=summarised(each.reply),
+            reply=summarised_reply(summarised(each.reply)),
         )
         text = command_text(record.args) if record.args else f"{record.client} receives"
         queued = each.name not in ("MULTI", "EXEC", "DISCARD")

@@ -15,7 +15,15 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from redisqueue_tutor.run.records import StepRecord, Summary, fold, python_text
+from redisqueue_tutor.run.records import (
+    CommandRecord,
+    StepRecord,
+    Summary,
+    command_text,
+    fold,
+    python_text,
+    reply_text,
+)
 from redisqueue_tutor.screens.console import Look
 from redisqueue_tutor.screens.table import (
     CHANGED,
@@ -230,8 +238,13 @@ def _code_lines(view: StepView) -> tuple[str, ...]:
 
 
 def expanded_panel(record: StepRecord, look: Look) -> RenderableType:
-    """What x opens: each payload of the step in full, then the commands it left out."""
-    parts: list[RenderableType] = [Text(whole) for whole in payloads(record)]
+    """What x opens: the step's commands unclipped, each payload in full, then the commands it
+    left out."""
+    parts: list[RenderableType] = []
+    if record.commands:
+        parts.append(Text("The step's commands:", style="bold"))
+        parts.append(Text("\n".join(_whole_line(c) for c in record.commands)))
+    parts += [Text(whole) for whole in payloads(record)]
     if record.hidden:
         parts.append(Text("Left out of the table (quiet):", style="bold"))
         parts.append(Text("\n".join(record.hidden), style="dim"))
@@ -243,6 +256,11 @@ def expanded_panel(record: StepRecord, look: Look) -> RenderableType:
     return Panel(Group(*parts), title="In full (x folds)", title_align="left", box=look.box)
 
 
+def _whole_line(command: CommandRecord) -> str:
+    text = command_text(command.args) if command.args else "(a message pushed)"
+    return f"{command.client}: {text} -> {reply_text(command.reply, command.error)}"
+
+
 def payloads(record: StepRecord) -> list[str]:
     """Each payload the step's row shows told by what it is (records.Summary), as JSON in full."""
     import json
@@ -250,7 +268,7 @@ def payloads(record: StepRecord) -> list[str]:
     found: dict[str, None] = {}
 
     def walk(value: object) -> None:
-        if isinstance(value, Summary) and value.whole[:1] in "[{":
+        if isinstance(value, Summary) and str.__str__(value)[:1] == "<":  # a payload told
             found.setdefault(value.whole, None)
         elif isinstance(value, tuple):
             for item in value:
