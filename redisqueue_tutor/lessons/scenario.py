@@ -1,11 +1,11 @@
 """Run a scenario lesson: its program under `tutor trace`, the run cut into the lesson's steps.
 
-The program (a Django project's view, the Celery worker it starts) runs once, whole, before the
-first step is shown: a step's outcome never depends on how long a learner reads the screen. Each
-lane's commands are cut where its steps' `until` globs match, in that lane's own order, so that
-a worker's commands land in the same step on every run however they interleave with the web
-process's. What the lesson calls quiet (idle polls, housekeeping) is left out of the table and
-counted; `x` shows it.
+The program (a Django project's view, the Celery worker it starts) runs on its own, never waiting
+for the learner (modes/scenario.py), so a step's outcome never depends on how long a screen is
+read; each step is cut as soon as its commands have come. Each lane's commands are cut where its
+steps' `until` globs match, in that lane's own order, so that a worker's commands land in the
+same step on every run however they interleave with the web process's. What the lesson calls
+quiet (idle polls, housekeeping) is left out of the table and counted; `x` shows it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
@@ -56,9 +57,18 @@ class Sent:
     line: str  # the program line the trace names for it ("views.py:15: ..."), or ""
     ran: bool = True  # False: queued in a transaction that never ran (discarded, aborted)
 
-    @property
+    @cached_property
     def shown_with_reply(self) -> str:
         return f"{self.text} -> {reply_text(self.record.reply, self.record.error)}"
+
+    def matches(self, pattern: str) -> bool:
+        """Whether a lesson's glob (quiet, until, a phrase) matches this command: as shown
+        ("HSET unacked *"), with its reply ("BRPOP * -> (nil)"), or with its lane ("worker: SADD *")."""
+        return (
+            fnmatch.fnmatchcase(self.text, pattern)
+            or fnmatch.fnmatchcase(self.shown_with_reply, pattern)
+            or fnmatch.fnmatchcase(f"{self.lane}: {self.text}", pattern)
+        )
 
 
 def commands_of(traced: TracedStep, lesson: Lesson, traced_index: int, first: int) -> list[Sent]:
@@ -123,11 +133,7 @@ def is_quiet(lesson: Lesson, command: Sent) -> bool:
     assert lesson.scenario is not None
     if not command.ran:
         return True  # a command queued in a transaction that never ran did nothing
-    # A pattern may name its lane: "worker: SADD _kombu.binding*".
-    said = (command.text, command.shown_with_reply, f"{command.lane}: {command.text}")
-    return any(
-        fnmatch.fnmatchcase(text, pattern) for text in said for pattern in lesson.scenario.quiet
-    )
+    return any(command.matches(pattern) for pattern in lesson.scenario.quiet)
 
 
 def phrase_for(lesson: Lesson, command: Sent, step: int) -> str:
@@ -138,9 +144,7 @@ def phrase_for(lesson: Lesson, command: Sent, step: int) -> str:
     for phrase in [p for p in phrases if p.steps] + [p for p in phrases if not p.steps]:
         if phrase.client not in (None, command.lane) or (phrase.steps and step not in phrase.steps):
             continue
-        if fnmatch.fnmatchcase(command.text, phrase.match) or fnmatch.fnmatchcase(
-            command.shown_with_reply, phrase.match
-        ):
+        if command.matches(phrase.match):
             return phrase.says
     return ""
 
@@ -148,11 +152,7 @@ def phrase_for(lesson: Lesson, command: Sent, step: int) -> str:
 def _until(step: Step, commands: Sequence[Sent], start: int) -> int | None:
     assert step.until is not None
     for index in range(start, len(commands)):
-        command = commands[index]
-        # As a quiet pattern, it may say the reply: "LMOVE rq:queue:default * -> (nil)".
-        if fnmatch.fnmatchcase(command.text, step.until) or fnmatch.fnmatchcase(
-            command.shown_with_reply, step.until
-        ):
+        if commands[index].matches(step.until):
             return index
     return None
 
@@ -161,8 +161,8 @@ class Source(Protocol):
     """Where a scenario's traced steps come from: its program, running (modes/scenario.py), or
     a run already whole (Whole)."""
 
-    def steps(self, start: int) -> Sequence[TracedStep]:
-        """The traced steps from `start` on that have arrived."""
+    def steps(self, start: int, stop: int | None = None) -> Sequence[TracedStep]:
+        """The traced steps from `start` (to `stop`) that have arrived."""
 
     def ended(self) -> Run | None:
         """The whole run, once the program has ended; None while it runs."""
@@ -180,8 +180,8 @@ class Whole:
 
     run: Run
 
-    def steps(self, start: int) -> Sequence[TracedStep]:
-        return self.run.traced[start:]
+    def steps(self, start: int, stop: int | None = None) -> Sequence[TracedStep]:
+        return self.run.traced[start:stop]
 
     def ended(self) -> Run | None:
         return self.run
@@ -265,7 +265,7 @@ class ScenarioRun:
         return any(t.thread == traced.thread for t in self.traced[command.traced + 1 :])
 
     def _output(self, index: int) -> str:
-        again = self.source.steps(index)[:1]
+        again = self.source.steps(index, index + 1)
         return again[0].record.output if again else self.traced[index].record.output
 
     def _hidden(self, number: int, end: int, last: bool) -> list[Sent]:

@@ -73,9 +73,9 @@ class Feed:
         finally:
             self._ended.set()
 
-    def steps(self, start: int) -> Sequence[TracedStep]:
+    def steps(self, start: int, stop: int | None = None) -> Sequence[TracedStep]:
         builder = self.program.builder
-        return builder.traced(start) if builder is not None else ()
+        return builder.traced(start, stop) if builder is not None else ()
 
     def ended(self) -> Run | None:
         if not self._ended.is_set():

@@ -124,13 +124,13 @@ class RunBuilder:
         )
         return replace(run, traced=tuple(self.traced()))
 
-    def traced(self, start: int = 0) -> list[TracedStep]:
-        """The steps from `start` on, as records, each with its lists (made as the step arrived,
+    def traced(self, start: int = 0, stop: int | None = None) -> list[TracedStep]:
+        """The steps from `start` (to `stop`), as records, each with its lists (made as the step arrived,
         add_step) and a list first seen after it, empty. Safe to call while steps arrive (a
         scenario lesson reads them as its program runs): a step is listed once it is whole."""
         traced = []
         names = tuple(self.lists)
-        for number, event in enumerate(self.steps[start:], start=start + 1):
+        for number, event in enumerate(self.steps[start:stop], start=start + 1):
             state = event["state"]
             if len(state) < len(names):
                 state += tuple((name, ListValue()) for name in names[len(state) :])
