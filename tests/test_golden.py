@@ -65,7 +65,7 @@ def test_concept_card_golden(lesson_id):
     golden(f"{lesson_id}-card.txt", rendered(concept_card(find_lesson(lesson_id), Look(False)), 80))
 
 
-@pytest.mark.parametrize("lesson_id", ["celery", "rq", "channels"])
+@pytest.mark.parametrize("lesson_id", ["celery", "rq", "channels", "frameworks"])
 def test_framework_concept_card_golden(lesson_id):
     golden(f"{lesson_id}-card.txt", rendered(concept_card(find_lesson(lesson_id), Look(False)), 80))
 
@@ -123,3 +123,18 @@ def test_framework_step_golden(lesson_id, shown, backend_spec):
         lesson, steady_record(start), steadied, len(records), "BACKEND", table_from=shown - 1
     )
     golden(f"{lesson_id}-step{shown}-w120.txt", rendered(step_screen(view, Look(False)), 120))
+
+
+def test_frameworks_comparison_golden(backend_spec):
+    """The frameworks lesson's closing comparison, answered from a run: a table at 120 columns,
+    one block per framework at 80."""
+    from redisqueue_tutor.modes.scenario import run_whole
+    from redisqueue_tutor.screens.step import FrameworkComparison
+
+    lesson = find_lesson("frameworks")
+    with running(backend_spec) as backend:
+        _start, records = run_whole(lesson, backend)
+    steadied = [steady_record(r) for r in records]
+    for width in (80, 120):
+        text = rendered(FrameworkComparison(lesson, steadied, Look(False)), width)
+        golden(f"frameworks-comparison-w{width}.txt", text)

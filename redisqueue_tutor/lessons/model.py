@@ -107,8 +107,10 @@ class Step(_Strict):
     # the command when left out (see program.py).
     code: Cell | None = None
     # A scenario lesson's step: the actor's commands up to the first that matches this glob
-    # ("HSET unacked *"), after those of the actor's earlier steps.
-    until: Cell | None = None
+    # ("HSET unacked *"), after those of the actor's earlier steps; or, for a list of globs, up
+    # to the last of their first matches (two processes of one lane that race: a pool's child
+    # stores the result while its parent acks).
+    until: Cell | list[Cell] | None = None
 
     @field_validator("command")
     @classmethod

@@ -64,11 +64,22 @@ class Sent:
     def matches(self, pattern: str) -> bool:
         """Whether a lesson's glob (quiet, until, a phrase) matches this command: as shown
         ("HSET unacked *"), with its reply ("BRPOP * -> (nil)"), or with its lane ("worker: SADD *")."""
-        return (
-            fnmatch.fnmatchcase(self.text, pattern)
-            or fnmatch.fnmatchcase(self.shown_with_reply, pattern)
-            or fnmatch.fnmatchcase(f"{self.lane}: {self.text}", pattern)
-        )
+        return _matches(pattern, self.text, self.shown_with_reply, self.lane)
+
+
+def _matches(pattern: str, text: str, with_reply: str, lane: str) -> bool:
+    return (
+        fnmatch.fnmatchcase(text, pattern)
+        or fnmatch.fnmatchcase(with_reply, pattern)
+        or fnmatch.fnmatchcase(f"{lane}: {text}", pattern)
+    )
+
+
+def shown_matches(command: CommandRecord, pattern: str) -> bool:
+    """`Sent.matches` for a command a step's row shows (its client is its lane)."""
+    text = command_text(command.args)
+    with_reply = f"{text} -> {reply_text(command.reply, command.error)}"
+    return _matches(pattern, text, with_reply, command.client)
 
 
 def commands_of(traced: TracedStep, lesson: Lesson, traced_index: int, first: int) -> list[Sent]:
@@ -150,11 +161,17 @@ def phrase_for(lesson: Lesson, command: Sent, step: int) -> str:
 
 
 def _until(step: Step, commands: Sequence[Sent], start: int) -> int | None:
+    """Where the step ends in its lane's commands: its glob's first match from `start`, or the
+    last of the first matches of each of its globs; None until they have all come."""
     assert step.until is not None
-    for index in range(start, len(commands)):
-        if commands[index].matches(step.until):
-            return index
-    return None
+    ends = []
+    for pattern in [step.until] if isinstance(step.until, str) else step.until:
+        found = (i for i in range(start, len(commands)) if commands[i].matches(pattern))
+        end = next(found, None)
+        if end is None:
+            return None
+        ends.append(end)
+    return max(ends)
 
 
 class Source(Protocol):
@@ -357,9 +374,10 @@ def _missing(number: int, step: Step, start: int, run: Run) -> str:
     if run.outcome.status != "finished":
         return _failed(run, "before step " + str(number))
     after = f" after {start} of its commands" if start else ""
+    globs = [step.until] if isinstance(step.until, str) else step.until or []
     return (
         f"step {number} ({step.action}): {step.actor} sent no command matching"
-        f" {step.until!r}{after}; the framework may have changed what it sends"
+        f" {' and '.join(map(repr, globs))}{after}; the framework may have changed what it sends"
     )
 
 

@@ -30,6 +30,26 @@ class Phrase(_Strict):
     steps: list[Annotated[int, Field(ge=1)]] = []  # only at these steps (a restore's HDEL)
 
 
+class Question(_Strict):
+    """One question of a scenario's comparison, answered in each column from the run: by the
+    commands of the step named for that column (those the globs `match` pick, or every one its
+    row shows), or by what the keys named for that column held after it."""
+
+    ask: Annotated[str, Field(min_length=1, max_length=40)]
+    steps: list[Annotated[int, Field(ge=1)]]  # one per column
+    match: list[Cell] = []
+    keys: list[list[Cell]] = []  # one list per column: these watched keys instead of commands
+
+
+class Comparison(_Strict):
+    """The frameworks (or ways) a scenario lesson runs side by side, compared at its end."""
+
+    columns: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=30)]], Field(min_length=2, max_length=4)
+    ]
+    rows: Annotated[list[Question], Field(min_length=1)]
+
+
 class Scenario(_Strict):
     """A lesson whose commands come from a program run under `tutor trace` (a Django project,
     its Celery or RQ workers): its steps are the run's commands, cut where each step's `until`
@@ -41,6 +61,7 @@ class Scenario(_Strict):
     # the command and its reply ("BRPOP * -> (nil)"); the step says how many, x shows them.
     quiet: list[Cell] = []
     phrases: list[Phrase] = []
+    comparison: Comparison | None = None
 
 
 def scenario_problems(lesson: Any) -> Iterator[tuple[tuple[Any, ...], str]]:
@@ -69,6 +90,7 @@ def scenario_problems(lesson: Any) -> Iterator[tuple[tuple[Any, ...], str]]:
                 "what_if swaps a lesson's own commands; a scenario lesson has none",
             )
     yield from _step_problems(lesson, clients)
+    yield from _comparison_problems(lesson)
     for index, phrase in enumerate(lesson.scenario.phrases):
         if phrase.client is not None and phrase.client not in clients:
             yield (
@@ -98,3 +120,24 @@ def _step_problems(lesson: Any, clients: list[str]) -> Iterator[tuple[tuple[Any,
                     ("steps", index, name),
                     f"a scenario lesson's step has no {name}: its program sends the commands",
                 )
+
+
+def _comparison_problems(lesson: Any) -> Iterator[tuple[tuple[Any, ...], str]]:
+    comparison = lesson.scenario.comparison
+    if comparison is None:
+        return
+    watched = {state.key for state in lesson.state}
+    columns = len(comparison.columns)
+    for index, row in enumerate(comparison.rows):
+        where = ("scenario", "comparison", "rows", index)
+        if len(row.steps) != columns:
+            yield (*where, "steps"), f"one step per column: {columns}, not {len(row.steps)}"
+        for step in row.steps:
+            if step > len(lesson.steps):
+                yield (*where, "steps"), f"step {step}: the lesson has {len(lesson.steps)}"
+        if row.keys and row.match:
+            yield (*where, "keys"), "a row answers with keys or with commands (match), not both"
+        if row.keys and len(row.keys) != columns:
+            yield (*where, "keys"), f"one list of keys per column: {columns}, not {len(row.keys)}"
+        for key in {key for keys in row.keys for key in keys} - watched:
+            yield (*where, "keys"), f"{key!r} is not a watched key ([[state]]) of this lesson"

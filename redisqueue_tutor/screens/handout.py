@@ -292,6 +292,8 @@ def handout_markdown(handout: Handout) -> str:
         out.append("")
     if lesson.compare:
         out += _comparison_md(handout)
+    if lesson.scenario is not None and lesson.scenario.comparison is not None:
+        out += _frameworks_md(handout)
     if lesson.end_note:
         out += [_escape(lesson.end_note), ""]
     items = handout.items
@@ -324,6 +326,20 @@ def _comparison_md(handout: Handout) -> list[str]:
     with console.capture() as capture:
         console.print(comparison_table(handout.lesson, handout.records, Look(plain=True)))
     return ["## Comparison, from this run", "", "```", capture.get().rstrip(), "```", ""]
+
+
+def _frameworks_md(handout: Handout) -> list[str]:
+    """A scenario lesson's comparison (lessons/contrast.py) as a Markdown table."""
+    from redisqueue_tutor.lessons.contrast import compared
+
+    lesson = handout.lesson
+    assert lesson.scenario is not None and lesson.scenario.comparison is not None
+    columns = lesson.scenario.comparison.columns
+    out = ["## Comparison, from this run", ""]
+    out += ["| | " + " | ".join(map(_cell, columns)) + " |", "|---" * (len(columns) + 1) + "|"]
+    for row in compared(lesson, handout.records):
+        out.append(f"| **{_cell(row.ask)}** | " + " | ".join(map(_cell, row.cells)) + " |")
+    return [*out, ""]
 
 
 def render_handout(

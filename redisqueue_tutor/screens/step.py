@@ -205,6 +205,45 @@ class StepScreen:
             yield Text(view.footer, style="dim")
 
 
+class FrameworkComparison:
+    """A scenario lesson's comparison (lessons/contrast.py), answered from its run: a table of
+    questions by columns where it fits, else one block per column, a line per answer."""
+
+    WIDE = 110  # narrower than this: one block per column
+
+    def __init__(self, lesson: Lesson, records: Sequence[StepRecord], look: Look) -> None:
+        from redisqueue_tutor.lessons.contrast import compared
+
+        assert lesson.scenario is not None and lesson.scenario.comparison is not None
+        self.columns = lesson.scenario.comparison.columns
+        self.rows = compared(lesson, records)
+        self.look = look
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        look = self.look
+        title = "Comparison, from this run"
+        table = Table(title=title, title_justify="left", box=look.box, show_lines=True)
+        if options.max_width >= self.WIDE:
+            table.add_column("")
+            for column in self.columns:
+                table.add_column(column, overflow="fold", ratio=1)
+            for row in self.rows:
+                table.add_row(Text(row.ask, style="bold"), *row.cells)
+            yield table
+            return
+        table.show_header = False
+        table.show_lines = False
+        table.add_column("", no_wrap=True, min_width=max(len(row.ask) for row in self.rows))
+        table.add_column("", ratio=1, overflow="fold")
+        for index, column in enumerate(self.columns):
+            if index:
+                table.add_section()
+            table.add_row(Text(column, style="bold cyan"), "")
+            for row in self.rows:
+                table.add_row(row.ask, row.cells[index])
+        yield table
+
+
 def closing_parts(
     lesson: Screenplay, records: Sequence[StepRecord], look: Look, next_hint: str
 ) -> list[RenderableType]:
@@ -212,6 +251,9 @@ def closing_parts(
     parts: list[RenderableType] = []
     if lesson.compare:  # only lessons compare transports
         parts.append(comparison_table(cast("Lesson", lesson), records, look))
+    scenario = getattr(lesson, "scenario", None)
+    if scenario is not None and scenario.comparison is not None:
+        parts.append(FrameworkComparison(cast("Lesson", lesson), records, look))
     if lesson.end_note:
         parts.append(Text(("" if look.plain else "✔ ") + lesson.end_note, style="green"))
     if next_hint:

@@ -2,6 +2,7 @@
 them, and the lobby's websocket as a browser opens it."""
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -21,24 +22,34 @@ def setup() -> Path:
 
 
 def celery_worker(
-    name: str = "worker", *, log: bool = False, **settings: str
+    name: str = "worker", *, log: str = "", pool: str = "solo", **settings: str
 ) -> subprocess.Popen[bytes]:
     """`celery -A shopsite worker -P solo`, a process of its own, named `name@shop`; `settings`
     are the project's SHOP_ environment knobs for this worker alone (ACKS_LATE="1"). With `log`
-    its log (level info) is read with `wait_for_log`."""
-    level = "info" if log else "warning"
-    celery = ["-m", "celery", "--quiet", "-A", "shopsite", "worker", "-P", "solo", "-l", level]
+    (a level: "info", "debug") its log is read with `wait_for_log`. `pool="prefork"` is Celery's default pool
+    (here one child, `-c 1`), whose parent takes and acknowledges while the child runs."""
+    level = log or "warning"
+    celery = ["-m", "celery", "--quiet", "-A", "shopsite", "worker", "-P", pool, "-l", level]
+    if pool == "prefork":
+        celery += ["-c", "1"]
     quiet = ["--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{name}@shop"]
     env = {**os.environ, **{f"SHOP_{k}": v for k, v in settings.items()}}
     stderr = subprocess.PIPE if log else None
-    return subprocess.Popen([sys.executable, *celery, *quiet], cwd=PROJECT, env=env, stderr=stderr)
+    return subprocess.Popen(
+        [sys.executable, *celery, *quiet],
+        cwd=PROJECT,
+        env=env,
+        stderr=stderr,
+        start_new_session=True,  # its own group: `crashed` takes down every process of it
+    )
 
 
 def wait_for_log(worker: subprocess.Popen[bytes], words: str) -> str:
     """The worker's next log line that holds `words` (its log is read as a person reads it: the
     scenario waits for the worker without asking Redis, so it adds no command of its own)."""
-    assert worker.stderr is not None
-    for raw in worker.stderr:
+    log = worker.stderr or worker.stdout
+    assert log is not None
+    for raw in log:
         line = raw.decode("utf-8", "replace")
         if words in line:
             return line.strip()
@@ -48,6 +59,28 @@ def wait_for_log(worker: subprocess.Popen[bytes], words: str) -> str:
 def rqworker(*options: str) -> list[str]:
     """`python manage.py rqworker default ...`: django-rq's worker."""
     return [sys.executable, "manage.py", "rqworker", "default", *options]
+
+
+def started(command: list[str], **settings: str) -> subprocess.Popen[bytes]:
+    """A worker that runs until it is stopped, its output (what its jobs print) read with
+    `wait_for_log`; `settings` as for `celery_worker`."""
+    env = {**os.environ, **{f"SHOP_{k}": v for k, v in settings.items()}}
+    out = subprocess.PIPE
+    return subprocess.Popen(
+        command,
+        cwd=PROJECT,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own group: `crashed` takes down every process of it
+    )
+
+
+def crashed(worker: subprocess.Popen[bytes]) -> None:
+    """The machine under the worker goes down: SIGKILL to every process of it at once (Celery's
+    pool children, RQ's work horse), so that none can clean up after another."""
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
 
 
 def rq_burst(*options: str) -> None:

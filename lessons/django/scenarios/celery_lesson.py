@@ -24,7 +24,7 @@ response = Client().post("/signup/", {"email": "ana@example.com"})
 task = response.json()["task"]
 
 # 2. A worker starts, takes the message, runs the task and stores its result.
-worker = celery_worker("first", log=True)
+worker = celery_worker("first", log="info")
 wait_for_log(worker, "succeeded")
 print("the view reads the result:", AsyncResult(task).get(timeout=30))
 worker.terminate()
@@ -32,7 +32,7 @@ worker.wait()
 
 # 3. acks_late, and a worker killed mid-task (as a deploy or the OOM killer does).
 late = {"ACKS_LATE": "1", "VISIBILITY_TIMEOUT": "2"}
-worker = celery_worker("second", log=True, **late)
+worker = celery_worker("second", log="info", **late)
 result = resize_photo.delay("photo.jpg")
 wait_for_log(worker, "resizing photo.jpg")
 worker.send_signal(signal.SIGKILL)
@@ -40,7 +40,7 @@ worker.wait()
 
 # 4. Another worker finds the message in unacked once the visibility timeout has passed, puts it
 #    back on the queue, and runs the task again: at least once.
-worker = celery_worker("third", log=True, **late)
+worker = celery_worker("third", log="info", **late)
 wait_for_log(worker, "succeeded")
 print("after the restart:", result.get(timeout=30))
 worker.terminate()

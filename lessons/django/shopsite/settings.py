@@ -28,6 +28,10 @@ if os.environ.get("SHOP_VISIBILITY_TIMEOUT"):
         "unacked_restore_throttle": 1,
     }
 
+# How long the month's report takes (the `frameworks` lesson): a scenario makes one worker's work
+# long enough for it to be killed mid-task.
+REPORT_SECONDS = float(os.environ.get("SHOP_REPORT_SECONDS", "0"))
+
 # RQ through django-rq.
 RQ_QUEUES = {"default": {"URL": REDIS_URL}}
 

@@ -1,0 +1,71 @@
+"""A scenario lesson's comparison (`[scenario.comparison]`: Celery, RQ and a bare list side by
+side), answered from its run. Each cell is what the step named for its column sent (the commands
+the row's globs pick) or what the keys named for it held after that step: the lesson names the
+question and where to look, the run gives the answer, so no cell can claim what the run did not do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from redisqueue_tutor.lessons.model import Lesson
+from redisqueue_tutor.lessons.scenario import shown_matches
+from redisqueue_tutor.lessons.scenario_format import Question
+from redisqueue_tutor.run.records import CommandRecord, StepRecord, command_text
+from redisqueue_tutor.wording import counted
+
+NO_COMMAND = "no command"
+SHOWN_ARGS = 2  # a command in a cell: its name and first arguments (the key, a TTL, a payload)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """One row of the comparison: its question and each column's answer from the run."""
+
+    ask: str
+    cells: tuple[str, ...]
+
+
+def compared(lesson: Lesson, records: Sequence[StepRecord]) -> tuple[Answered, ...]:
+    """The lesson's comparison answered from the records of its run (a step not yet run: "")."""
+    assert lesson.scenario is not None and lesson.scenario.comparison is not None
+    by_number = {record.number: record for record in records}
+    rows = []
+    for row in lesson.scenario.comparison.rows:
+        cells = []
+        for column, number in enumerate(row.steps):
+            record = by_number.get(number)
+            if record is None:
+                cells.append("")
+            elif row.keys:
+                cells.append(_held(record, row.keys[column]))
+            else:
+                cells.append(_sent(record, row))
+        rows.append(Answered(row.ask, tuple(cells)))
+    return tuple(rows)
+
+
+def _sent(record: StepRecord, row: Question) -> str:
+    picked = [
+        c
+        for c in record.commands
+        if not row.match or any(shown_matches(c, pattern) for pattern in row.match)
+    ]
+    shown = list(dict.fromkeys(_short(c) for c in picked))  # each shape once
+    return " + ".join(shown) or NO_COMMAND
+
+
+def _short(command: CommandRecord) -> str:
+    """A command by its name and first arguments: SETEX celery-task-meta-<id>… 86400 …"""
+    more = " …" if len(command.args) > 1 + SHOWN_ARGS else ""
+    return command_text(command.args[: 1 + SHOWN_ARGS]) + more
+
+
+def _held(record: StepRecord, keys: Sequence[str]) -> str:
+    state = record.state_map
+    parts = []
+    for key in keys:
+        value = state.get(key)
+        parts.append(f"{key}: {counted(len(value), 'item') if value else 'empty'}")
+    return ", ".join(parts)
