@@ -95,6 +95,7 @@ _CLOCKS = re.compile(
     r"\b1[0-9]{12}-[0-9]+\b"  # a stream entry's id: milliseconds since 1970
     r"|\b1[0-9]{9}(\.[0-9]+)?\b"  # a time in seconds since 1970
     r"|\b20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z?"  # a time as ISO 8601 writes it
+    r"|(?<=eta )[0-9]{2}:[0-9]{2}:[0-9]{2}\b"  # a Celery message's due time
 )
 _IDS = re.compile(r"\b[0-9a-f]{8}(…|-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
 

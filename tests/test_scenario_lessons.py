@@ -346,7 +346,7 @@ def test_the_celery_lesson_piped_shows_what_kombu_does():
     out, err = process.communicate(timeout=120)
     text = out.decode()
     assert process.returncode == 0, err.decode()[-2000:]
-    assert "Step 16 of 16" in text
+    assert "Step 21 of 21" in text
     for said in (
         "the message goes onto the head of the list `celery`: the queue",
         "... and keeps a copy until the ack: taken is not done",

@@ -61,6 +61,25 @@ def rqworker(*options: str) -> list[str]:
     return [sys.executable, "manage.py", "rqworker", "default", *options]
 
 
+def wait_for_logs(workers: list[subprocess.Popen[bytes]], words: str, count: int) -> None:
+    """Until `count` log lines of these workers, together, hold `words` (whichever logs them)."""
+    import threading
+
+    seen = threading.Semaphore(0)
+
+    def read(worker: subprocess.Popen[bytes]) -> None:
+        assert worker.stderr is not None
+        for raw in worker.stderr:  # its buffer first: what wait_for_log has read ahead
+            if words in raw.decode("utf-8", "replace"):
+                seen.release()
+
+    for worker in workers:
+        threading.Thread(target=read, args=(worker,), daemon=True).start()
+    for _ in range(count):
+        if not seen.acquire(timeout=60):
+            raise RuntimeError(f"the workers did not log {words!r} {count} times")
+
+
 def started(command: list[str], **settings: str) -> subprocess.Popen[bytes]:
     """A worker that runs until it is stopped, its output (what its jobs print) read with
     `wait_for_log`; `settings` as for `celery_worker`."""

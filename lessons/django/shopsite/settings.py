@@ -13,6 +13,7 @@ DATABASES: dict[str, dict[str, str]] = {}
 ROOT_URLCONF = "shopsite.urls"
 ASGI_APPLICATION = "shopsite.asgi.application"
 USE_TZ = True
+TIME_ZONE = "UTC"  # times in messages (a countdown's eta) as the server's clock says them
 
 # Celery: the broker and the result backend on Redis.
 CELERY_BROKER_URL = REDIS_URL
@@ -24,7 +25,9 @@ CELERY_TASK_ACKS_LATE = os.environ.get("SHOP_ACKS_LATE") == "1"
 if os.environ.get("SHOP_VISIBILITY_TIMEOUT"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": float(os.environ["SHOP_VISIBILITY_TIMEOUT"]),
-        "unacked_restore_interval": 1,  # how often a worker looks for messages to restore
+        # How often a worker looks for messages to restore (10 s by default); a scenario may
+        # make it rare, so that each worker looks only as it starts.
+        "unacked_restore_interval": float(os.environ.get("SHOP_RESTORE_INTERVAL", "1")),
         "unacked_restore_throttle": 1,
     }
 
