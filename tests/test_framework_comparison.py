@@ -53,6 +53,7 @@ def test_each_cell_is_what_its_step_sent_or_held(tmp_path: Path):
         (("steps = [1, 3]", "steps = [1, 4]"), "rows[2].steps", "step 4: the lesson has 3"),
         (('[["jobs"], ["jobs", "held"]]', '[["jobs"], ["nowhere"]]'), "rows[3].keys", "'nowhere'"),
         (('keys = [["jobs"]', 'match = ["X"]\nkeys = [["jobs"]'), "rows[3].keys", "not both"),
+        (('[["jobs"], ["jobs", "held"]]', '[["jobs"], []]'), "rows[3].keys", "at least one key"),
     ],
 )
 def test_a_malformed_comparison_names_its_field(tmp_path, change, field, message):
@@ -85,4 +86,35 @@ def test_several_untils_of_which_one_never_comes_say_each(tmp_path: Path):
     run.next_step(), run.next_step()
     with pytest.raises(ScenarioError) as caught:
         run.next_step()
-    assert "matching 'HSET held *' and 'HDEL *' after 2 of its commands" in str(caught.value)
+    # Only the glob that never came is named.
+    assert "matching 'HDEL *' after 2 of its commands;" in str(caught.value)
+
+
+def test_a_comparison_glob_that_picks_no_command_fails_the_check(tmp_path: Path):
+    from redisqueue_tutor.lessons.check import comparison_claims
+
+    lesson = load(
+        tmp_path, COMPARED.replace('match = ["LPUSH *", "HSET *"]', 'match = ["LPUSH *", "HDLE *"]')
+    )
+    records = list(ScenarioRun(lesson, sample_run()))
+    claims, wrong = comparison_claims(lesson, records)
+    assert claims == 3  # one per glob
+    assert [m.field for m in wrong] == ["comparison 'Stored as', 'HDLE *'"]
+
+
+def test_a_string_key_is_told_by_its_value(tmp_path: Path):
+    from dataclasses import replace
+
+    lesson = load(tmp_path, COMPARED)
+    records = list(ScenarioRun(lesson, sample_run()))
+    records[0] = replace(records[0], state=(("jobs", "12345"),))
+    assert compared(lesson, records)[2].cells[0] == "jobs: '12345'"
+
+
+@pytest.mark.parametrize("until", ["[]", "3", '["x", 3]'])
+def test_a_malformed_until_is_one_clear_line(tmp_path, until):
+    text = LESSON.replace('until = "LPUSH jobs *"', f"until = {until}", 1)
+    with pytest.raises(LessonError) as caught:
+        load(tmp_path, text)
+    assert caught.value.field == "steps[1].until"
+    assert "a glob" in str(caught.value) and "list of globs" in str(caught.value)

@@ -103,3 +103,34 @@ def test_a_row_taller_than_the_terminal_is_cut_not_refused(tmp_path):
     assert len(lines) < 24
     text = "\n".join("".join(s.text for s in line) for line in lines)
     assert "more characters)" in text and "Step 1 of 1" in text
+
+
+def test_enter_on_a_closing_taller_than_the_terminal_shows_the_rest_before_it_quits():
+    """The closing page (the comparison, the end note) scrolls: Enter, pressed as on every step,
+    first shows what is below, and quits only from the bottom."""
+    import io
+
+    from redisqueue_tutor.lessons import find_lesson
+    from redisqueue_tutor.lessons.engine import LessonRun
+    from redisqueue_tutor.modes.step import play_interactive
+    from redisqueue_tutor.run.backend import running
+    from redisqueue_tutor.screens.console import Look, make_console
+
+    console = make_console(io.StringIO(), plain=True, width=80)
+    console.size = (80, 12)  # type: ignore[assignment]
+    total = len(find_lesson("compare").steps)
+    pressed: list[str] = []
+
+    def key() -> str:
+        script = [*str(total), "\r", "\r"]  # jump to the last step, then the closing page
+        pressed.append(script[len(pressed)] if len(pressed) < len(script) else "\r")
+        assert len(pressed) < 40, "Enter never quit"
+        return pressed[-1]
+
+    with running("fake") as backend, console.capture() as capture:
+        play_interactive(
+            LessonRun(find_lesson("compare"), backend), console, key, Look(True), "fake"
+        )
+    text = capture.get()
+    assert "The end: Enter more" in text  # said while there is more below
+    assert len(pressed) > len(str(total)) + 3  # Enter scrolled at least once before it quit

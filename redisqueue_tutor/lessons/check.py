@@ -130,6 +130,28 @@ def phrase_claims(lesson: Lesson, records: list[StepRecord]) -> tuple[int, list[
         if phrase.says not in said:
             field = f"phrase {phrase.match!r}"
             mismatches.append(Mismatch(0, field, "a command of the run", "no such command"))
+    if lesson.scenario.comparison is not None:
+        more, wrong = comparison_claims(lesson, records)
+        claims, mismatches = claims + more, mismatches + wrong
+    return claims, mismatches
+
+
+def comparison_claims(lesson: Lesson, records: list[StepRecord]) -> tuple[int, list[Mismatch]]:
+    """Each glob of the lesson's comparison picks a command of its row's steps in some column:
+    a glob that picks none (a typo, an upgrade) would make its row say "no command" everywhere."""
+    from redisqueue_tutor.lessons.scenario import shown_matches
+
+    assert lesson.scenario is not None and lesson.scenario.comparison is not None
+    by_number = {record.number: record for record in records}
+    claims = 0
+    mismatches: list[Mismatch] = []
+    for row in lesson.scenario.comparison.rows:
+        commands = [c for n in row.steps if n in by_number for c in by_number[n].commands]
+        for pattern in row.match:
+            claims += 1
+            if not any(shown_matches(c, pattern) for c in commands):
+                field = f"comparison {row.ask!r}, {pattern!r}"
+                mismatches.append(Mismatch(0, field, "a command of its steps", "no such command"))
     return claims, mismatches
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from redisqueue_tutor.lessons.model import Lesson
 from redisqueue_tutor.lessons.scenario import shown_matches
 from redisqueue_tutor.lessons.scenario_format import Question
-from redisqueue_tutor.run.records import CommandRecord, StepRecord, command_text
+from redisqueue_tutor.run.records import CommandRecord, StepRecord, command_text, python_text
 from redisqueue_tutor.wording import counted
 
 NO_COMMAND = "no command"
@@ -57,9 +57,14 @@ def _sent(record: StepRecord, row: Question) -> str:
 
 
 def _short(command: CommandRecord) -> str:
-    """A command by its name and first arguments: SETEX celery-task-meta-<id>… 86400 …"""
-    more = " …" if len(command.args) > 1 + SHOWN_ARGS else ""
-    return command_text(command.args[: 1 + SHOWN_ARGS]) + more
+    """A command by its name and first arguments: SETEX celery-task-meta-<id>… 86400 …; one that
+    waits on several keys by its first (kombu's BRPOP of a queue and its priority queues)."""
+    shown = 1 + (1 if command.name in _MANY_KEYS else SHOWN_ARGS)
+    more = " …" if len(command.args) > shown else ""
+    return command_text(command.args[:shown]) + more
+
+
+_MANY_KEYS = frozenset({"BRPOP", "BLPOP", "BZPOPMIN", "BZPOPMAX"})
 
 
 def _held(record: StepRecord, keys: Sequence[str]) -> str:
@@ -67,5 +72,11 @@ def _held(record: StepRecord, keys: Sequence[str]) -> str:
     parts = []
     for key in keys:
         value = state.get(key)
-        parts.append(f"{key}: {counted(len(value), 'item') if value else 'empty'}")
+        if not value:
+            told = "empty"
+        elif isinstance(value, str | bytes):  # a string key: its value
+            told = python_text(value)
+        else:
+            told = counted(len(value), "item")
+        parts.append(f"{key}: {told}")
     return ", ".join(parts)

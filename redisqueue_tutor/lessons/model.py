@@ -112,6 +112,16 @@ class Step(_Strict):
     # stores the result while its parent acks).
     until: Cell | list[Cell] | None = None
 
+    @field_validator("until", mode="before")
+    @classmethod
+    def _until_shape(cls, until: Any) -> Any:
+        """One glob, or a list of globs (one clear message, not one per shape it may take)."""
+        if until is None or isinstance(until, str):
+            return until
+        if isinstance(until, list) and until and all(isinstance(g, str) for g in until):
+            return until
+        raise ValueError('a glob ("HSET unacked *") or a non-empty list of globs')
+
     @field_validator("command")
     @classmethod
     def _command_shape(cls, command: str | None) -> str | None:

@@ -28,8 +28,15 @@ def summarised(value: Value) -> Value:
         if "redis.call(" in value:  # a Lua script's body (EVAL, SCRIPT LOAD)
             return _script(value)
         return _summary(value) or _short_ids(value)
-    if isinstance(value, bytes) and len(value) > _NOISE and 0x80 <= value[_NOISE] <= 0x8F:
-        return _packed(value[_NOISE:]) or value  # channels_redis: random bytes, then msgpack
+    # channels_redis's messages: msgpack after 12 random bytes (RedisChannelLayer's), or alone
+    # (RedisPubSubChannelLayer's)
+    for start in (_NOISE, 0) if isinstance(value, bytes) else ():
+        if (
+            len(value) > start
+            and 0x80 <= value[start] <= 0x8F
+            and (packed := _packed(value[start:]))
+        ):
+            return packed
     if isinstance(value, bytes) and (len(value) >= 32 or value[:2] == b"x\x9c"):
         if value[:2] == b"x\x9c":  # zlib: RQ's pickled call (rq:job:<id> data)
             return _compressed(value) or value

@@ -270,7 +270,7 @@ class ScenarioRun:
                 self._taken[step.actor] = end + 1
                 return commands[start : end + 1], ended
             if ended is not None:
-                raise ScenarioError(_missing(number, step, start, ended))
+                raise ScenarioError(_missing(number, step, commands[start:], start, ended))
             self.source.wait()
 
     def _after(self, command: Sent) -> bool:
@@ -369,15 +369,17 @@ def _hidden_line(command: Sent) -> str:
     return f"{command.record.client}: {command.shown_with_reply}{never}"
 
 
-def _missing(number: int, step: Step, start: int, run: Run) -> str:
-    """Why step `number` never came: the program failed, or the framework sent other commands."""
+def _missing(number: int, step: Step, rest: Sequence[Sent], start: int, run: Run) -> str:
+    """Why step `number` never came: the program failed, or the framework sent other commands
+    (`rest`: its lane's commands after its earlier steps')."""
     if run.outcome.status != "finished":
         return _failed(run, "before step " + str(number))
     after = f" after {start} of its commands" if start else ""
     globs = [step.until] if isinstance(step.until, str) else step.until or []
+    missing = [g for g in globs if not any(c.matches(g) for c in rest)]  # the ones that never came
     return (
         f"step {number} ({step.action}): {step.actor} sent no command matching"
-        f" {' and '.join(map(repr, globs))}{after}; the framework may have changed what it sends"
+        f" {' or '.join(map(repr, missing))}{after}; the framework may have changed what it sends"
     )
 
 

@@ -139,5 +139,7 @@ def _comparison_problems(lesson: Any) -> Iterator[tuple[tuple[Any, ...], str]]:
             yield (*where, "keys"), "a row answers with keys or with commands (match), not both"
         if row.keys and len(row.keys) != columns:
             yield (*where, "keys"), f"one list of keys per column: {columns}, not {len(row.keys)}"
+        if any(not keys for keys in row.keys):
+            yield (*where, "keys"), "each column's list names at least one key"
         for key in {key for keys in row.keys for key in keys} - watched:
             yield (*where, "keys"), f"{key!r} is not a watched key ([[state]]) of this lesson"

@@ -129,7 +129,13 @@ WIDE = 80  # columns from which the footer spells every key out
 
 
 def _footer(
-    nav: Navigator, look: Look, *, folded: bool = False, width: int = WIDE, full: bool = False
+    nav: Navigator,
+    look: Look,
+    *,
+    folded: bool = False,
+    width: int = WIDE,
+    full: bool = False,
+    more: bool = False,
 ) -> str:
     arrow_r, arrow_l = ("->", "<-") if look.plain else ("→", "←")
     if width < WIDE:  # the same keys in fewer words; ? lists them all
@@ -141,7 +147,9 @@ def _footer(
     if full and 1 <= nav.position <= nav.total:
         words = ["x in full", *words]
     if nav.position >= nav.last:
-        keys = ["The end: Enter/q quit", f"b/{arrow_l} back".rstrip("/"), *moment, "? help"]
+        # A closing taller than the terminal: Enter shows the rest before it quits.
+        end = ["The end: Enter more", "q quit"] if more else ["The end: Enter/q quit"]
+        keys = [*end, f"b/{arrow_l} back".rstrip("/"), *moment, "? help"]
     elif nav.position == 0:
         keys = [f"Enter/{arrow_r} step 1".replace("/ ", " "), *words, "? help", "q quit"]
     else:
@@ -185,6 +193,16 @@ class _Pages:
         scenario = getattr(self.run.lesson, "scenario", None)
         return scenario is None or self.show_full(nav, console, read_key, look)
 
+    def scrolled(self, key: str) -> bool:
+        """The closing page's keys: ↑/↓ and the page keys scroll it, and Enter shows the rest
+        before it quits. False: not one of them."""
+        if self.scroller.handle(key):
+            return True
+        if key in ENTER and self.scroller.below:
+            self.scroller.offset += self.scroller.room
+            return True
+        return False
+
     def draw(self, nav: Navigator, console: Console, look: Look, *, moment_wanted: bool) -> bool:
         """Draw the page at the navigator's position; True when it is a step that fitted."""
         lesson, opening = self.run.lesson, self.opening
@@ -195,7 +213,11 @@ class _Pages:
         if nav.position > self.total:
             body = end_page(lesson, self.steps.upto(self.total), look, opening.next_hint)
             footer = _footer(nav, look, width=console.width)
-            draw(console, self.scroller.frame(console, body, footer, look))
+            page = self.scroller.frame(console, body, footer, look)
+            if self.scroller.below:
+                more = _footer(nav, look, width=console.width, more=True)
+                page = self.scroller.frame(console, body, more, look)
+            draw(console, page)
             return False
         view = StepView(
             lesson,
@@ -274,7 +296,7 @@ def play_interactive(
         key = read_key()
         if key in (RESIZE, TIMEOUT):
             continue
-        if nav.position > total and pages.scroller.handle(key):
+        if nav.position > total and pages.scrolled(key):
             continue
         if key in ("k", "K", "x", "X") and 1 <= nav.position <= total:
             if not pages.step_key(key, nav, console, read_key, look):

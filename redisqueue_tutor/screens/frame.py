@@ -167,6 +167,7 @@ class Scroller:
     """A page taller than the terminal, shown a window at a time (↑/↓, Page Up/Down, space)."""
 
     offset: int = 0
+    below: bool = False  # lines below the window, after the last frame
 
     def frame(self, console: Console, body: RenderableType, footer: str, look: Look) -> Group:
         from rich.segment import Segment, Segments  # only the scrolled pages need it
@@ -189,6 +190,7 @@ class Scroller:
             where = f"lines {self.offset + 1}-{self.offset + len(shown)} of {len(lines)}"
             footer = sep(look).join([where, f"{arrows} scroll", footer])
         self.room = room
+        self.below = self.offset + len(shown) < len(lines)
         return Group(Segments(segments), Text(footer, style="dim"))
 
     def handle(self, key: str) -> bool:

@@ -1,6 +1,7 @@
 """What the scenarios share: the project set up, its workers started as Django projects start
 them, and the lobby's websocket as a browser opens it."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -24,7 +25,7 @@ def setup() -> Path:
 def celery_worker(
     name: str = "worker", *, log: str = "", pool: str = "solo", **settings: str
 ) -> subprocess.Popen[bytes]:
-    """`celery -A shopsite worker -P solo`, a process of its own, named `name@shop`; `settings`
+    """`celery -A shopsite worker -P <pool>`, a process of its own, named `name@shop`; `settings`
     are the project's SHOP_ environment knobs for this worker alone (ACKS_LATE="1"). With `log`
     (a level: "info", "debug") its log is read with `wait_for_log`. `pool="prefork"` is Celery's default pool
     (here one child, `-c 1`), whose parent takes and acknowledges while the child runs."""
@@ -40,7 +41,7 @@ def celery_worker(
         cwd=PROJECT,
         env=env,
         stderr=stderr,
-        start_new_session=True,  # its own group: `crashed` takes down every process of it
+        start_new_session=True,  # its own session: `crashed` takes down every process of it
     )
 
 
@@ -91,15 +92,31 @@ def started(command: list[str], **settings: str) -> subprocess.Popen[bytes]:
         env=env,
         stdout=out,
         stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own group: `crashed` takes down every process of it
+        start_new_session=True,  # its own session: `crashed` takes down every process of it
     )
 
 
 def crashed(worker: subprocess.Popen[bytes]) -> None:
-    """The machine under the worker goes down: SIGKILL to every process of it at once (Celery's
-    pool children, RQ's work horse), so that none can clean up after another."""
-    os.killpg(worker.pid, signal.SIGKILL)
+    """The machine under the worker goes down: SIGKILL to every process of it at once, the worker
+    first (so that none can clean up after another): Celery's pool children, and RQ's work horse,
+    which leaves the worker's process group (setpgrp) but not its session."""
+    for pid in [worker.pid, *sorted(_session(worker.pid) - {worker.pid})]:
+        with contextlib.suppress(ProcessLookupError):  # ended meanwhile
+            os.kill(pid, signal.SIGKILL)
     worker.wait()
+
+
+def _session(sid: int) -> set[int]:
+    """The processes of session `sid`, from /proc (Linux); elsewhere the session's leader alone."""
+    found = {sid}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[3]) == sid:  # after the name: state, parent, group, session
+            found.add(int(stat.parent.name))
+    return found
 
 
 def rq_burst(*options: str) -> None:
@@ -108,26 +125,42 @@ def rq_burst(*options: str) -> None:
     subprocess.run(command, check=True, cwd=PROJECT, stdout=subprocess.DEVNULL)
 
 
-async def announce(text: str) -> dict[str, object]:
-    """POST /announce/ as a browser does; the view's JSON reply."""
+async def announce(text: str, layer: str = "default") -> dict[str, object]:
+    """POST /announce/ as a browser does (to the channel layer `layer` of the settings); the
+    view's JSON reply."""
     from asgiref.sync import sync_to_async
     from django.test import Client
 
-    response = await sync_to_async(Client().post)("/announce/", {"text": text})
+    response = await sync_to_async(Client().post)("/announce/", {"text": text, "layer": layer})
     return dict(response.json())
 
 
-async def open_lobby():
+async def open_lobby(path: str = "/ws/lobby/"):
     """A browser's websocket to the lobby, accepted (so in the group): asgiref's
     ApplicationCommunicator speaking ASGI to the project's application, as Channels' own
     WebsocketCommunicator does."""
     from asgiref.testing import ApplicationCommunicator
     from shopsite.asgi import application
 
-    browser = ApplicationCommunicator(application, LOBBY)
+    browser = ApplicationCommunicator(application, {**LOBBY, "path": path})
     await browser.send_input({"type": "websocket.connect"})
     await browser.receive_output(timeout=5)
     return browser
+
+
+async def until_subscribed(channel: str) -> None:
+    """Until Redis counts a subscriber of `channel`: a consumer's SUBSCRIBE is sent, not yet
+    confirmed, when its websocket is accepted, and a PUBLISH that overtook it would reach nobody.
+    (PUBSUB NUMSUB, from this coroutine of its own: quiet in the lesson.)"""
+    import asyncio
+
+    import redis.asyncio
+    from django.conf import settings
+
+    client = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+    while not (await client.pubsub_numsub(channel))[0][1]:
+        await asyncio.sleep(0.05)
+    await client.aclose()
 
 
 async def close_lobby(browser):

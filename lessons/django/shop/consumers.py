@@ -13,3 +13,9 @@ class LobbyConsumer(AsyncJsonWebsocketConsumer):
 
     async def chat_message(self, event):
         await self.send_json({"text": event["text"]})
+
+
+class PubSubLobbyConsumer(LobbyConsumer):
+    """The same lobby through RedisPubSubChannelLayer (the layer `pubsub` of the settings)."""
+
+    channel_layer_alias = "pubsub"

@@ -39,6 +39,8 @@ class AcceptedRequest(Request):
 
     def on_accepted(self, pid, time_accepted):
         super().on_accepted(pid, time_accepted)
+        if self.task.acks_late:
+            return  # no ack yet: it comes after the task
         say = functools.partial(logging.getLogger(__name__).warning, "acked %s", self.task_name)
         loop = get_event_loop()
         if loop is None:  # no event loop: the ack has been sent

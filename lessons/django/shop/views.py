@@ -26,7 +26,7 @@ def report(request):
 
 @require_POST
 def announce(request):
-    layer = get_channel_layer()
+    layer = get_channel_layer(request.POST.get("layer", "default"))  # a layer of the settings
     message = {"type": "chat.message", "text": request.POST["text"]}
     async_to_sync(layer.group_send)("lobby", message)
     return JsonResponse({"sent": True})

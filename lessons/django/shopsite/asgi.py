@@ -10,8 +10,16 @@ from django.urls import path
 
 http = get_asgi_application()  # sets Django up before the consumer is imported
 
-from shop.consumers import LobbyConsumer  # noqa: E402
+from shop.consumers import LobbyConsumer, PubSubLobbyConsumer  # noqa: E402
 
 application = ProtocolTypeRouter(
-    {"http": http, "websocket": URLRouter([path("ws/lobby/", LobbyConsumer.as_asgi())])}
+    {
+        "http": http,
+        "websocket": URLRouter(
+            [
+                path("ws/lobby/", LobbyConsumer.as_asgi()),
+                path("ws/lobby/pubsub/", PubSubLobbyConsumer.as_asgi()),
+            ]
+        ),
+    }
 )

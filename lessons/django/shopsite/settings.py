@@ -48,5 +48,10 @@ CHANNEL_LAYERS = {
             "group_expiry": int(os.environ.get("SHOP_GROUP_EXPIRY", "86400")),
             "capacity": int(os.environ.get("SHOP_CHANNEL_CAPACITY", "100")),
         },
-    }
+    },
+    # The other layer channels_redis offers: groups and messages as pub/sub channels.
+    "pubsub": {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL]},
+    },
 }
