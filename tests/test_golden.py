@@ -65,7 +65,7 @@ def test_concept_card_golden(lesson_id):
     golden(f"{lesson_id}-card.txt", rendered(concept_card(find_lesson(lesson_id), Look(False)), 80))
 
 
-@pytest.mark.parametrize("lesson_id", ["celery", "rq", "channels", "frameworks"])
+@pytest.mark.parametrize("lesson_id", ["celery", "rq", "channels", "on-commit", "frameworks"])
 def test_framework_concept_card_golden(lesson_id):
     golden(f"{lesson_id}-card.txt", rendered(concept_card(find_lesson(lesson_id), Look(False)), 80))
 

@@ -127,10 +127,12 @@ def test_enter_on_a_closing_taller_than_the_terminal_shows_the_rest_before_it_qu
         assert len(pressed) < 40, "Enter never quit"
         return pressed[-1]
 
-    with running("fake") as backend, console.capture() as capture:
-        play_interactive(
-            LessonRun(find_lesson("compare"), backend), console, key, Look(True), "fake"
-        )
+    with (
+        running("fake") as backend,
+        LessonRun(find_lesson("compare"), backend) as run,  # closed: its listeners end
+        console.capture() as capture,
+    ):
+        play_interactive(run, console, key, Look(True), "fake")
     text = capture.get()
     assert "The end: Enter more" in text  # said while there is more below
     assert len(pressed) > len(str(total)) + 3  # Enter scrolled at least once before it quit

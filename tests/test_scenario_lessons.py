@@ -460,3 +460,20 @@ def test_a_hash_read_whole_is_told_by_its_telling_fields():
     )
     assert isinstance(told, Summary) and "field7: 7" in told.whole
     assert summarised_reply(reply[:8]) == reply[:8]  # a short one stays as it is
+
+
+def test_a_celery_result_that_raised_is_told_by_its_exception():
+    body = json.dumps(
+        {
+            "status": "FAILURE",
+            "result": {
+                "exc_type": "DoesNotExist",
+                "exc_message": ["Order matching query does not exist."],
+                "exc_module": "shop.models",
+            },
+            "task_id": "c95fb9f3-ab5b-44bd-8539-000000000000",
+        }
+    )
+    told = summarised(body)
+    assert told == "<result FAILURE: DoesNotExist('Order matching query does not exist.')>"
+    assert told.whole == body  # x shows it whole

@@ -146,7 +146,12 @@ def _celery_message(data: dict[str, Any]) -> str:
 def _celery_result(data: dict[str, Any]) -> str:
     if "status" not in data or "task_id" not in data:
         return ""
-    return f"<result {data['status']}: {data.get('result')!r}>"
+    result = data.get("result")
+    if isinstance(result, dict) and isinstance(result.get("exc_type"), str):  # a task that raised
+        said = result.get("exc_message")
+        said = said[0] if isinstance(said, list) and len(said) == 1 else said
+        return f"<result {data['status']}: {result['exc_type']}({said!r})>"
+    return f"<result {data['status']}: {result!r}>"
 
 
 SHOWN_FIELDS = ("status", "description", "type", "task")  # what tells a hash apart

@@ -13,6 +13,34 @@ PROJECT = Path(__file__).resolve().parent.parent
 LOBBY = {"type": "websocket", "path": "/ws/lobby/", "headers": [], "subprotocols": []}
 
 
+def scratch_database() -> Path:
+    """A folder of this run for the shop's SQLite database (SHOP_DATABASE), so that the workers'
+    processes read what the view committed; remove it at the end. A folder left by a run that
+    was killed (its process gone) is removed here."""
+    import shutil
+    import tempfile
+
+    base = Path(tempfile.gettempdir())
+    for old in base.glob("redisqueue-tutor-shop-*"):
+        pid = old.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    folder = base / f"redisqueue-tutor-shop-{os.getpid()}"
+    folder.mkdir(exist_ok=True)
+    os.environ["SHOP_DATABASE"] = str(folder / "shop.sqlite3")
+    return folder
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's
+    return True
+
+
 def setup() -> Path:
     sys.path.insert(0, str(PROJECT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shopsite.settings")

@@ -52,3 +52,13 @@ class AcceptedRequest(Request):
 @shared_task(name="shop.tasks.build_report", Request=AcceptedRequest)
 def build_report(month):
     return reports.build_report(month)
+
+
+@shared_task
+def ship_order(order_id):
+    from shop.models import Order
+
+    order = Order.objects.get(pk=order_id)  # DoesNotExist while the view has not committed
+    order.shipped = True
+    order.save()
+    return f"order {order_id} shipped"

@@ -3,10 +3,11 @@
 import django_rq
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.db import transaction
 from django.http import JsonResponse
 from django.views.decorators.http import require_POST
 
-from shop import listqueue, tasks
+from shop import jobs, listqueue, payments, tasks
 from shop.jobs import make_report
 from shop.reports import build_report
 from shop.tasks import send_welcome_email
@@ -49,3 +50,22 @@ def report_by_rq(request):
 def report_by_list(request):
     listqueue.enqueue(request.POST["month"])
     return JsonResponse({"queued": True})
+
+
+# An order, in one transaction: saved, its shipping sent, the card charged, then committed as the
+# view returns (the `on-commit` lesson). How the shipping is sent is the lesson's point.
+@require_POST
+@transaction.atomic
+def order(request):
+    from shop.models import Order
+
+    order = Order.objects.create(item=request.POST["item"])
+    send, task = request.POST["send"], None
+    if send == "delay":
+        task = tasks.ship_order.delay(order.id).id  # now: a worker may look before the commit
+    elif send == "delay_on_commit":
+        tasks.ship_order.delay_on_commit(order.id)  # Celery 5.4+: once the transaction commits
+    else:
+        django_rq.enqueue(jobs.ship_parcel, order.id)  # django-rq 4: held until the commit too
+    payments.charge(order)
+    return JsonResponse({"order": order.id, "task": task})

@@ -9,7 +9,15 @@ SECRET_KEY = "for the lessons only, never deployed"
 DEBUG = True
 ALLOWED_HOSTS = ["testserver", "localhost"]
 INSTALLED_APPS = ["django.contrib.contenttypes", "django_rq", "channels", "shop"]
-DATABASES: dict[str, dict[str, str]] = {}
+# The shop's orders (the `on-commit` lesson): SQLite, in a file its scenario names, so that the
+# workers' processes read what the view committed. The other scenarios use no database.
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("SHOP_DATABASE", ":memory:"),
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 ROOT_URLCONF = "shopsite.urls"
 ASGI_APPLICATION = "shopsite.asgi.application"
 USE_TZ = True

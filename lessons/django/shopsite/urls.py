@@ -8,4 +8,5 @@ urlpatterns = [
     path("reports/celery/", views.report_by_celery),
     path("reports/rq/", views.report_by_rq),
     path("reports/list/", views.report_by_list),
+    path("order/", views.order),
 ]
