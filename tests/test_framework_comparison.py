@@ -118,3 +118,18 @@ def test_a_malformed_until_is_one_clear_line(tmp_path, until):
         load(tmp_path, text)
     assert caught.value.field == "steps[1].until"
     assert "a glob" in str(caught.value) and "list of globs" in str(caught.value)
+
+
+def test_x_shows_the_projects_code_around_the_line_that_sent_the_commands():
+    from redisqueue_tutor.lessons.loading import find_lesson
+    from redisqueue_tutor.lessons.scenario import code_in_context
+
+    lesson = find_lesson("frameworks")
+    views = Path(lesson.scenario.program).parent.parent / "shop" / "views.py"
+    lines = views.read_text().splitlines()
+    number = next(i for i, line in enumerate(lines, 1) if "tasks.build_report.delay" in line)
+    shown = code_in_context(lesson, [f"views.py:{number}: {lines[number - 1].strip()}"])
+    assert shown[0] == "shop/views.py:"
+    assert f">{number:4} | {lines[number - 1]}" in shown  # the line, marked
+    assert f" {number - 1:4} | {lines[number - 2]}" in shown  # and the lines around it
+    assert code_in_context(lesson, ["(inside a library)", "nowhere.py:3: x"]) == []

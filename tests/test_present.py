@@ -181,3 +181,14 @@ def test_cli_present_piped_and_errors():
     bad = runner.invoke(app, ["present", "nope"])
     assert bad.exit_code == 2 and "Traceback" not in bad.output
     assert len(bad.output.strip().splitlines()) == 1
+
+
+def test_the_last_slide_shows_the_lessons_comparison():
+    """The class sees the comparison computed from the run at the end, as a learner does."""
+    lesson = find_lesson("compare")
+    text = _present(lesson, width=120)
+    last = text.split(f"Step {len(lesson.steps)} of {len(lesson.steps)}")[-1]
+    assert "Comparison, from this run" in last
+    assert "Survives a consumer" in last
+    before = text.split(f"Step {len(lesson.steps)} of {len(lesson.steps)}")[0]
+    assert "Comparison, from this run" not in before  # not before the run has ended

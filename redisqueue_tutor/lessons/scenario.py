@@ -11,6 +11,7 @@ quiet (idle polls, housekeeping) is left out of the table and counted; `x` shows
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -387,6 +388,34 @@ def _failed(run: Run, when: str) -> str:
     lines = run.stderr.strip().splitlines()
     detail = run.outcome.message or (lines[-1] if lines else "")
     return f"the lesson's program {Path(run.source).name} did not finish ({run.outcome.status}) {when}: {detail}"
+
+
+_CODE_LINE = re.compile(r"^([\w.-]+\.py):(\d+): ")
+CONTEXT = 2  # lines shown around a step's line of code
+
+
+def code_in_context(lesson: Lesson, code: Sequence[str]) -> list[str]:
+    """The project's lines around each of a step's code lines ("views.py:38: ..."), from the
+    files beside the lesson's program (its folder's parent: the Django project), the line itself
+    marked; [] when a file is not found there."""
+    assert lesson.scenario is not None
+    root = Path(lesson.scenario.program).parent.parent
+    shown: list[str] = []
+    for line in code:
+        found = _CODE_LINE.match(line)
+        if found is None:
+            continue
+        name, number = found.group(1), int(found.group(2))
+        path = next((p for p in sorted(root.rglob(name)) if "__pycache__" not in p.parts), None)
+        if path is None:
+            continue
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        first = max(number - CONTEXT, 1)
+        shown.append(f"{path.relative_to(root)}:")
+        for at in range(first, min(number + CONTEXT, len(lines)) + 1):
+            mark = ">" if at == number else " "
+            shown.append(f"{mark}{at:4} | {lines[at - 1]}")
+    return shown
 
 
 def watched_keys(lesson: Lesson) -> tuple[str, ...]:

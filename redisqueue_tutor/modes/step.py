@@ -239,11 +239,12 @@ class _Pages:
 
     def draw_full(self, nav: Navigator, console: Console, look: Look) -> None:
         """The current step in full (x): its payloads and the commands its row left out."""
-        from redisqueue_tutor.screens.step import expanded_panel
+        from redisqueue_tutor.screens.step import code_of, expanded_panel
 
         record = self.steps.upto(nav.position)[-1]
         footer = "x or Esc back" + sep(look) + "q quit"
-        draw(console, self.scroller.frame(console, expanded_panel(record, look), footer, look))
+        panel = expanded_panel(record, look, code_of(self.run.lesson, record))
+        draw(console, self.scroller.frame(console, panel, footer, look))
 
     def show_full(self, nav: Navigator, console: Console, read_key: ReadKey, look: Look) -> bool:
         """The current step in full until x, Esc or Enter; False when the learner quit (q)."""

@@ -21,7 +21,7 @@ from redisqueue_tutor.run.records import StepRecord, command_text, state_text
 from redisqueue_tutor.run.tables import execution_row
 from redisqueue_tutor.screens.console import Look
 from redisqueue_tutor.screens.frame import MIN_WIDTH
-from redisqueue_tutor.screens.step import too_small
+from redisqueue_tutor.screens.step import comparisons, too_small
 from redisqueue_tutor.screens.table import execution_table, is_compact
 
 ASK_STYLE = "bold yellow"
@@ -51,6 +51,7 @@ class Slide:
     # last commands (the big panel says how many are left out).
     phrases: bool = True
     last_commands: int | None = None
+    comparison: bool = True  # the last slide: the lesson's comparison, when it fits
 
 
 def _big_panel(slide: Slide, look: Look) -> Panel:
@@ -156,6 +157,8 @@ class SlideScreen:
                 title=title,
             )
         finished = slide.reveal and slide.step == slide.total
+        if finished and slide.comparison:
+            yield from comparisons(slide.lesson, slide.records, look)
         if finished and slide.lesson.end_note:
             yield Text(("" if look.plain else "✔ ") + slide.lesson.end_note, style="green")
         if slide.notes:
@@ -177,7 +180,8 @@ def slide_screen(slide: Slide, look: Look) -> RenderableType:
 
 def fit_slide(slide: Slide, console: Console, look: Look) -> Slide | None:
     """The slide reduced until it fits the terminal: less padding, then the table's older rows,
-    then no table, then no notes; None when even the big panel does not fit."""
+    then no table, no comparison (the last slide), no notes; None when even the big panel does
+    not fit."""
     height = console.size.height
     if console.size.width < MIN_WIDTH:
         return None
@@ -197,6 +201,7 @@ def fit_slide(slide: Slide, console: Console, look: Look) -> Slide | None:
             return replace(slide, table_from=start)
     reductions: tuple[dict[str, Any], ...] = (
         {"table_from": None},
+        {"comparison": False},
         {"notes": None},
         {"phrases": False},
         *({"last_commands": n} for n in (6, 4, 3, 2, 1)),
@@ -214,7 +219,15 @@ def slide_frame(slide: Slide, console: Console, look: Look) -> tuple[RenderableT
     if fitted is not None:
         return slide_screen(fitted, look), True
     width, height = console.size
-    bare = replace(slide, padding=0, table_from=None, notes=None, phrases=False, last_commands=1)
+    bare = replace(
+        slide,
+        padding=0,
+        table_from=None,
+        notes=None,
+        phrases=False,
+        last_commands=1,
+        comparison=False,
+    )
     lines = console.render_lines(
         slide_screen(bare, look), replace(console.options, max_width=max(width, MIN_WIDTH))
     )

@@ -198,7 +198,7 @@ class StepScreen:
         if panel is not None:
             yield panel
         if view.expanded and record is not None:
-            yield expanded_panel(record, look)
+            yield expanded_panel(record, look, code_of(lesson, record))
         if view.finished and view.closing:
             yield from closing_parts(lesson, view.records, look, view.next_hint)
         if view.footer:
@@ -244,16 +244,24 @@ class FrameworkComparison:
         yield table
 
 
-def closing_parts(
-    lesson: Screenplay, records: Sequence[StepRecord], look: Look, next_hint: str
+def comparisons(
+    lesson: Screenplay, records: Sequence[StepRecord], look: Look
 ) -> list[RenderableType]:
-    """How a lesson ends: its comparison (computed from the run), end note and what comes next."""
+    """The lesson's comparison, computed from the run: of transports, or of frameworks."""
     parts: list[RenderableType] = []
     if lesson.compare:  # only lessons compare transports
         parts.append(comparison_table(cast("Lesson", lesson), records, look))
     scenario = getattr(lesson, "scenario", None)
     if scenario is not None and scenario.comparison is not None:
         parts.append(FrameworkComparison(cast("Lesson", lesson), records, look))
+    return parts
+
+
+def closing_parts(
+    lesson: Screenplay, records: Sequence[StepRecord], look: Look, next_hint: str
+) -> list[RenderableType]:
+    """How a lesson ends: its comparison (computed from the run), end note and what comes next."""
+    parts = comparisons(lesson, records, look)
     if lesson.end_note:
         parts.append(Text(("" if look.plain else "✔ ") + lesson.end_note, style="green"))
     if next_hint:
@@ -279,10 +287,13 @@ def _code_lines(view: StepView) -> tuple[str, ...]:
     return (code,) if code else ()
 
 
-def expanded_panel(record: StepRecord, look: Look) -> RenderableType:
-    """What x opens: the step's commands unclipped, each payload in full, then the commands it
-    left out."""
+def expanded_panel(record: StepRecord, look: Look, code: Sequence[str] = ()) -> RenderableType:
+    """What x opens: the project's code that sent the step's commands (`code`, lines around
+    it), the step's commands unclipped, each payload in full, then the commands it left out."""
     parts: list[RenderableType] = []
+    if code:
+        parts.append(Text("The project's code:", style="bold"))
+        parts.append(Text("\n".join(code)))
     if record.commands:
         parts.append(Text("The step's commands:", style="bold"))
         parts.append(Text("\n".join(_whole_line(c) for c in record.commands)))
@@ -296,6 +307,15 @@ def expanded_panel(record: StepRecord, look: Look) -> RenderableType:
     if not parts:
         parts.append(Text("Nothing is folded or left out at this step.", style="dim"))
     return Panel(Group(*parts), title="In full (x folds)", title_align="left", box=look.box)
+
+
+def code_of(lesson: Screenplay, record: StepRecord) -> list[str]:
+    """A scenario step's lines of the project, in context (lessons/scenario.py)."""
+    if getattr(lesson, "scenario", None) is None or not record.code:
+        return []
+    from redisqueue_tutor.lessons.scenario import code_in_context
+
+    return code_in_context(cast("Lesson", lesson), record.code)
 
 
 def _whole_line(command: CommandRecord) -> str:
