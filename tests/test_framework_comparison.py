@@ -133,3 +133,22 @@ def test_x_shows_the_projects_code_around_the_line_that_sent_the_commands():
     assert f">{number:4} | {lines[number - 1]}" in shown  # the line, marked
     assert f" {number - 1:4} | {lines[number - 2]}" in shown  # and the lines around it
     assert code_in_context(lesson, ["(inside a library)", "nowhere.py:3: x"]) == []
+
+
+def test_a_scenario_whose_program_fails_is_one_line_not_a_traceback(tmp_path: Path):
+    import subprocess
+    import sys
+
+    lesson = tmp_path / "shop.toml"
+    lesson.write_text(LESSON)
+    (tmp_path / "shop.py").write_text("raise SystemExit('the shop is closed')\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "redisqueue_tutor", "step", str(lesson)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    assert "the lesson could not go on" in done.stderr and "shop.py" in done.stderr

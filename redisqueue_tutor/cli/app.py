@@ -183,7 +183,10 @@ def _failure(exc: Exception) -> tuple[int, str | None]:
     engine = sys.modules.get("redisqueue_tutor.lessons.engine")
     if engine is not None and isinstance(exc, engine.StepRefused):  # the gate, at a step
         return EXIT_BAD_INPUT, str(exc)
-    if engine is not None and isinstance(exc, engine.EngineError):
+    # EngineError lives in lessons.clients: a scenario lesson's run raises it (ScenarioError)
+    # without ever loading the engine.
+    clients = sys.modules.get("redisqueue_tutor.lessons.clients")
+    if clients is not None and isinstance(exc, clients.EngineError):
         return EXIT_BACKEND, f"the lesson could not go on: {exc}"
     model = sys.modules.get("redisqueue_tutor.lessons.model")
     if model is not None and isinstance(exc, model.TemplateError):

@@ -21,12 +21,11 @@ def scratch_database() -> Path:
     import tempfile
 
     base = Path(tempfile.gettempdir())
-    for old in base.glob("redisqueue-tutor-shop-*"):
-        pid = old.name.rsplit("-", 1)[-1]
+    for old in base.glob("redisqueue-tutor-shop-*-*"):
+        pid = old.name.split("-")[3]
         if pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(old, ignore_errors=True)
-    folder = base / f"redisqueue-tutor-shop-{os.getpid()}"
-    folder.mkdir(exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"redisqueue-tutor-shop-{os.getpid()}-"))
     os.environ["SHOP_DATABASE"] = str(folder / "shop.sqlite3")
     return folder
 

@@ -52,9 +52,9 @@ worker.wait()
 #    until it is due, its copy in unacked getting older. A worker that starts once the copy is
 #    older than the visibility timeout puts it back on the queue, and it is taken again: at the
 #    due time both run. (Each worker looks for old copies only as it starts, here, so that the
-#    copy is put back exactly once; by default every 10 s, so a long countdown runs many times.)
+#    copy is put back exactly once; by default about every 100 s, so a long one runs many times.)
 held = {"VISIBILITY_TIMEOUT": "2", "RESTORE_INTERVAL": "300"}
-reminder = send_reminder.apply_async(("ana@example.com",), countdown=10)
+reminder = send_reminder.apply_async(("ana@example.com",), countdown=12)
 first = celery_worker("fourth", log="info", **held)
 wait_for_log(first, "received")
 time.sleep(2.5)  # the copy is now older than the visibility timeout

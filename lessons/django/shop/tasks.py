@@ -54,7 +54,7 @@ def build_report(month):
     return reports.build_report(month)
 
 
-@shared_task
+@shared_task(Request=AcceptedRequest)  # logs when its ack is sent
 def ship_order(order_id):
     from shop.models import Order
 

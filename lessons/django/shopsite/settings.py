@@ -33,7 +33,8 @@ CELERY_TASK_ACKS_LATE = os.environ.get("SHOP_ACKS_LATE") == "1"
 if os.environ.get("SHOP_VISIBILITY_TIMEOUT"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": float(os.environ["SHOP_VISIBILITY_TIMEOUT"]),
-        # How often a worker looks for messages to restore (10 s by default); a scenario may
+        # How often a worker looks for messages to restore (10 s by default, scanning every 10th
+        # look; here every look scans); a scenario may
         # make it rare, so that each worker looks only as it starts.
         "unacked_restore_interval": float(os.environ.get("SHOP_RESTORE_INTERVAL", "1")),
         "unacked_restore_throttle": 1,
