@@ -25,7 +25,10 @@ import statistics
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
+
+from paired import paired
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
@@ -99,13 +102,8 @@ def main() -> int:
         return 0
     failed = False
     for lesson in args.lessons:
-        first_step(lesson), baseline(lesson)  # warm the file cache
-        mine, base = [], []
-        for _ in range(args.runs):
-            mine.append(first_step(lesson))
-            base.append(baseline(lesson))
-        ratio = min(mine) / min(base)
-        medians = statistics.median(mine) / statistics.median(base)
+        timed = paired(partial(first_step, lesson), partial(baseline, lesson), args.runs)
+        mine, base, ratio, medians = timed.mine, timed.base, timed.ratio, timed.medians
         verdict = "ok" if ratio <= BUDGET else "OVER BUDGET"
         failed |= ratio > BUDGET
         print(

@@ -14,11 +14,13 @@ as users run it: an editable install adds import-path lookups to every start.
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
+
+from paired import paired
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
@@ -49,13 +51,8 @@ def main() -> int:
     args = parser.parse_args()
     failed = False
     for name, (ours, baseline, budget) in PAIRS.items():
-        timed(ours), timed(baseline)  # warm the file cache
-        mine, base = [], []
-        for _ in range(args.runs):
-            mine.append(timed(ours))
-            base.append(timed(baseline))
-        ratio = min(mine) / min(base)
-        median_ratio = statistics.median(mine) / statistics.median(base)
+        pair = paired(partial(timed, ours), partial(timed, baseline), args.runs)
+        mine, base, ratio, median_ratio = pair.mine, pair.base, pair.ratio, pair.medians
         verdict = "" if budget is None else ("ok" if ratio <= budget else "OVER BUDGET")
         limit = "" if budget is None else f" (budget {budget})"
         print(

@@ -57,14 +57,18 @@ def _sent(record: StepRecord, row: Question) -> str:
 
 
 def _short(command: CommandRecord) -> str:
-    """A command by its name and first arguments: SETEX celery-task-meta-<id>… 86400 …; one that
-    waits on several keys by its first (kombu's BRPOP of a queue and its priority queues)."""
-    shown = 1 + (1 if command.name in _MANY_KEYS else SHOWN_ARGS)
+    """A command by its name and first arguments: SETEX celery-task-meta-<id>… 86400 …; one of
+    more than two keys by its first (kombu's BRPOP of a queue and its priority queues), as
+    Redis's key specifications tell them."""
+    from redisqueue_tutor.keyspace.specs import UnknownKeys, key_positions, split_words
+
+    try:
+        many = len(key_positions(split_words(command.args))) > SHOWN_ARGS
+    except UnknownKeys:
+        many = False
+    shown = 1 + (1 if many else SHOWN_ARGS)
     more = " …" if len(command.args) > shown else ""
     return command_text(command.args[:shown]) + more
-
-
-_MANY_KEYS = frozenset({"BRPOP", "BLPOP", "BZPOPMIN", "BZPOPMAX"})
 
 
 def _held(record: StepRecord, keys: Sequence[str]) -> str:

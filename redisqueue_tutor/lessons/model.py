@@ -110,14 +110,17 @@ class Step(_Strict):
     # ("HSET unacked *"), after those of the actor's earlier steps; or, for a list of globs, up
     # to the last of their first matches (two processes of one lane that race: a pool's child
     # stores the result while its parent acks).
-    until: Cell | list[Cell] | None = None
+    # A file may give one glob or a list; it is always a list here.
+    until: list[Cell] | None = None
 
     @field_validator("until", mode="before")
     @classmethod
     def _until_shape(cls, until: Any) -> Any:
         """One glob, or a list of globs (one clear message, not one per shape it may take)."""
-        if until is None or isinstance(until, str):
+        if until is None:
             return until
+        if isinstance(until, str):
+            return [until]
         if isinstance(until, list) and until and all(isinstance(g, str) for g in until):
             return until
         raise ValueError('a glob ("HSET unacked *") or a non-empty list of globs')

@@ -28,8 +28,8 @@ from redisqueue_tutor.run.records import (
     SetValue,
     StepRecord,
     Value,
-    command_text,
     reply_text,
+    shown_text,
 )
 from redisqueue_tutor.run.runfile import Run, TracedStep
 
@@ -78,9 +78,10 @@ def _matches(pattern: str, text: str, with_reply: str, lane: str) -> bool:
 
 def shown_matches(command: CommandRecord, pattern: str) -> bool:
     """`Sent.matches` for a command a step's row shows (its client is its lane)."""
-    text = command_text(command.args)
-    with_reply = f"{text} -> {reply_text(command.reply, command.error)}"
-    return _matches(pattern, text, with_reply, command.client)
+    text = shown_text(command)
+    return _matches(
+        pattern, text, f"{text} -> {reply_text(command.reply, command.error)}", command.client
+    )
 
 
 def commands_of(traced: TracedStep, lesson: Lesson, traced_index: int, first: int) -> list[Sent]:
@@ -97,7 +98,7 @@ def commands_of(traced: TracedStep, lesson: Lesson, traced_index: int, first: in
             args=tuple(summarised(a) for a in each.args),
             reply=summarised_reply(summarised(each.reply)),
         )
-        text = command_text(record.args) if record.args else f"{record.client} receives"
+        text = shown_text(record)
         queued = each.name not in ("MULTI", "EXEC", "DISCARD")
         sent.append(
             Sent(first + len(sent), traced_index, lane, record, text, line, ran or not queued)
@@ -166,7 +167,7 @@ def _until(step: Step, commands: Sequence[Sent], start: int) -> int | None:
     last of the first matches of each of its globs; None until they have all come."""
     assert step.until is not None
     ends = []
-    for pattern in [step.until] if isinstance(step.until, str) else step.until:
+    for pattern in step.until:
         found = (i for i in range(start, len(commands)) if commands[i].matches(pattern))
         end = next(found, None)
         if end is None:
@@ -376,8 +377,7 @@ def _missing(number: int, step: Step, rest: Sequence[Sent], start: int, run: Run
     if run.outcome.status != "finished":
         return _failed(run, "before step " + str(number))
     after = f" after {start} of its commands" if start else ""
-    globs = [step.until] if isinstance(step.until, str) else step.until or []
-    missing = [g for g in globs if not any(c.matches(g) for c in rest)]  # the ones that never came
+    missing = [g for g in step.until or [] if not any(c.matches(g) for c in rest)]  # never came
     return (
         f"step {number} ({step.action}): {step.actor} sent no command matching"
         f" {' or '.join(map(repr, missing))}{after}; the framework may have changed what it sends"

@@ -213,11 +213,8 @@ class _Pages:
         if nav.position > self.total:
             body = end_page(lesson, self.steps.upto(self.total), look, opening.next_hint)
             footer = _footer(nav, look, width=console.width)
-            page = self.scroller.frame(console, body, footer, look)
-            if self.scroller.below:
-                more = _footer(nav, look, width=console.width, more=True)
-                page = self.scroller.frame(console, body, more, look)
-            draw(console, page)
+            more = _footer(nav, look, width=console.width, more=True)
+            draw(console, self.scroller.frame(console, body, footer, look, more=more))
             return False
         view = StepView(
             lesson,

@@ -413,6 +413,12 @@ def _command_words(args: tuple[str, ...]) -> list[str]:
     return words
 
 
+def shown_text(command: CommandRecord) -> str:
+    """A command as a row shows it; a message Redis pushed to a subscriber (no command was sent)
+    as its receiver: "layer receives"."""
+    return command_text(command.args) if command.args else f"{command.client} receives"
+
+
 def state_text(state: tuple[tuple[str, Value], ...]) -> str:
     if len(state) == 1:
         return python_text(state[0][1])

@@ -20,6 +20,7 @@ from redisqueue_tutor.run.records import (
     fold_text,
     python_text,
     reply_text,
+    shown_text,
     state_text,
 )
 
@@ -91,7 +92,7 @@ def command_lines(record: StepRecord, keys: frozenset[str]) -> tuple[CommandLine
     notes = record.notes
     for index, command in enumerate(record.commands):
         if not command.args:  # a message Redis pushed to a subscriber: no command was sent
-            text = f"{command.client} receives"
+            text = shown_text(command)
         else:
             # A password (AUTH, HELLO ... AUTH) is never shown, whoever sent it (passwords.py).
             text = command_text(tuple(fold(a) for a in masked_command(command.args)), keys)

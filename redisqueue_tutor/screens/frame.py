@@ -169,13 +169,24 @@ class Scroller:
     offset: int = 0
     below: bool = False  # lines below the window, after the last frame
 
-    def frame(self, console: Console, body: RenderableType, footer: str, look: Look) -> Group:
+    def frame(
+        self,
+        console: Console,
+        body: RenderableType,
+        footer: str,
+        look: Look,
+        *,
+        more: str | None = None,
+    ) -> Group:
+        """The window of `body` at the offset, then `footer` (`more` instead, when given, while
+        lines are left below the window)."""
         from rich.segment import Segment, Segments  # only the scrolled pages need it
 
         lines = console.render_lines(body, console.options, pad=False)
         arrows = "Up/Down" if look.plain else "↑/↓"
+        longest = max(footer, more or "", key=len)
         scrolling = sep(look).join(
-            [f"lines 10000-10000 of {len(lines)}", f"{arrows} scroll", footer]
+            [f"lines 10000-10000 of {len(lines)}", f"{arrows} scroll", longest]
         )
         room = max(console.size.height - 1 - _height(console, Text(scrolling)), 1)
         if len(lines) <= console.size.height - 1 - _height(console, Text(footer)):
@@ -186,11 +197,12 @@ class Scroller:
         for line in shown:
             segments.extend(line)
             segments.append(Segment.line())
-        if len(lines) > room:
-            where = f"lines {self.offset + 1}-{self.offset + len(shown)} of {len(lines)}"
-            footer = sep(look).join([where, f"{arrows} scroll", footer])
         self.room = room
         self.below = self.offset + len(shown) < len(lines)
+        if len(lines) > room:
+            said = more if more is not None and self.below else footer
+            where = f"lines {self.offset + 1}-{self.offset + len(shown)} of {len(lines)}"
+            footer = sep(look).join([where, f"{arrows} scroll", said])
         return Group(Segments(segments), Text(footer, style="dim"))
 
     def handle(self, key: str) -> bool:

@@ -32,7 +32,13 @@ from redisqueue_tutor.lessons.quiz import QuizItem, option_orders
 from redisqueue_tutor.run.records import StepRecord
 from redisqueue_tutor.run.tables import EXECUTION_HEADERS, execution_row, tracker
 from redisqueue_tutor.screens.console import Look, make_console
-from redisqueue_tutor.screens.step import StepView, comparison_table, concept_card, step_screen
+from redisqueue_tutor.screens.step import (
+    COMPARISON,
+    StepView,
+    comparison_table,
+    concept_card,
+    step_screen,
+)
 from redisqueue_tutor.screens.table import quiet_line
 
 DEFAULT_WIDTH = 100
@@ -325,7 +331,7 @@ def _comparison_md(handout: Handout) -> list[str]:
     console = make_console(io.StringIO(), plain=True, width=DEFAULT_WIDTH)
     with console.capture() as capture:
         console.print(comparison_table(handout.lesson, handout.records, Look(plain=True)))
-    return ["## Comparison, from this run", "", "```", capture.get().rstrip(), "```", ""]
+    return [f"## {COMPARISON}", "", "```", capture.get().rstrip(), "```", ""]
 
 
 def _frameworks_md(handout: Handout) -> list[str]:
@@ -335,7 +341,7 @@ def _frameworks_md(handout: Handout) -> list[str]:
     lesson = handout.lesson
     assert lesson.scenario is not None and lesson.scenario.comparison is not None
     columns = lesson.scenario.comparison.columns
-    out = ["## Comparison, from this run", ""]
+    out = [f"## {COMPARISON}", ""]
     out += ["| | " + " | ".join(map(_cell, columns)) + " |", "|---" * (len(columns) + 1) + "|"]
     for row in compared(lesson, handout.records):
         out.append(f"| **{_cell(row.ask)}** | " + " | ".join(map(_cell, row.cells)) + " |")

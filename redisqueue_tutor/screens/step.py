@@ -19,10 +19,10 @@ from redisqueue_tutor.run.records import (
     CommandRecord,
     StepRecord,
     Summary,
-    command_text,
     fold,
     python_text,
     reply_text,
+    shown_text,
 )
 from redisqueue_tutor.screens.console import Look
 from redisqueue_tutor.screens.table import (
@@ -121,13 +121,16 @@ class StepView:
         return self.current == self.total
 
 
+COMPARISON = "Comparison, from this run"  # the title of a lesson's comparison, wherever shown
+
+
 def comparison_table(lesson: Lesson, records: Sequence[StepRecord], look: Look) -> Table:
     """The comparison of the lesson's transports, computed from the run's records."""
     from redisqueue_tutor.run.comparison import QUESTIONS, compare_transports
 
     streams = [s.key for s in lesson.state if s.type == "stream"]
     verdicts = compare_transports(lesson.compare, lesson.channels, streams, records)
-    table = Table(title="Comparison, from this run", title_justify="left", box=look.box)
+    table = Table(title=COMPARISON, title_justify="left", box=look.box)
     table.add_column("")
     for verdict in verdicts:
         table.add_column(f"{verdict.transport} ({verdict.kind})", overflow="fold")
@@ -221,8 +224,7 @@ class FrameworkComparison:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         look = self.look
-        title = "Comparison, from this run"
-        table = Table(title=title, title_justify="left", box=look.box, show_lines=True)
+        table = Table(title=COMPARISON, title_justify="left", box=look.box, show_lines=True)
         if options.max_width >= self.WIDE:
             table.add_column("")
             for column in self.columns:
@@ -319,8 +321,7 @@ def code_of(lesson: Screenplay, record: StepRecord) -> list[str]:
 
 
 def _whole_line(command: CommandRecord) -> str:
-    text = command_text(command.args) if command.args else "(a message pushed)"
-    return f"{command.client}: {text} -> {reply_text(command.reply, command.error)}"
+    return f"{command.client}: {shown_text(command)} -> {reply_text(command.reply, command.error)}"
 
 
 def payloads(record: StepRecord) -> list[str]:
