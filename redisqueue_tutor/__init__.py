@@ -9,8 +9,10 @@ a circle (tests/test_architecture.py reads every import and says where this brea
                 frozen records of a run and their text forms, run files, faults
     lessons/    the lesson format, loading, the course, questions and quizzes, the engine that
                 runs a lesson on a backend, and `tutor check`
+    classroom/  a class on one shared Redis: its code and keys, the teacher's side, a student's
+                membership and outbox, the room folded from the events, the report
     screens/    everything drawn with Rich, the console, keys from the terminal, frames that fit
-    modes/      what a person does: step, predict, present, quiz, sandbox, trace, doctor
+    modes/      what a person does: step, predict, present, quiz, sandbox, trace, doctor, class
     cli/        the Typer commands: parse, call a mode, hand the result to a screen, exit codes
     launch.py   the entry point: `tutor trace` starts the program's process first, then cli
 

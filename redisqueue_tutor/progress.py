@@ -245,35 +245,50 @@ class ProgressStore:
     def _write(self, progress: Progress) -> None:
         text = json.dumps(progress.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
         try:
-            fd, temp = tempfile.mkstemp(dir=self.folder, prefix=".progress-", suffix=".tmp")
+            replace_file(self.path, text)
         except OSError as exc:
-            raise ProgressError(f"cannot save progress in {self.folder}: {exc.strerror}") from None
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            Path(temp).replace(self.path)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                Path(temp).unlink()
             raise ProgressError(f"cannot save progress in {self.folder}: {exc.strerror}") from None
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
+        with locked(self.folder, LOCK_NAME):
+            yield
+
+
+def replace_file(path: Path, text: str) -> None:
+    """Write `text` to a temporary file beside `path`, then move it into place: a crash leaves the
+    old file or the new one, never half of one. The file is the user's alone (mkstemp's 0600: a
+    class's file holds its secret and the server's URL). OSError when it cannot."""
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(temp).replace(path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            Path(temp).unlink()
+        raise
+
+
+@contextlib.contextmanager
+def locked(folder: Path, lock_name: str) -> Iterator[None]:
+    """Hold the lock file `lock_name` of `folder` (created if needed) for the block: two tutors
+    changing the same file wait for each other. ProgressError, in one line, when it cannot."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = (folder / lock_name).open("a+b")  # held across the yield
+    except OSError as exc:
+        raise ProgressError(f"cannot use {folder}: {exc.strerror or exc}") from None
+    try:
+        _acquire(lock)
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            lock = (self.folder / LOCK_NAME).open("a+b")  # held across the yield
-        except OSError as exc:
-            raise ProgressError(f"cannot use {self.folder}: {exc.strerror or exc}") from None
-        try:
-            _acquire(lock)
-            try:
-                yield
-            finally:
-                _release(lock)
+            yield
         finally:
-            lock.close()
+            _release(lock)
+    finally:
+        lock.close()
 
 
 def _acquire(lock: BinaryIO) -> None:
@@ -285,7 +300,7 @@ def _acquire(lock: BinaryIO) -> None:
         except BlockingIOError:
             if time.monotonic() > deadline:
                 raise ProgressError(
-                    "another tutor has been saving progress for 10 s; try again"
+                    "another tutor has held this file for 10 s; try again"
                 ) from None
             time.sleep(0.01)
 

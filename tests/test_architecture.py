@@ -20,6 +20,7 @@ FLOORS: dict[str, float] = {
     "keyspace": 1,
     "run": 2,
     "lessons": 3,
+    "classroom": 3.5,  # a class's keys and events: the server (run) and the questions (lessons)
     "screens": 4,
     "modes": 5,
     "cli": 6,

@@ -211,7 +211,7 @@ def test_the_readme_command_table_is_the_help_of_every_command():
 
 PANELS = {
     "Learn": ["step", "quiz", "progress", "reset", "next", "glossary"],
-    "Teach": ["present", "export", "sandbox"],
+    "Teach": ["present", "export", "sandbox", "class"],
     "Write lessons": ["list", "show", "check"],
     "Your own code": ["trace"],
     "Your Redis server": ["doctor"],

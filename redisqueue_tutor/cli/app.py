@@ -188,6 +188,9 @@ def _failure(exc: Exception) -> tuple[int, str | None]:
     clients = sys.modules.get("redisqueue_tutor.lessons.clients")
     if clients is not None and isinstance(exc, clients.EngineError):
         return EXIT_BACKEND, f"the lesson could not go on: {exc}"
+    classroom = sys.modules.get("redisqueue_tutor.classroom.keys")
+    if classroom is not None and isinstance(exc, classroom.ClassError):
+        return EXIT_BAD_INPUT, str(exc)
     model = sys.modules.get("redisqueue_tutor.lessons.model")
     if model is not None and isinstance(exc, model.TemplateError):
         return EXIT_BAD_INPUT, f"a template of the lesson cannot be filled: {exc}"
@@ -208,3 +211,13 @@ def _backend_message(exc: Exception) -> str | None:
     if isinstance(exc, BackendError):
         return str(exc)
     return explain(exc)
+
+
+def confirm(console: Any, prompt: str) -> bool:
+    """y or yes confirms; anything else, the end of input or Ctrl-C declines."""
+    try:
+        answer = console.input(prompt, markup=False)
+    except (EOFError, KeyboardInterrupt):
+        console.print()
+        return False
+    return answer.strip().lower() in ("y", "yes")

@@ -146,7 +146,10 @@ def step(
 
     console = make_console(plain=plain)
     look = Look(plain)
-    seen: set[int] = set()
+    from redisqueue_tutor.classroom.student import ReportedSteps, reporter_if_joined
+
+    reporter = reporter_if_joined()  # a class this learner joined hears of every step shown
+    seen: set[int] = ReportedSteps(reporter, found.id, len(found.steps)) if reporter else set()
     opening = lesson_opening(found, look, lessons_dir)
     # Leaving the block, also on Ctrl-C, joins the listener threads and removes the run's keys.
     try:
@@ -199,6 +202,11 @@ def step(
         if warning:
             make_console(stderr=True, plain=plain).print(
                 f"Warning: {warning}", markup=False, soft_wrap=True
+            )
+        problem = reporter.close() if reporter else ""
+        if problem:
+            make_console(stderr=True, plain=plain).print(
+                f"Class: {problem}", markup=False, soft_wrap=True
             )
 
 

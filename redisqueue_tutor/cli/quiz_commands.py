@@ -18,13 +18,18 @@ from redisqueue_tutor.cli.app import (
     LessonsDir,
     PlainOpt,
     command,
+    confirm,
     friendly,
 )
 from redisqueue_tutor.lessons import LessonError, discover, find_lesson, load_lesson
 from redisqueue_tutor.screens.console import Look, key_reader, make_console
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from redisqueue_tutor.classroom.student import Reporter
+    from redisqueue_tutor.lessons.quiz import Summary
+    from redisqueue_tutor.progress import ProgressStore
+
+    pass
 
 
 class Difficulty(enum.StrEnum):
@@ -38,6 +43,38 @@ def _warn(plain: bool, message: str | None) -> None:
         make_console(stderr=True, plain=plain).print(
             f"Warning: {message}", markup=False, soft_wrap=True
         )
+
+
+def _save_quiz(store: ProgressStore, lesson_id: str, summary: Summary, plain: bool) -> None:
+    """Keep the quiz's score and missed questions (a failure to save is a warning)."""
+    from redisqueue_tutor.progress import ProgressError, with_quiz
+
+    if not summary.answered:
+        return
+    try:
+        saved = store.update(
+            lambda p: with_quiz(
+                p,
+                lesson_id,
+                right=summary.right,
+                missed=summary.missed,
+                score=summary.score,
+                total=summary.answered,
+                complete=summary.complete,
+            )
+        )
+        _warn(plain, saved.warning)
+    except ProgressError as exc:
+        _warn(plain, f"progress not saved: {exc}")
+
+
+def _tell_class(reporter: Reporter | None, lesson_id: str, summary: Summary, plain: bool) -> None:
+    """The score of a whole quiz for the class the learner joined; the last answers sent."""
+    if reporter is None:
+        return
+    if summary.complete:
+        reporter.report("quiz", lesson=lesson_id, score=summary.score, total=summary.answered)
+    _warn(plain, reporter.close())
 
 
 @command(LEARN)
@@ -87,7 +124,7 @@ def quiz(
     from redisqueue_tutor.lessons.quiz import DEFAULT_COUNT, select, summarize
     from redisqueue_tutor.modes.quiz import answers_for, ended_line, take_quiz
     from redisqueue_tutor.modes.scenario import run_whole
-    from redisqueue_tutor.progress import ProgressError, ProgressStore, with_quiz
+    from redisqueue_tutor.progress import ProgressError, ProgressStore
     from redisqueue_tutor.run.backend import running
     from redisqueue_tutor.screens.console import stdin_is_interactive
     from redisqueue_tutor.screens.quiz import summary_panel
@@ -129,26 +166,24 @@ def quiz(
     answers = answers_for(
         console, look, interactive=interactive, read_key=key_reader(), stream=sys.stdin
     )
-    run = take_quiz(items, found, start, records, console=console, answers=answers, look=look)
+    from redisqueue_tutor.classroom.student import reporter_if_joined
+
+    reporter = reporter_if_joined()
+    run = take_quiz(
+        items,
+        found,
+        start,
+        records,
+        console=console,
+        answers=answers,
+        look=look,
+        on_answer=reporter.answered(found.id) if reporter else None,
+    )
     summary = summarize(items, run.outcomes, run.seconds, found.id)
+    _tell_class(reporter, found.id, summary, plain)
     if run.ended != "done":
         console.print(ended_line(run, len(items)))
-    if summary.answered:
-        try:
-            saved = store.update(
-                lambda p: with_quiz(
-                    p,
-                    found.id,
-                    right=summary.right,
-                    missed=summary.missed,
-                    score=summary.score,
-                    total=summary.answered,
-                    complete=summary.complete,
-                )
-            )
-            _warn(plain, saved.warning)
-        except ProgressError as exc:
-            _warn(plain, f"progress not saved: {exc}")
+    _save_quiz(store, found.id, summary, plain)
     again = "".join(
         [
             f" --difficulty {difficulty.value}" if difficulty else "",
@@ -228,7 +263,7 @@ def reset(
         console.print("There is no saved progress to clear.")
         return
     what = f"the saved progress of {lesson}" if lesson else "ALL saved progress"
-    if not yes and not _confirm(console, f"Clear {what}? [y/N] "):
+    if not yes and not confirm(console, f"Clear {what}? [y/N] "):
         console.print("Nothing cleared.")
         return
     try:
@@ -236,13 +271,3 @@ def reset(
     except ProgressError as exc:
         raise Exit(EXIT_BAD_INPUT, str(exc)) from None
     console.print(f"Cleared {what}.")
-
-
-def _confirm(console: Console, prompt: str) -> bool:
-    """y or yes confirms; anything else, the end of input or Ctrl-C declines."""
-    try:
-        answer = console.input(prompt, markup=False)
-    except (EOFError, KeyboardInterrupt):
-        console.print()
-        return False
-    return answer.strip().lower() in ("y", "yes")

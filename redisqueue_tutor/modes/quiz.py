@@ -200,8 +200,10 @@ def take_quiz(
     answers: Answers,
     look: Look,
     clock: Callable[[], float] = time.monotonic,
+    on_answer: Callable[[Outcome], None] | None = None,
 ) -> QuizRun:
-    """Ask each question in turn and show the feedback. Never raises for the learner's input."""
+    """Ask each question in turn and show the feedback. Never raises for the learner's input.
+    `on_answer` hears of each answer as it is graded (a class the learner joined)."""
     run = QuizRun()
     began = clock()
     try:
@@ -213,6 +215,8 @@ def take_quiz(
                 break
             outcome = grade(item, parsed.position, hinted=parsed.hinted)
             run.outcomes.append(outcome)
+            if on_answer is not None:
+                on_answer(outcome)
             result = feedback(item, outcome, look)
             if isinstance(answers, KeyAnswers):
                 prompt = (

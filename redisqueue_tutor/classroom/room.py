@@ -1,0 +1,237 @@
+"""The room as the teacher sees it: every student's place and answers, folded from the events.
+
+A Room is built from nothing but the class's streams, so any teacher's tutor (the dashboard,
+`status`, `report`) sees the same room, and a dashboard that restarts reads it again.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from redisqueue_tutor.classroom.events import BadEvent, Event, decode
+
+IDLE_SECONDS = 120  # a student silent this long shows as idle
+Entry = tuple[str, dict[str, str]]
+
+
+def as_entries(reply: Any) -> list[Entry]:
+    """XRANGE's entries (decoded replies), typed; XREAD's too, in either protocol's shape."""
+    if isinstance(reply, dict):  # XREAD on RESP3: {stream: entries}
+        return [e for entries in reply.values() for e in as_entries(entries)]
+    found: list[Entry] = []
+    for item in reply or []:
+        if isinstance(item, list | tuple) and len(item) == 2 and isinstance(item[0], str):
+            if isinstance(item[1], dict):
+                found.append((item[0], {str(k): str(v) for k, v in item[1].items()}))
+            elif isinstance(item[1], list):  # XREAD on RESP2: [stream, entries]
+                found.extend(as_entries(item[1]))
+    return found
+
+
+@dataclass(frozen=True)
+class Answer:
+    lesson: str
+    question: str
+    correct: bool
+    misconception: str
+    source: str  # "quiz" or "poll"
+
+
+@dataclass
+class Student:
+    member: str
+    name: str
+    joined: float
+    last: float
+    lesson: str = ""
+    step: int = 0
+    total: int = 0
+    seq: int = 0  # the highest event number counted
+    left: bool = False
+    scores: dict[str, tuple[int, int]] = field(default_factory=dict)  # lesson: (score, of)
+    answers: list[Answer] = field(default_factory=list)
+
+    @property
+    def right(self) -> int:
+        return sum(a.correct for a in self.answers)
+
+
+@dataclass
+class Poll:
+    """A question the teacher put to the room, and the room's votes (the last vote counts)."""
+
+    id: str
+    lesson: str
+    question: str
+    prompt: str
+    options: list[str]
+    asked: float
+    answer: int | None = None  # known to the teacher's side (from `polls`), shown once revealed
+    misconceptions: list[str] = field(default_factory=list)
+    explanation: str = ""
+    revealed: bool = False
+    revealed_id: str = ""  # the board entry that showed the answer
+    votes: dict[str, int] = field(default_factory=dict)  # member: option
+
+    def histogram(self) -> list[int]:
+        counts = Counter(self.votes.values())
+        return [counts.get(i, 0) for i in range(len(self.options))]
+
+    def leading_misconception(self) -> tuple[str, int]:
+        """The misconception most of the room voted for, and how many did; ("", 0) if none."""
+        counts = Counter(
+            self.misconceptions[choice]
+            for choice in self.votes.values()
+            if choice != self.answer
+            and choice < len(self.misconceptions)
+            and self.misconceptions[choice]
+        )
+        if not counts:
+            return "", 0
+        return counts.most_common(1)[0]
+
+
+@dataclass
+class Room:
+    code: str
+    students: dict[str, Student] = field(default_factory=dict)
+    polls: dict[str, Poll] = field(default_factory=dict)
+    current: str = ""  # the poll being answered
+    last_event: str = "0-0"  # stream id read up to
+    last_board: str = "0-0"
+    counted: int = 0
+    duplicates: int = 0
+    ignored: int = 0
+
+    # -- folding ---------------------------------------------------------------------------
+    def fold_events(self, entries: list[Entry]) -> int:
+        """Count the entries read after `last_event`; returns how many were new events."""
+        new = 0
+        for entry_id, fields in entries:
+            self.last_event = entry_id
+            try:
+                event = decode(fields)
+            except BadEvent:
+                self.ignored += 1
+                continue
+            if self._fold(event, entry_id):
+                new += 1
+        return new
+
+    def _fold(self, event: Event, entry_id: str) -> bool:
+        student = self.students.get(event.member)
+        if student is None:
+            if event.kind != "join":
+                self.ignored += 1  # an event before its join: not one a tutor sends
+                return False
+            student = Student(event.member, event.name, joined=event.at, last=event.at)
+            self.students[event.member] = student
+        if event.seq <= student.seq:
+            self.duplicates += 1
+            return False
+        student.seq = event.seq
+        student.last = max(student.last, event.at)
+        self.counted += 1
+        self._apply(student, event, entry_id)
+        return True
+
+    def _apply(self, student: Student, event: Event, entry_id: str) -> None:
+        if event.kind == "join":
+            student.left = False
+        elif event.kind == "leave":
+            student.left = True
+        elif event.kind == "step":
+            student.lesson, student.step, student.total = event.lesson, event.step, event.total
+        elif event.kind == "answer":
+            student.answers.append(
+                Answer(event.lesson, event.question, event.correct, event.misconception, "quiz")
+            )
+        elif event.kind == "quiz":
+            student.scores[event.lesson] = (event.score, event.total)
+        elif event.kind == "vote":
+            poll = self.polls.get(event.question)
+            if poll is None or not 0 <= event.choice < len(poll.options):
+                self.ignored += 1  # for a poll this side has not read
+                return
+            # Both streams' ids are the server's clock: a vote that arrived after the answer was
+            # shown does not count, whenever the room is read.
+            if poll.revealed and _order(entry_id) > _order(poll.revealed_id):
+                self.ignored += 1
+                return
+            poll.votes[event.member] = event.choice
+
+    def fold_board(self, entries: list[Entry]) -> None:
+        """What the teacher sent: polls and their reveals."""
+        for entry_id, fields in entries:
+            self.last_board = entry_id
+            poll = board_poll(fields)
+            if poll is not None:
+                self.polls[poll.id] = poll
+                self.current = poll.id
+            elif fields.get("kind") == "reveal" and fields.get("poll") in self.polls:
+                self.polls[fields["poll"]].revealed = True
+                self.polls[fields["poll"]].revealed_id = entry_id
+
+    def settle_polls(self) -> None:
+        """Give every poll's votes to the right answers (after the key is known)."""
+        for student in self.students.values():
+            student.answers = [a for a in student.answers if a.source != "poll"]
+        for poll in self.polls.values():
+            if poll.answer is None:
+                continue
+            for member, choice in poll.votes.items():
+                voter = self.students.get(member)
+                if voter is None:
+                    continue
+                wrong = choice != poll.answer
+                voter.answers.append(
+                    Answer(
+                        poll.lesson,
+                        poll.question,
+                        not wrong,
+                        poll.misconceptions[choice]
+                        if wrong and choice < len(poll.misconceptions)
+                        else "",
+                        "poll",
+                    )
+                )
+
+    # -- reading -------------------------------------------------------------------------------
+    def roster(self) -> list[Student]:
+        return sorted(self.students.values(), key=lambda s: (s.name.casefold(), s.member))
+
+    def poll(self) -> Poll | None:
+        return self.polls.get(self.current)
+
+
+def _order(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    try:
+        return int(ms), int(seq or 0)
+    except ValueError:
+        return 0, 0
+
+
+def board_poll(fields: dict[str, str]) -> Poll | None:
+    """The poll a board entry announces, or None when it is something else."""
+    import json
+
+    if fields.get("kind") != "poll":
+        return None
+    try:
+        options = json.loads(fields.get("options", "[]"))
+        asked = float(fields.get("at", "0"))
+    except ValueError:
+        return None
+    if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
+        return None
+    return Poll(
+        id=fields.get("poll", ""),
+        lesson=fields.get("lesson", ""),
+        question=fields.get("question", ""),
+        prompt=fields.get("prompt", ""),
+        options=options,
+        asked=asked,
+    )

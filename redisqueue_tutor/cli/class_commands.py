@@ -1,0 +1,400 @@
+"""`tutor class ...`: a class on one shared Redis, for the teacher and for each student."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from redisqueue_tutor.cli.app import (
+    ENV_BACKEND,
+    EXIT_BAD_INPUT,
+    TEACH,
+    Exit,
+    LessonsDir,
+    PlainOpt,
+    TutorCommand,
+    TutorGroup,
+    app,
+    confirm,
+    friendly,
+    reflowed,
+)
+from redisqueue_tutor.lessons import find_lesson
+from redisqueue_tutor.screens.console import Look, make_console
+
+ENV_CLASS = "TUTOR_CLASS"
+ENV_NAME = "TUTOR_NAME"
+
+class_app = typer.Typer(
+    name="class",
+    cls=TutorGroup,
+    help=reflowed(
+        """Run a class on one shared Redis: the teacher opens it and watches the room, students
+        join it and their steps, quizzes and answers show on the teacher's dashboard.
+
+        Teacher: `tutor class open --redis-url URL`, then `ask`, `dashboard`, `report`, `close`.
+        Student: `tutor class join CODE --name NAME --redis-url URL` (or $TUTOR_CLASS and
+        $TUTOR_REDIS_URL, set once for a lab), then `tutor step` and `tutor quiz` as always."""
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+app.add_typer(class_app, name="class", rich_help_panel=TEACH)
+
+CodeArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="The class's code, such as fox-42 (the newest class opened here if left out).",
+        show_default=False,
+    ),
+]
+UrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--redis-url",
+        envvar=ENV_BACKEND,
+        help="The Redis every student reaches, redis://HOST:6379 or rediss://... (a class cannot"
+        " use the embedded one).",
+        show_default=False,
+    ),
+]
+OnceOpt = Annotated[
+    bool, typer.Option("--once", help="Print the dashboard once and exit (also when piped).")
+]
+
+
+def _teacher_code(code: str | None, *, or_joined: bool = False) -> str:
+    from redisqueue_tutor.classroom.keys import checked_code
+    from redisqueue_tutor.classroom.teacher import opened_here
+
+    if code:
+        return checked_code(code)
+    found = opened_here()
+    if not found:
+        raise Exit(
+            EXIT_BAD_INPUT,
+            "you are in no class and this computer opened none (`tutor class join CODE --name"
+            " NAME`, or `tutor class open`)"
+            if or_joined
+            else "which class? this computer opened none (`tutor class open`)",
+        )
+    return found[0].code
+
+
+def _join_line(code: str, url: str) -> str:
+    from redisqueue_tutor.run.server import redact
+
+    return f"tutor class join {code} --name NAME --redis-url {redact(url)}"
+
+
+def _interactive() -> bool:
+    from redisqueue_tutor.screens.console import stdin_is_interactive
+
+    return stdin_is_interactive()
+
+
+def _dashboard(code: str, url: str | None, once: bool, plain: bool) -> None:
+    import time
+
+    from redisqueue_tutor.classroom.teacher import teaching
+    from redisqueue_tutor.screens.classroom import DashboardView, dashboard_once
+
+    console = make_console(plain=plain)
+    look = Look(plain)
+    with teaching(code, url) as session:
+        join = _join_line(code, session.teacher.url)
+        if once or not _interactive():
+            room = session.read()
+            console.print(dashboard_once(DashboardView(room, join, time.time()), look))
+            return
+        from redisqueue_tutor.modes.classroom import watch
+        from redisqueue_tutor.screens.keys import terminal_keys
+
+        with terminal_keys() as keys:
+            watch(session, console, keys, look, join)
+    console.print(f"Class {code} stays open: `tutor class close {code}` ends it.")
+
+
+@class_app.command("open", cls=TutorCommand)
+@friendly
+def open_class(backend: UrlOpt = None, once: OnceOpt = False, plain: PlainOpt = False) -> None:
+    """Open a class on a Redis every student reaches: print its code, then show the live dashboard.
+
+    The class's keys live under tutor:class:{CODE}: on that server and expire 6 hours after the
+    last activity; its secret stays in your data folder, so only this computer acts as the
+    teacher. Piped (or with --once) it prints the code on the first line and the students' join
+    command, and leaves the class open.
+    """
+    from redisqueue_tutor.classroom import teacher
+    from redisqueue_tutor.classroom.link import class_url
+
+    url = class_url(backend)
+    opened = teacher.open_class(url)
+    console = make_console(plain=plain)
+    if once or not _interactive():
+        console.print(opened.code, markup=False)
+        console.print(
+            f"Students join with: {_join_line(opened.code, url)}", markup=False, soft_wrap=True
+        )
+        return
+    _dashboard(opened.code, None, False, plain)
+
+
+@class_app.command("dashboard", cls=TutorCommand)
+@friendly
+def dashboard(code: CodeArg = None, once: OnceOpt = False, plain: PlainOpt = False) -> None:
+    """Show the live dashboard of a class you opened: who joined, where each student is, quiz
+    scores, and the poll being answered.
+
+    Keys: r shows the poll's answer on every screen, n/p turn the pages of students, q quits (the
+    class stays open). Piped, or with --once, it prints one frame and exits.
+    """
+    _dashboard(_teacher_code(code), None, once, plain)
+
+
+@class_app.command("status", cls=TutorCommand)
+@friendly
+def status(code: CodeArg = None, plain: PlainOpt = False) -> None:
+    """Say who is in the class and where each student is (a student: your class and what waits to
+    be sent)."""
+    from redisqueue_tutor.classroom import student
+    from redisqueue_tutor.classroom.keys import checked_code
+    from redisqueue_tutor.classroom.teacher import opened_here
+
+    member = student.membership()
+    if code is None and member is not None:
+        _student_status(member, plain)
+        return
+    if code is not None:
+        code = checked_code(code)
+        mine = {t.code for t in opened_here()}
+        if code not in mine and member is not None and member.code == code:
+            _student_status(member, plain)
+            return
+    _dashboard(_teacher_code(code, or_joined=True), None, True, plain)
+
+
+def _student_status(member: Any, plain: bool) -> None:
+    import redis
+
+    from redisqueue_tutor.classroom import student
+
+    console = make_console(plain=plain)
+    waiting = len(member.pending)
+    line = f"You are {member.name} in class {member.code}."
+    if waiting:
+        sender = student.Sender()
+        try:
+            sender.send_pending()
+            line += f" Sent the {waiting} event{'s' if waiting != 1 else ''} that waited."
+        except student.ClassClosed as exc:
+            raise Exit(EXIT_BAD_INPUT, f"{exc}; you are no longer in it") from None
+        except (redis.RedisError, OSError, student.BackendError) as exc:
+            from redisqueue_tutor.classroom.link import unreachable
+
+            line += f" {waiting} events wait to be sent: {unreachable(exc)}"
+        finally:
+            sender.close()
+    console.print(line, markup=False, soft_wrap=True)
+
+
+@class_app.command("join", cls=TutorCommand)
+@friendly
+def join(
+    code: Annotated[
+        str | None,
+        typer.Argument(
+            help="The class's code, such as fox-42.", envvar=ENV_CLASS, show_default=False
+        ),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option("--name", envvar=ENV_NAME, help="Your name in the class.", show_default=False),
+    ] = None,
+    backend: UrlOpt = None,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait/--no-wait", help="In a terminal, stay and answer the teacher's polls."
+        ),
+    ] = True,
+    plain: PlainOpt = False,
+) -> None:
+    """Join a class: your step, quiz and --predict then report your progress to it.
+
+    In a terminal it stays on the class's screen, where the teacher's polls appear (q leaves the
+    screen, not the class). The membership is kept in your data folder; what cannot be sent at
+    once (Wi-Fi gone, server restarting) waits there and is sent later, and counted once.
+    """
+    from redisqueue_tutor.classroom import student
+    from redisqueue_tutor.classroom.link import class_url
+
+    if not code:
+        raise Exit(EXIT_BAD_INPUT, f"which class? give its code (or set ${ENV_CLASS})")
+    if not name:
+        raise Exit(EXIT_BAD_INPUT, f"your name for the class? --name Ana (or set ${ENV_NAME})")
+    member = student.join(code, name, class_url(backend))
+    console = make_console(plain=plain)
+    console.print(
+        f"Joined class {member.code} as {member.name}: your step, quiz and --predict now report"
+        " to it.",
+        markup=False,
+        soft_wrap=True,
+    )
+    if not wait or not _interactive():
+        return
+    from redisqueue_tutor.modes.classroom import attend
+    from redisqueue_tutor.screens.keys import terminal_keys
+
+    reporter = student.Reporter()
+    try:
+        with terminal_keys() as keys:
+            ended = attend(member, console, keys, Look(plain), reporter)
+    finally:
+        problem = reporter.close()
+    if ended == "closed":
+        console.print(f"The teacher closed class {member.code}.")
+    elif problem:
+        console.print(f"Note: {problem}", markup=False, soft_wrap=True)
+
+
+@class_app.command("leave", cls=TutorCommand)
+@friendly
+def leave(plain: PlainOpt = False) -> None:
+    """Leave the class you joined: your tutor stops reporting to it."""
+    from redisqueue_tutor.classroom import student
+
+    left = student.leave()
+    console = make_console(plain=plain)
+    if left is None:
+        console.print("You are in no class.")
+    else:
+        console.print(f"Left class {left.code}.", markup=False)
+
+
+@class_app.command("ask", cls=TutorCommand)
+@friendly
+def ask(
+    lesson: Annotated[
+        str, typer.Argument(help="The lesson the question is from.", show_default=False)
+    ],
+    question: Annotated[
+        str,
+        typer.Argument(
+            help="The question's id (`tutor show LESSON --questions` lists them).",
+            show_default=False,
+        ),
+    ],
+    code: Annotated[
+        str | None,
+        typer.Option(
+            "--class", help="The class (the newest opened here if left out).", show_default=False
+        ),
+    ] = None,
+    lessons_dir: LessonsDir = None,
+    plain: PlainOpt = False,
+) -> None:
+    """Put one of a lesson's quiz questions to the class: it appears on every joined student's
+    screen, and their answers on your dashboard."""
+    from redisqueue_tutor.classroom.teacher import teaching
+
+    found = find_lesson(lesson, lessons_dir or ())
+    by_id = {q.id: q for q in found.questions}
+    if question not in by_id:
+        ids = ", ".join(sorted(by_id)) or "none"
+        raise Exit(
+            EXIT_BAD_INPUT, f"lesson {found.id} has no question {question!r} (it has: {ids})"
+        )
+    class_code = _teacher_code(code)
+    with teaching(class_code) as session:
+        poll = session.ask(found.id, by_id[question])
+    make_console(plain=plain).print(
+        f"Asked class {class_code}: {poll.prompt}", markup=False, soft_wrap=True
+    )
+
+
+@class_app.command("reveal", cls=TutorCommand)
+@friendly
+def reveal(
+    code: Annotated[
+        str | None,
+        typer.Option(
+            "--class", help="The class (the newest opened here if left out).", show_default=False
+        ),
+    ] = None,
+    plain: PlainOpt = False,
+) -> None:
+    """Show the answer to the question put to the class, and its explanation, on every screen."""
+    from redisqueue_tutor.classroom.teacher import teaching
+    from redisqueue_tutor.lessons.questions import LETTERS
+
+    with teaching(_teacher_code(code)) as session:
+        poll = session.reveal(session.read())
+    assert poll.answer is not None
+    counts = poll.histogram()
+    make_console(plain=plain).print(
+        f"The answer is {LETTERS[poll.answer]}: {counts[poll.answer]} of {len(poll.votes)} answered it.",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+@class_app.command("report", cls=TutorCommand)
+@friendly
+def report(
+    code: CodeArg = None,
+    format: Annotated[str, typer.Option("--format", help="md or csv.")] = "md",
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write to this file instead of the screen.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Write the class's results: per student and per question, right or wrong and the
+    misconception, as Markdown or CSV."""
+    from redisqueue_tutor.classroom.report import as_csv, as_markdown
+    from redisqueue_tutor.classroom.teacher import teaching
+
+    if format not in ("md", "csv"):
+        raise Exit(EXIT_BAD_INPUT, f"--format {format!r}: use md or csv")
+    with teaching(_teacher_code(code)) as session:
+        room = session.read()
+    text = as_markdown(room) if format == "md" else as_csv(room)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise Exit(EXIT_BAD_INPUT, f"cannot write {output}: {exc.strerror or exc}") from None
+    make_console(stderr=True).print(f"Wrote {output}.", markup=False)
+
+
+@class_app.command("close", cls=TutorCommand)
+@friendly
+def close(
+    code: CodeArg = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask first.")] = False,
+    plain: PlainOpt = False,
+) -> None:
+    """End a class: every key it created is removed from the server (take the report first)."""
+    from redisqueue_tutor.classroom.teacher import forget, teaching
+
+    class_code = _teacher_code(code)
+    console = make_console(plain=plain)
+    with teaching(class_code) as session:
+        room = session.read()
+        many = len(room.students)
+        if not yes and not confirm(
+            console,
+            f"Close class {class_code} and remove its {many} student{'s' if many != 1 else ''}'"
+            " results from the server? [y/N] ",
+        ):
+            raise Exit(EXIT_BAD_INPUT, "nothing was closed")
+        removed = session.close()
+    forget(class_code)
+    console.print(f"Closed class {class_code}: {removed} keys removed.", markup=False)
