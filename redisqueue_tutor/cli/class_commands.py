@@ -181,6 +181,7 @@ def _student_status(member: Any, plain: bool) -> None:
     import redis
 
     from redisqueue_tutor.classroom import student
+    from redisqueue_tutor.classroom.link import BackendError, unreachable
 
     console = make_console(plain=plain)
     waiting = len(member.pending)
@@ -192,8 +193,7 @@ def _student_status(member: Any, plain: bool) -> None:
             line += f" Sent the {waiting} event{'s' if waiting != 1 else ''} that waited."
         except student.ClassClosed as exc:
             raise Exit(EXIT_BAD_INPUT, f"{exc}; you are no longer in it") from None
-        except (redis.RedisError, OSError, student.BackendError) as exc:
-            from redisqueue_tutor.classroom.link import unreachable
+        except (redis.RedisError, OSError, BackendError) as exc:
 
             line += f" {waiting} events wait to be sent: {unreachable(exc)}"
         finally:
