@@ -194,7 +194,6 @@ def _student_status(member: Any, plain: bool) -> None:
         except student.ClassClosed as exc:
             raise Exit(EXIT_BAD_INPUT, f"{exc}; you are no longer in it") from None
         except (redis.RedisError, OSError, BackendError) as exc:
-
             line += f" {waiting} events wait to be sent: {unreachable(exc)}"
         finally:
             sender.close()
