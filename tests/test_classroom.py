@@ -7,6 +7,7 @@ import csv
 import io
 import socket
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from redisqueue_tutor.classroom.events import BadEvent, Event, decode
 from redisqueue_tutor.classroom.keys import ClassError, ClassKeys
 from redisqueue_tutor.classroom.link import class_server
 from redisqueue_tutor.classroom.report import as_csv, as_markdown
-from redisqueue_tutor.classroom.room import Room
+from redisqueue_tutor.classroom.room import Poll, Room
 from redisqueue_tutor.cli import app
 from redisqueue_tutor.keyspace.refused import Refused
 from redisqueue_tutor.lessons import find_lesson
@@ -341,6 +342,10 @@ def _room(students: int) -> Room:
 @pytest.mark.parametrize(("width", "height"), [(80, 24), (60, 14), (120, 40)])
 def test_the_dashboard_fits_the_terminal_a_page_at_a_time(width: int, height: int):
     room = _room(60)
+    question = QUEUE.questions[0]
+    options = [o.text for o in question.options]
+    room.polls["p1"] = Poll("p1", "queue", question.id, question.prompt, options, 1.0)
+    room.current = "p1"
     console = Console(width=width, height=height, file=io.StringIO(), color_system=None)
     seen: set[str] = set()
     page, pages = 0, 1
@@ -353,6 +358,7 @@ def test_the_dashboard_fits_the_terminal_a_page_at_a_time(width: int, height: in
         assert len(lines) <= height
         text = "\n".join("".join(s.text for s in line) for line in lines)
         seen |= {f"Student {n:02}" for n in range(60) if f"Student {n:02}" in text}
+        assert "q quit" in text and "Poll queue/" in text
         page += 1
     assert pages > 1 and len(seen) == 60
 
@@ -424,3 +430,57 @@ def test_a_students_acl_user_reports_and_answers_but_reads_nobody_elses_results(
             assert room.poll().votes and session.close() >= 5
     finally:
         admin.acl_deluser(user)
+
+
+@pytest.mark.real
+def test_leaving_and_joining_again_is_the_same_student_and_a_second_reveal_changes_nothing(
+    redis_server, tmp_path: Path
+):
+    url = redis_server.url
+    opened = teacher.open_class(url, tmp_path / "t")
+    first = student.join(opened.code, "Ana", url, tmp_path / "ana")
+    with teacher.teaching(opened.code, base=tmp_path / "t") as session:
+        poll = session.ask("queue", QUEUE.questions[0])
+    student.leave(tmp_path / "ana")
+    again = student.join(opened.code, "ana", url, tmp_path / "ana")
+    assert again.member == first.member
+    with teacher.teaching(opened.code, base=tmp_path / "t") as session:
+        session.reveal(session.read())
+    reporter = student.Reporter(tmp_path / "ana")
+    reporter.report("vote", lesson="queue", question=poll.id, choice=0)
+    assert reporter.close(timeout=10) == ""
+    with teacher.teaching(opened.code, base=tmp_path / "t") as session:
+        session.reveal(session.read())  # again: the votes that count still end at the first
+        room = session.read()
+        assert room.poll().votes == {} and len(room.students) == 1
+        assert redis_server.client().xlen(opened.keys.board) == 2  # one poll, one reveal
+        session.close()
+    with (
+        pytest.raises(ClassError, match="is closed or has expired"),
+        teacher.teaching(opened.code, url, base=tmp_path / "t"),
+    ):
+        pass
+
+
+@pytest.mark.real
+def test_a_reporter_sends_what_waited_once_the_server_is_back_without_a_new_event(
+    redis_server, tmp_path: Path, monkeypatch
+):
+    monkeypatch.setattr(student, "RETRY_SECONDS", 0.2)
+    url = redis_server.url
+    opened = teacher.open_class(url, tmp_path / "t")
+    student.join(opened.code, "Ana", url, tmp_path / "ana")
+    with socket.socket() as closed_port:
+        closed_port.bind(("127.0.0.1", 0))
+        dead = f"redis://127.0.0.1:{closed_port.getsockname()[1]}/0"
+    student._change(tmp_path / "ana", lambda f: replace(f, url=dead))
+    reporter = student.Reporter(tmp_path / "ana")
+    reporter.report("step", lesson="queue", step=1, total=7)
+    deadline = time.monotonic() + 10
+    while "out of reach" not in reporter.problem and time.monotonic() < deadline:
+        time.sleep(0.05)
+    student._change(tmp_path / "ana", lambda f: replace(f, url=url))  # the Wi-Fi is back
+    while student.membership(tmp_path / "ana").pending and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert student.membership(tmp_path / "ana").pending == ()
+    assert reporter.close() == ""

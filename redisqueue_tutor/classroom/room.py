@@ -6,6 +6,7 @@ A Room is built from nothing but the class's streams, so any teacher's tutor (th
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from redisqueue_tutor.classroom.events import BadEvent, Event, decode
 
 IDLE_SECONDS = 120  # a student silent this long shows as idle
+OPENED = "opened"  # the events stream's first entry, made by the teacher at `open`
 Entry = tuple[str, dict[str, str]]
 
 
@@ -111,6 +113,8 @@ class Room:
         new = 0
         for entry_id, fields in entries:
             self.last_event = entry_id
+            if fields.get("kind") == OPENED and "member" not in fields:
+                continue
             try:
                 event = decode(fields)
             except BadEvent:
@@ -171,15 +175,16 @@ class Room:
                 self.polls[poll.id] = poll
                 self.current = poll.id
             elif fields.get("kind") == "reveal" and fields.get("poll") in self.polls:
-                self.polls[fields["poll"]].revealed = True
-                self.polls[fields["poll"]].revealed_id = entry_id
+                shown = self.polls[fields["poll"]]
+                if not shown.revealed:  # the first reveal ends the voting
+                    shown.revealed, shown.revealed_id = True, entry_id
 
     def settle_polls(self) -> None:
         """Give every poll's votes to the right answers (after the key is known)."""
         for student in self.students.values():
             student.answers = [a for a in student.answers if a.source != "poll"]
         for poll in self.polls.values():
-            if poll.answer is None:
+            if poll.answer is None or not poll.revealed:  # a projected dashboard keeps the key
                 continue
             for member, choice in poll.votes.items():
                 voter = self.students.get(member)
@@ -200,10 +205,16 @@ class Room:
 
     # -- reading -------------------------------------------------------------------------------
     def roster(self) -> list[Student]:
-        return sorted(self.students.values(), key=lambda s: (s.name.casefold(), s.member))
+        """Students in name order, numbers by value (Student 2 before Student 10)."""
+        return sorted(self.students.values(), key=lambda s: (_natural(s.name), s.member))
 
     def poll(self) -> Poll | None:
         return self.polls.get(self.current)
+
+
+def _natural(name: str) -> list[tuple[int, int | str]]:
+    parts = re.split(r"(\d+)", name.casefold())
+    return [(0, int(p)) if p.isdigit() else (1, p) for p in parts if p]
 
 
 def _order(entry_id: str) -> tuple[int, int]:

@@ -22,9 +22,8 @@ from typing import Any
 
 import redis
 
-from redisqueue_tutor.classroom.events import LONG, BadEvent, Event, Kind, from_json
+from redisqueue_tutor.classroom.events import LONG, MEMBER, BadEvent, Event, Kind, from_json
 from redisqueue_tutor.classroom.keys import (
-    CLASS_TTL,
     EVENTS_MAXLEN,
     ClassError,
     ClassKeys,
@@ -33,9 +32,10 @@ from redisqueue_tutor.classroom.keys import (
 )
 from redisqueue_tutor.classroom.link import BackendError, address, class_server
 from redisqueue_tutor.jsonfile import JsonFileError, load_json
-from redisqueue_tutor.progress import data_dir, locked, replace_file
+from redisqueue_tutor.progress import ProgressError, data_dir, locked, replace_file
 
 FILE_NAME = "class.json"
+LEFT_NAME = "class-left.json"  # the last class left: joining it again under that name is you
 LOCK_NAME = "class.lock"
 MAX_PENDING = 20_000  # events kept while offline; a whole day of a busy class is a few hundred
 SEND_BATCH = 500  # events in one transaction
@@ -74,9 +74,13 @@ def _path(base: Path | None) -> Path:
     return (base if base is not None else data_dir()) / FILE_NAME
 
 
-def membership(base: Path | None = None) -> Membership | None:
+def _left_path(base: Path | None) -> Path:
+    return _path(base).with_name(LEFT_NAME)
+
+
+def membership(base: Path | None = None, path: Path | None = None) -> Membership | None:
     """The class this student joined, or None; ClassError if the file cannot be read."""
-    path = _path(base)
+    path = path or _path(base)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -85,16 +89,21 @@ def membership(base: Path | None = None) -> Membership | None:
         raise ClassError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
         data = load_json(raw, max_bytes=50_000_000, max_depth=4)
+        member = str(data["member"])
+        if not MEMBER.match(member):
+            raise ValueError("no student id")
         return Membership(
             code=checked_code(str(data["code"])),
             url=str(data["url"]),
-            member=str(data["member"]),
+            member=member,
             name=checked_name(str(data["name"])),
             seq=int(data["seq"]),
             pending=tuple(from_json(e) for e in data["pending"]),
         )
-    except (JsonFileError, KeyError, TypeError, ValueError, BadEvent) as exc:
-        raise ClassError(f"{path} is not a class membership the tutor wrote ({exc})") from None
+    except (JsonFileError, KeyError, TypeError, ValueError, OverflowError, BadEvent) as exc:
+        raise ClassError(
+            f"{path} is not a class membership the tutor wrote ({exc}); remove it and join again"
+        ) from None
 
 
 def _save(found: Membership | None, base: Path | None) -> None:
@@ -115,11 +124,9 @@ def join(code: str, name: str, url: str, base: Path | None = None) -> Membership
     """Join the class `code` under `name`; its join event is sent before this returns."""
     code, name = checked_code(code), checked_name(name)
     current = membership(base)
-    if current and (current.code, current.name.casefold(), current.url) == (
-        code,
-        name.casefold(),
-        url,
-    ):
+    with suppress(ClassError):
+        current = current or membership(path=_left_path(base))
+    if current and (current.code, current.name.casefold()) == (code, name.casefold()):
         member = current.member  # joining again: the same student, their name already theirs
         taken = False
     else:
@@ -133,7 +140,6 @@ def join(code: str, name: str, url: str, base: Path | None = None) -> Membership
             )
         if taken and not client.hsetnx(keys.names, name.casefold(), member):
             raise ClassError(f"the name {name!r} is taken in class {code}; choose another --name")
-        client.expire(keys.names, CLASS_TTL)
 
     def joined(found: Membership | None) -> Membership:
         if found is not None and found.member == member:
@@ -163,6 +169,8 @@ def leave(base: Path | None = None) -> Membership | None:
     _change(base, lambda f: _add(f, "leave") if f else None)
     with suppress(ClassError, redis.RedisError, OSError, BackendError):
         Sender(base).send_pending()
+    with suppress(OSError):
+        replace_file(_left_path(base), json.dumps(replace(found, pending=()).to_json()) + "\n")
     _change(base, lambda _f: None)
     return found
 
@@ -226,8 +234,11 @@ def _send(client: redis.Redis, keys: ClassKeys, events: tuple[Event, ...]) -> No
                 pipe.multi()
                 for event in events:
                     entry: dict[Any, Any] = event.fields()
-                    pipe.xadd(keys.events, entry, maxlen=EVENTS_MAXLEN, approximate=True)
-                pipe.expire(keys.events, CLASS_TTL)
+                    # NOMKSTREAM: the teacher made the stream; a student never creates a key
+                    # that could outlive the class (the teacher's side renews the expiry).
+                    pipe.xadd(
+                        keys.events, entry, maxlen=EVENTS_MAXLEN, approximate=True, nomkstream=True
+                    )
                 pipe.execute()
                 return
             except redis.WatchError:
@@ -266,7 +277,7 @@ class Reporter:
     def report(self, kind: Kind, **fields: Any) -> None:
         try:
             _change(self.base, lambda f: _add(f, kind, **fields) if f else None)
-        except (ClassError, OSError) as exc:
+        except (ClassError, OSError, ProgressError) as exc:
             self.problem = str(exc)
             return
         self._wake.set()
@@ -286,17 +297,20 @@ class Reporter:
         return tell
 
     def _run(self) -> None:
+        sent = True
         while not self._stop:
-            self._wake.wait()
+            # After a failure, try again every RETRY_SECONDS even if nothing new is reported: an
+            # answer must not wait for the next key press once the server is back.
+            self._wake.wait(None if sent else RETRY_SECONDS)
             self._wake.clear()
             if self._stop:
                 return
             wait = self._retry_at - time.monotonic()
-            if wait > 0 and not self._stop:
+            if wait > 0:
                 time.sleep(min(wait, 0.5))
                 self._wake.set()
                 continue
-            self._try()
+            sent = self._try()
 
     def _try(self) -> bool:
         if self._closed:
@@ -319,7 +333,12 @@ class Reporter:
         self._stop = True
         self._wake.set()
         self._thread.join(timeout)
-        if not self._thread.is_alive() and self._retry_at <= time.monotonic():
+        if self._thread.is_alive():  # a send still waits for a server that does not answer
+            return (
+                "the class did not answer in time; what waits is kept and sent later "
+                "(`tutor class status` sends it)"
+            )
+        if self._retry_at <= time.monotonic():
             self._try()
         self._sender.close()
         return self.problem
@@ -353,3 +372,14 @@ def reporter_if_joined(base: Path | None = None) -> Reporter | None:
     if not _path(base).exists():
         return None
     return Reporter.joined(base)
+
+
+def forget(base: Path | None = None) -> None:
+    """Forget the membership (the class is over)."""
+    _change(base, lambda _found: None)
+
+
+def still_open(found: Membership) -> bool:
+    """Whether the class is on its server; BackendError or RedisError when it cannot be asked."""
+    with class_server(found.url, found.keys) as client:
+        return bool(client.exists(found.keys.meta))

@@ -28,10 +28,10 @@ from redisqueue_tutor.classroom.keys import (
     new_code,
 )
 from redisqueue_tutor.classroom.link import address, class_server
-from redisqueue_tutor.classroom.room import Entry, Poll, Room, as_entries
+from redisqueue_tutor.classroom.room import OPENED, Entry, Poll, Room, as_entries
 from redisqueue_tutor.jsonfile import JsonFileError, load_json
 from redisqueue_tutor.lessons.questions import Question
-from redisqueue_tutor.progress import data_dir, locked, replace_file
+from redisqueue_tutor.progress import ProgressError, data_dir, locked, replace_file
 
 ENV_SECRET = "TUTOR_CLASS_SECRET"
 FOLDER = "classes"  # in the data folder: one file per class this computer opened
@@ -67,13 +67,13 @@ def save(teacher: TeacherClass, base: Path | None = None) -> Path:
 
 
 def load(code: str, url: str | None = None, base: Path | None = None) -> TeacherClass:
-    """The class `code` as this computer opened it (or from $TUTOR_CLASS_SECRET and `url`)."""
+    """The class `code` as this computer opened it, or else from $TUTOR_CLASS_SECRET and `url`."""
     path = _folder(base) / f"{code}.json"
     try:
         data = load_json(path.read_bytes(), max_bytes=100_000, max_depth=2)
         found = TeacherClass(
             code=str(data["code"]),
-            url=str(url or data["url"]),
+            url=str(data["url"]),  # where it was opened, whatever the lessons' $TUTOR_REDIS_URL
             secret=str(data["secret"]),
             opened=float(data["opened"]),
         )
@@ -82,8 +82,8 @@ def load(code: str, url: str | None = None, base: Path | None = None) -> Teacher
         if secret and url:
             return TeacherClass(code, url, secret, 0.0)
         raise ClassError(
-            f"this computer did not open class {code} (`tutor class list` shows the ones it did);"
-            f" elsewhere, set ${ENV_SECRET} and --redis-url"
+            f"this computer did not open class {code}; on another computer than the one that"
+            f" opened it, set ${ENV_SECRET} and give --redis-url"
         ) from None
     except (OSError, JsonFileError, KeyError, TypeError, ValueError) as exc:
         raise ClassError(f"cannot read {path}: {exc}") from None
@@ -121,10 +121,19 @@ def open_class(url: str, base: Path | None = None, attempts: int = 20) -> Teache
             now = time.time()
             with client.pipeline(transaction=True) as pipe:
                 pipe.hset(keys.meta, mapping={"opened": f"{now:.3f}", "poll": ""})
-                pipe.expire(keys.meta, CLASS_TTL)
+                # The teacher makes the keys students write to, with their expiry: a student
+                # only adds to them (XADD NOMKSTREAM, HSETNX on an existing hash).
+                pipe.xadd(keys.events, {"kind": OPENED, "at": f"{now:.3f}"})
+                pipe.hset(keys.names, "~", "")  # a placeholder that makes the hash (and takes "~")
+                for name in (keys.meta, keys.events, keys.names):
+                    pipe.expire(name, CLASS_TTL)
                 pipe.execute()
-        teacher = TeacherClass(keys.code, url, secret, now)
-        save(teacher, base)
+            teacher = TeacherClass(keys.code, url, secret, now)
+            try:
+                save(teacher, base)
+            except ProgressError:  # no secret kept: nobody could ever close it, so undo it now
+                client.unlink(*keys.all)
+                raise
         return teacher
     raise ClassError(f"no free class code on {address(url)} after {attempts} tries")
 
@@ -166,6 +175,8 @@ class Session:
     def read(self, room: Room | None = None) -> Room:
         """The room with every event and board entry since it was last read."""
         room = room if room is not None else Room(self.teacher.code)
+        if not self.client.exists(self.keys.owner):
+            raise ClassError(f"class {self.teacher.code} was closed or has expired")
         # The board first: a vote is sent after its poll, so the poll is known when it is read.
         known = set(room.polls)
         for entries in self._entries(self.keys.board, room.last_board):
@@ -236,6 +247,8 @@ class Session:
             raise ClassError("no question has been put to the class yet (`tutor class ask`)")
         if poll.answer is None:
             raise ClassError(f"the answer to poll {poll.id} is not on the server any more")
+        if poll.revealed:
+            return poll  # shown once: the votes that count end at the first reveal
         revealed = self.client.xadd(
             self.keys.board,
             {

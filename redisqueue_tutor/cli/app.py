@@ -188,6 +188,9 @@ def _failure(exc: Exception) -> tuple[int, str | None]:
     clients = sys.modules.get("redisqueue_tutor.lessons.clients")
     if clients is not None and isinstance(exc, clients.EngineError):
         return EXIT_BACKEND, f"the lesson could not go on: {exc}"
+    progress = sys.modules.get("redisqueue_tutor.progress")
+    if progress is not None and isinstance(exc, progress.ProgressError):  # the data folder
+        return EXIT_BAD_INPUT, str(exc)
     classroom = sys.modules.get("redisqueue_tutor.classroom.keys")
     if classroom is not None and isinstance(exc, classroom.ClassError):
         return EXIT_BAD_INPUT, str(exc)

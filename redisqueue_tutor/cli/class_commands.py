@@ -27,6 +27,7 @@ from redisqueue_tutor.screens.console import Look, make_console
 
 ENV_CLASS = "TUTOR_CLASS"
 ENV_NAME = "TUTOR_NAME"
+ENV_CLASS_URL = "TUTOR_CLASS_URL"  # the class's server when it is not the lessons' (an ACL user)
 
 class_app = typer.Typer(
     name="class",
@@ -55,9 +56,10 @@ UrlOpt = Annotated[
     str | None,
     typer.Option(
         "--redis-url",
-        envvar=ENV_BACKEND,
+        envvar=[ENV_CLASS_URL, ENV_BACKEND],
         help="The Redis every student reaches, redis://HOST:6379 or rediss://... (a class cannot"
-        " use the embedded one).",
+        " use the embedded one; a teacher's command elsewhere than where the class was opened"
+        " needs it, with $TUTOR_CLASS_SECRET).",
         show_default=False,
     ),
 ]
@@ -145,19 +147,21 @@ def open_class(backend: UrlOpt = None, once: OnceOpt = False, plain: PlainOpt = 
 
 @class_app.command("dashboard", cls=TutorCommand)
 @friendly
-def dashboard(code: CodeArg = None, once: OnceOpt = False, plain: PlainOpt = False) -> None:
+def dashboard(
+    code: CodeArg = None, backend: UrlOpt = None, once: OnceOpt = False, plain: PlainOpt = False
+) -> None:
     """Show the live dashboard of a class you opened: who joined, where each student is, quiz
     scores, and the poll being answered.
 
     Keys: r shows the poll's answer on every screen, n/p turn the pages of students, q quits (the
     class stays open). Piped, or with --once, it prints one frame and exits.
     """
-    _dashboard(_teacher_code(code), None, once, plain)
+    _dashboard(_teacher_code(code), backend, once, plain)
 
 
 @class_app.command("status", cls=TutorCommand)
 @friendly
-def status(code: CodeArg = None, plain: PlainOpt = False) -> None:
+def status(code: CodeArg = None, backend: UrlOpt = None, plain: PlainOpt = False) -> None:
     """Say who is in the class and where each student is (a student: your class and what waits to
     be sent)."""
     from redisqueue_tutor.classroom import student
@@ -174,7 +178,7 @@ def status(code: CodeArg = None, plain: PlainOpt = False) -> None:
         if code not in mine and member is not None and member.code == code:
             _student_status(member, plain)
             return
-    _dashboard(_teacher_code(code, or_joined=True), None, True, plain)
+    _dashboard(_teacher_code(code, or_joined=True), backend, True, plain)
 
 
 def _student_status(member: Any, plain: bool) -> None:
@@ -186,6 +190,18 @@ def _student_status(member: Any, plain: bool) -> None:
     console = make_console(plain=plain)
     waiting = len(member.pending)
     line = f"You are {member.name} in class {member.code}."
+    try:
+        if not student.still_open(member):
+            student.forget()
+            raise Exit(
+                EXIT_BAD_INPUT,
+                f"class {member.code} is closed or has expired; you are no longer in it",
+            )
+    except (redis.RedisError, OSError, BackendError) as exc:
+        waiting = 0
+        line += f" The class is out of reach: {unreachable(exc)}"
+        if member.pending:
+            line += f" ({len(member.pending)} events wait to be sent)"
     if waiting:
         sender = student.Sender()
         try:
@@ -255,6 +271,7 @@ def join(
     finally:
         problem = reporter.close()
     if ended == "closed":
+        student.forget()
         console.print(f"The teacher closed class {member.code}.")
     elif problem:
         console.print(f"Note: {problem}", markup=False, soft_wrap=True)
@@ -283,7 +300,7 @@ def ask(
     question: Annotated[
         str,
         typer.Argument(
-            help="The question's id (`tutor show LESSON --questions` lists them).",
+            help="The question's id (its `id` in the lesson file; a wrong one lists them).",
             show_default=False,
         ),
     ],
@@ -295,6 +312,7 @@ def ask(
     ] = None,
     lessons_dir: LessonsDir = None,
     plain: PlainOpt = False,
+    backend: UrlOpt = None,
 ) -> None:
     """Put one of a lesson's quiz questions to the class: it appears on every joined student's
     screen, and their answers on your dashboard."""
@@ -308,7 +326,7 @@ def ask(
             EXIT_BAD_INPUT, f"lesson {found.id} has no question {question!r} (it has: {ids})"
         )
     class_code = _teacher_code(code)
-    with teaching(class_code) as session:
+    with teaching(class_code, backend) as session:
         poll = session.ask(found.id, by_id[question])
     make_console(plain=plain).print(
         f"Asked class {class_code}: {poll.prompt}", markup=False, soft_wrap=True
@@ -325,12 +343,13 @@ def reveal(
         ),
     ] = None,
     plain: PlainOpt = False,
+    backend: UrlOpt = None,
 ) -> None:
     """Show the answer to the question put to the class, and its explanation, on every screen."""
     from redisqueue_tutor.classroom.teacher import teaching
     from redisqueue_tutor.lessons.questions import LETTERS
 
-    with teaching(_teacher_code(code)) as session:
+    with teaching(_teacher_code(code), backend) as session:
         poll = session.reveal(session.read())
     assert poll.answer is not None
     counts = poll.histogram()
@@ -352,6 +371,7 @@ def report(
             "--output", "-o", help="Write to this file instead of the screen.", show_default=False
         ),
     ] = None,
+    backend: UrlOpt = None,
 ) -> None:
     """Write the class's results: per student and per question, right or wrong and the
     misconception, as Markdown or CSV."""
@@ -360,7 +380,7 @@ def report(
 
     if format not in ("md", "csv"):
         raise Exit(EXIT_BAD_INPUT, f"--format {format!r}: use md or csv")
-    with teaching(_teacher_code(code)) as session:
+    with teaching(_teacher_code(code), backend) as session:
         room = session.read()
     text = as_markdown(room) if format == "md" else as_csv(room)
     if output is None:
@@ -379,13 +399,14 @@ def close(
     code: CodeArg = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask first.")] = False,
     plain: PlainOpt = False,
+    backend: UrlOpt = None,
 ) -> None:
     """End a class: every key it created is removed from the server (take the report first)."""
     from redisqueue_tutor.classroom.teacher import forget, teaching
 
     class_code = _teacher_code(code)
     console = make_console(plain=plain)
-    with teaching(class_code) as session:
+    with teaching(class_code, backend) as session:
         room = session.read()
         many = len(room.students)
         if not yes and not confirm(

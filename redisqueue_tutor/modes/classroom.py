@@ -73,7 +73,7 @@ def watch(
         while True:
             if time.monotonic() >= next_read:
                 try:
-                    session.read(room)
+                    session.read(room)  # ClassError once the class is closed: the end
                     if time.monotonic() - renewed > RENEW:
                         session.renew()
                         renewed = time.monotonic()
@@ -155,7 +155,7 @@ def attend(
         while not closed:
             shown_note = problem or note
             show(
-                poll_card(card, look)
+                poll_card(card, look, problem)
                 if card is not None
                 else waiting_card(member.code, member.name, shown_note, look)
             )
@@ -183,7 +183,7 @@ def attend(
                     card, closed = _apply(card, fields)
                 if not closed and not client.exists(keys.meta):
                     closed = True
-                problem = ""
+                problem = reporter.problem  # an answer that could not be sent says so
             except (redis.RedisError, OSError) as exc:
                 problem = f"the class is out of reach ({unreachable(exc)[:60]}); still trying"
     return "closed"

@@ -24,6 +24,7 @@ from redisqueue_tutor.wording import printable
 
 MIN_SIZE = (60, 14)  # columns, lines: below this the dashboard says how big it needs to be
 BAR = 20  # characters of the longest bar of a poll's histogram
+MIN_ROWS = 5  # students a page shows at least, or the poll is drawn on fewer lines
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,10 @@ def students_table(students: list[Student], now: float, look: Look) -> Table:
     return table
 
 
-def poll_panel(poll: Poll, room: Room, look: Look) -> RenderableType:
-    """The question put to the room: how many answered, the histogram, the leading mistake."""
+def poll_panel(poll: Poll, room: Room, look: Look, *, compact: bool = False) -> RenderableType:
+    """The question put to the room: how many answered, the histogram, and once the answer is
+    shown the leading mistake (before, a projected dashboard would give the answer away).
+    `compact`: the histogram on one line, for a short terminal."""
     counts = poll.histogram()
     present = sum(1 for s in room.students.values() if not s.left)
     lines = [
@@ -98,6 +101,13 @@ def poll_panel(poll: Poll, room: Room, look: Look) -> RenderableType:
         ),
         Text(printable(poll.prompt), overflow="ellipsis", no_wrap=True),
     ]
+    if compact:
+        lines[1] = Text(
+            sep(look).join(f"{LETTERS[i]} {count}" for i, count in enumerate(counts)),
+            no_wrap=True,
+            overflow="ellipsis",
+        )
+        return Group(*lines)
     top = max(counts, default=0) or 1
     block = "#" if look.plain else "█"
     for index, (option, count) in enumerate(zip(poll.options, counts, strict=True)):
@@ -113,7 +123,7 @@ def poll_panel(poll: Poll, room: Room, look: Look) -> RenderableType:
                 no_wrap=True,
             )
         )
-    mistake, many = poll.leading_misconception()
+    mistake, many = poll.leading_misconception() if poll.revealed else ("", 0)
     if mistake:
         lines.append(
             Text.assemble(
@@ -126,7 +136,7 @@ def poll_panel(poll: Poll, room: Room, look: Look) -> RenderableType:
     return Group(*lines)
 
 
-def header(view: DashboardView, look: Look) -> list[RenderableType]:
+def header(view: DashboardView, look: Look, *, compact: bool = False) -> list[RenderableType]:
     room = view.room
     present = [s for s in room.students.values() if not s.left]
     parts: list[RenderableType] = [
@@ -147,7 +157,7 @@ def header(view: DashboardView, look: Look) -> list[RenderableType]:
         parts.append(Text(view.problem, style="bold yellow"))
     poll = room.poll()
     if poll is not None:
-        parts.append(poll_panel(poll, room, look))
+        parts.append(poll_panel(poll, room, look, compact=compact))
     return parts
 
 
@@ -176,13 +186,17 @@ def dashboard_screen(
             ),
             1,
         )
-    top = Group(*header(view, look))
-    used = len(console.render_lines(top, console.options, pad=False))
     roster = view.room.roster()
     footer_lines = 1
     empty = students_table([], view.now, look)  # its heading and rules: what each page costs
     chrome = len(console.render_lines(empty, console.options, pad=False)) + 1  # + the page line
-    per_page = max(1, height - used - footer_lines - chrome)
+    for compact in (False, True):  # the poll's histogram on one line when the height is short
+        top = Group(*header(view, look, compact=compact))
+        used = len(console.render_lines(top, console.options, pad=False))
+        per_page = height - used - footer_lines - chrome
+        if per_page >= min(len(roster), MIN_ROWS):
+            break
+    per_page = max(1, per_page)
     pages = max(1, -(-len(roster) // per_page))
     page = min(max(view.page, 0), pages - 1)
     shown = roster[page * per_page : (page + 1) * per_page]
@@ -214,7 +228,7 @@ class PollCard:
     explanation: str = ""
 
 
-def poll_card(card: PollCard, look: Look) -> RenderableType:
+def poll_card(card: PollCard, look: Look, note: str = "") -> RenderableType:
     poll = card.poll
     lines: list[RenderableType] = [
         Text.assemble(("The teacher asks", "bold"), ("  " + poll.lesson, "dim")),
@@ -251,6 +265,8 @@ def poll_card(card: PollCard, look: Look) -> RenderableType:
     else:
         letters = f"{LETTERS[0]}-{LETTERS[len(poll.options) - 1]}"
         lines.append(Text(f"Answer with a letter, {letters}.", style="dim"))
+    if note:
+        lines.append(Text(note, style="bold yellow"))
     return Group(*lines)
 
 
