@@ -16,6 +16,7 @@ import redis
 from rich.console import Console
 from typer.testing import CliRunner
 
+from redisqueue_tutor.classroom import exercise as room_exercise
 from redisqueue_tutor.classroom import student, teacher
 from redisqueue_tutor.classroom.events import BadEvent, Event, decode
 from redisqueue_tutor.classroom.keys import ClassError, ClassKeys
@@ -386,8 +387,9 @@ def _readme_acl(code: str, password: str) -> list[str]:
 
 @pytest.mark.real
 def test_a_students_acl_user_reports_and_answers_but_reads_nobody_elses_results(
-    redis_server, tmp_path: Path
+    redis_server, tmp_path: Path, monkeypatch
 ):
+    monkeypatch.setattr(room_exercise, "WORK_SECONDS", (0.05, 0.1))
     url = redis_server.url
     opened = teacher.open_class(url, tmp_path / "t")
     admin = redis_server.client()
@@ -424,9 +426,22 @@ def test_a_students_acl_user_reports_and_answers_but_reads_nobody_elses_results(
             with pytest.raises(redis.exceptions.NoPermissionError):
                 forbidden()
         pupil.close()
+        ana = student.membership(tmp_path / "ana")
+        reporter = student.Reporter(tmp_path / "ana")
+        with teacher.teaching(opened.code, base=tmp_path / "t") as session:
+            for mode in ("lmove", "rpop"):  # the room exercise, as this user
+                started = room_exercise.start(session, mode, 2)
+                worker = room_exercise.Worker(mine, keys, ana.member, started, reporter.report)
+                room_exercise.send(session, started)
+                deadline = time.monotonic() + 20
+                while len(worker.state.done) < 2 and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                worker.stop()
+                assert len(worker.state.done) == 2 and not worker.state.problem, worker.state
+        assert reporter.close(timeout=10) == ""
         with teacher.teaching(opened.code, base=tmp_path / "t") as session:
             room = session.read()
-            assert {s.name: s.seq for s in room.students.values()} == {"Ana": 3, "Ben": 2}
+            assert {s.name: s.seq for s in room.students.values()} == {"Ana": 11, "Ben": 2}
             assert room.poll().votes and session.close() >= 5
     finally:
         admin.acl_deluser(user)

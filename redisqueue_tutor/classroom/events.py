@@ -15,8 +15,10 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-Kind = Literal["join", "step", "answer", "quiz", "vote", "leave"]
-KINDS: tuple[Kind, ...] = ("join", "step", "answer", "quiz", "vote", "leave")
+Kind = Literal["join", "step", "answer", "quiz", "vote", "leave", "took", "done", "heard"]
+KINDS: tuple[Kind, ...] = (
+    "join", "step", "answer", "quiz", "vote", "leave", "took", "done", "heard",
+)  # fmt: skip
 MEMBER = re.compile(r"^[0-9a-f]{8}$")
 SHORT = 100  # characters of an id, a lesson or a name
 LONG = 300  # characters of a misconception
@@ -38,6 +40,7 @@ class Event:
     misconception: str = ""  # answer: what the wrong option reveals
     choice: int = -1  # vote: the option chosen, in the poll's order
     score: int = 0  # quiz
+    task: str = ""  # took, done, heard: the room exercise's task or message
 
     def fields(self) -> dict[str, str]:
         """The stream entry: every field as text, empty ones left out."""
@@ -107,6 +110,7 @@ def decode(fields: dict[str, str]) -> Event:
         misconception=_text(fields, "misconception", LONG),
         choice=_number(fields, "choice", low=-1),
         score=_number(fields, "score"),
+        task=_text(fields, "task"),
     )
 
 

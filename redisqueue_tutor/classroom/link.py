@@ -57,4 +57,9 @@ def unreachable(exc: BaseException) -> str:
     return (explain(exc) or str(exc)).replace(FALLBACK, "start redis-server or check the URL")
 
 
+def what_failed(exc: BaseException) -> str:
+    """What happened, without the advice: for a line that goes on ("...; still trying")."""
+    return unreachable(exc).split(";")[0].strip()
+
+
 __all__ = ["BackendError", "ClassError", "address", "class_server", "class_url", "unreachable"]

@@ -96,11 +96,56 @@ class Poll:
 
 
 @dataclass
+class Exercise:
+    """The room is the queue: a live exercise, its tasks and who took, finished or heard them.
+
+    `mode` is rpop (BRPOP: a task to one student, gone if that student's laptop closes), lmove
+    (BLMOVE into the student's own working list: it waits there to be recovered) or pubsub
+    (every student hears every message)."""
+
+    id: str
+    mode: str
+    tasks: int
+    started: str  # the board entry
+    takers: dict[str, list[str]] = field(default_factory=dict)  # task: members who took it
+    taken_at: dict[str, float] = field(default_factory=dict)  # task: when (server clock)
+    done: dict[str, str] = field(default_factory=dict)  # task: member
+    heard: dict[str, set[str]] = field(default_factory=dict)  # member: messages heard
+    recovered: set[str] = field(default_factory=set)
+
+    def owns(self, task: str) -> bool:
+        return task.startswith(self.id + ":")
+
+    def twice(self) -> list[str]:
+        # A recovered task taken again is the point of LMOVE, not a task given out twice.
+        return sorted(
+            t
+            for t, members in self.takers.items()
+            if len(set(members)) > 1 and t not in self.recovered
+        )
+
+    def stuck(self, now: float, after: float) -> list[str]:
+        """Tasks taken and not finished for `after` seconds: a laptop closed mid-task."""
+        return sorted(
+            t
+            for t in self.takers
+            if t not in self.done and t not in self.recovered and now - self.taken_at[t] > after
+        )
+
+
+def task_label(task: str) -> str:
+    """task-07 for "3fa1c2:task-07"."""
+    return task.partition(":")[2] or task
+
+
+@dataclass
 class Room:
     code: str
     students: dict[str, Student] = field(default_factory=dict)
     polls: dict[str, Poll] = field(default_factory=dict)
     current: str = ""  # the poll being answered
+    exercise: Exercise | None = None  # the room exercise, when one was started
+    latest: str = ""  # "poll" or "exercise": what the teacher sent last
     last_event: str = "0-0"  # stream id read up to
     last_board: str = "0-0"
     counted: int = 0
@@ -130,13 +175,15 @@ class Room:
             if event.kind != "join":
                 self.ignored += 1  # an event before its join: not one a tutor sends
                 return False
-            student = Student(event.member, event.name, joined=event.at, last=event.at)
+            arrived = _order(entry_id)[0] / 1000
+            student = Student(event.member, event.name, joined=arrived, last=arrived)
             self.students[event.member] = student
         if event.seq <= student.seq:
             self.duplicates += 1
             return False
         student.seq = event.seq
-        student.last = max(student.last, event.at)
+        # When the server took it (the stream id is its clock), not the student's own clock.
+        student.last = max(student.last, _order(entry_id)[0] / 1000)
         self.counted += 1
         self._apply(student, event, entry_id)
         return True
@@ -154,6 +201,8 @@ class Room:
             )
         elif event.kind == "quiz":
             student.scores[event.lesson] = (event.score, event.total)
+        elif event.kind in ("took", "done", "heard"):
+            self._exercise_event(event, entry_id)
         elif event.kind == "vote":
             poll = self.polls.get(event.question)
             if poll is None or not 0 <= event.choice < len(poll.options):
@@ -166,14 +215,34 @@ class Room:
                 return
             poll.votes[event.member] = event.choice
 
+    def _exercise_event(self, event: Event, entry_id: str) -> None:
+        exercise = self.exercise
+        if exercise is None or not exercise.owns(event.task):
+            self.ignored += 1  # another exercise's, or one this side has not read
+            return
+        if event.kind == "took":
+            exercise.takers.setdefault(event.task, []).append(event.member)
+            exercise.taken_at[event.task] = _order(entry_id)[0] / 1000
+        elif event.kind == "done":
+            exercise.done[event.task] = event.member
+        else:
+            exercise.heard.setdefault(event.member, set()).add(event.task)
+
     def fold_board(self, entries: list[Entry]) -> None:
-        """What the teacher sent: polls and their reveals."""
+        """What the teacher sent: polls and their reveals, exercises and recoveries."""
         for entry_id, fields in entries:
             self.last_board = entry_id
+            kind = fields.get("kind")
+            if kind == "exercise":
+                self.exercise = board_exercise(fields, entry_id)
+                self.latest = "exercise" if self.exercise else self.latest
+            elif kind == "recovered" and self.exercise is not None:
+                self.exercise.recovered |= set(fields.get("tasks", "").split())
             poll = board_poll(fields)
             if poll is not None:
                 self.polls[poll.id] = poll
                 self.current = poll.id
+                self.latest = "poll"
             elif fields.get("kind") == "reveal" and fields.get("poll") in self.polls:
                 shown = self.polls[fields["poll"]]
                 if not shown.revealed:  # the first reveal ends the voting
@@ -223,6 +292,14 @@ def _order(entry_id: str) -> tuple[int, int]:
         return int(ms), int(seq or 0)
     except ValueError:
         return 0, 0
+
+
+def board_exercise(fields: dict[str, str], entry_id: str) -> Exercise | None:
+    """The exercise a board entry starts, or None when it is not one."""
+    mode, tasks = fields.get("mode", ""), fields.get("tasks", "")
+    if mode not in ("rpop", "lmove", "pubsub") or not tasks.isdigit() or not 0 < int(tasks) <= 100:
+        return None
+    return Exercise(fields.get("exercise", ""), mode, int(tasks), entry_id)
 
 
 def board_poll(fields: dict[str, str]) -> Poll | None:

@@ -30,7 +30,7 @@ from redisqueue_tutor.classroom.keys import (
     checked_code,
     checked_name,
 )
-from redisqueue_tutor.classroom.link import BackendError, address, class_server
+from redisqueue_tutor.classroom.link import BackendError, address, class_server, what_failed
 from redisqueue_tutor.jsonfile import JsonFileError, load_json
 from redisqueue_tutor.progress import ProgressError, data_dir, locked, replace_file
 
@@ -322,7 +322,9 @@ class Reporter:
             self._closed = True
             return True
         except (ClassError, redis.RedisError, OSError, BackendError) as exc:
-            self.problem = f"the class is out of reach ({_short(exc)}); your steps wait to be sent"
+            self.problem = (
+                f"the class is out of reach: {what_failed(exc)}; your steps wait to be sent"
+            )
             self._retry_at = time.monotonic() + RETRY_SECONDS
             return False
         self.problem = ""
@@ -342,11 +344,6 @@ class Reporter:
             self._try()
         self._sender.close()
         return self.problem
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:80]
 
 
 class ReportedSteps(set[int]):

@@ -109,8 +109,12 @@ def _dashboard(code: str, url: str | None, once: bool, plain: bool) -> None:
     with teaching(code, url) as session:
         join = _join_line(code, session.teacher.url)
         if once or not _interactive():
+            from redisqueue_tutor.classroom.exercise import exercise_summary
+
             room = session.read()
-            console.print(dashboard_once(DashboardView(room, join, time.time()), look))
+            summary = exercise_summary(session, room, time.time())
+            view = DashboardView(room, join, time.time(), summary=summary)
+            console.print(dashboard_once(view, look))
             return
         from redisqueue_tutor.modes.classroom import watch
         from redisqueue_tutor.screens.keys import terminal_keys
@@ -261,7 +265,7 @@ def join(
     )
     if not wait or not _interactive():
         return
-    from redisqueue_tutor.modes.classroom import attend
+    from redisqueue_tutor.modes.attend import attend
     from redisqueue_tutor.screens.keys import terminal_keys
 
     reporter = student.Reporter()
@@ -357,6 +361,84 @@ def reveal(
         f"The answer is {LETTERS[poll.answer]}: {counts[poll.answer]} of {len(poll.votes)} answered it.",
         markup=False,
         soft_wrap=True,
+    )
+
+
+ClassOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--class", help="The class (the newest opened here if left out).", show_default=False
+    ),
+]
+
+
+@class_app.command("exercise", cls=TutorCommand)
+@friendly
+def exercise(
+    mode: Annotated[
+        str,
+        typer.Argument(
+            help="rpop: BRPOP, each task to one student, lost with a closed laptop; lmove: BLMOVE"
+            " into each student's working list, recoverable; pubsub: every student hears every"
+            " message.",
+            show_default=False,
+        ),
+    ],
+    tasks: Annotated[
+        int, typer.Option("--tasks", min=1, max=100, help="How many tasks or messages.")
+    ] = 20,
+    code: ClassOpt = None,
+    backend: UrlOpt = None,
+    plain: PlainOpt = False,
+) -> None:
+    """The room is the queue: every joined student's class screen becomes a worker on the
+    class's list, and you push the tasks (or publish the messages).
+
+    Every screen then shows who got which task, that none went to two students, and what
+    happens to a task whose student presses x (closes the laptop) mid-task: with rpop it is
+    gone, with lmove it waits in their working list until you recover it (v on the dashboard,
+    or `tutor class recover`). With pubsub every student hears every message.
+    """
+    import time
+
+    from redisqueue_tutor.classroom import exercise as room_exercise
+    from redisqueue_tutor.classroom.teacher import teaching
+
+    console = make_console(plain=plain)
+    with teaching(_teacher_code(code), backend) as session:
+        started = room_exercise.start(session, mode, tasks)
+        time.sleep(room_exercise.WAIT + 1)  # every class screen reads the board once a second
+        reached = room_exercise.send(session, started)
+        where = room_exercise.tasks_key(session.keys).removeprefix(session.keys.prefix)
+    if mode == "pubsub":
+        console.print(
+            f"Published {tasks} messages; each reached {min(reached)} to {max(reached)}"
+            " students (PUBLISH's reply).",
+            markup=False,
+        )
+    else:
+        console.print(
+            f"Pushed {tasks} tasks onto {where}; the dashboard shows who takes each.",
+            markup=False,
+        )
+
+
+@class_app.command("recover", cls=TutorCommand)
+@friendly
+def recover(code: ClassOpt = None, backend: UrlOpt = None, plain: PlainOpt = False) -> None:
+    """Put back on the queue the tasks of the lmove exercise that wait in the working list of a
+    student who stopped mid-task."""
+    import time
+
+    from redisqueue_tutor.classroom import exercise as room_exercise
+    from redisqueue_tutor.classroom.teacher import teaching
+
+    with teaching(_teacher_code(code), backend) as session:
+        moved = room_exercise.recover(session, session.read(), time.time())
+    make_console(plain=plain).print(
+        f"Recovered {len(moved)} task{'s' if len(moved) != 1 else ''}"
+        + (f": {', '.join(t.partition(':')[2] for t in moved)}." if moved else "."),
+        markup=False,
     )
 
 

@@ -16,9 +16,11 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from redisqueue_tutor.classroom.exercise import RoomSummary
 from redisqueue_tutor.classroom.room import IDLE_SECONDS, Poll, Room, Student
 from redisqueue_tutor.lessons.questions import LETTERS
 from redisqueue_tutor.screens.console import Look
+from redisqueue_tutor.screens.exercise import exercise_panel
 from redisqueue_tutor.screens.frame import sep
 from redisqueue_tutor.wording import printable
 
@@ -35,6 +37,7 @@ class DashboardView:
     page: int = 0
     problem: str = ""  # the server cannot be reached: since when, and that it keeps trying
     footer: str = ""
+    summary: RoomSummary | None = None  # the room exercise, when one is on
 
 
 def _ago(seconds: float) -> str:
@@ -136,7 +139,9 @@ def poll_panel(poll: Poll, room: Room, look: Look, *, compact: bool = False) -> 
     return Group(*lines)
 
 
-def header(view: DashboardView, look: Look, *, compact: bool = False) -> list[RenderableType]:
+def header(
+    view: DashboardView, look: Look, *, compact: bool = False, width: int = 80
+) -> list[RenderableType]:
     room = view.room
     present = [s for s in room.students.values() if not s.left]
     parts: list[RenderableType] = [
@@ -156,7 +161,10 @@ def header(view: DashboardView, look: Look, *, compact: bool = False) -> list[Re
     if view.problem:
         parts.append(Text(view.problem, style="bold yellow"))
     poll = room.poll()
-    if poll is not None:
+    if room.latest == "exercise" and room.exercise is not None:
+        summary = view.summary or RoomSummary()
+        parts.append(exercise_panel(room.exercise, summary, width, look, compact=compact))
+    elif poll is not None:
         parts.append(poll_panel(poll, room, look, compact=compact))
     return parts
 
@@ -191,7 +199,7 @@ def dashboard_screen(
     empty = students_table([], view.now, look)  # its heading and rules: what each page costs
     chrome = len(console.render_lines(empty, console.options, pad=False)) + 1  # + the page line
     for compact in (False, True):  # the poll's histogram on one line when the height is short
-        top = Group(*header(view, look, compact=compact))
+        top = Group(*header(view, look, compact=compact, width=width))
         used = len(console.render_lines(top, console.options, pad=False))
         per_page = height - used - footer_lines - chrome
         if per_page >= min(len(roster), MIN_ROWS):

@@ -1,0 +1,151 @@
+"""A student's class screen: the teacher's polls, and the room exercise with the student's own
+tutor as one of the workers. Ends with q (the student stays in the class) or when the teacher
+closes the class."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+import redis
+
+from redisqueue_tutor.classroom.exercise import RoomSummary, Worker, board_summary
+from redisqueue_tutor.classroom.link import class_server, what_failed
+from redisqueue_tutor.classroom.room import Exercise, as_entries, board_exercise, board_poll
+from redisqueue_tutor.classroom.student import Membership, Reporter
+from redisqueue_tutor.lessons.questions import LETTERS
+from redisqueue_tutor.screens.classroom import PollCard, live_screen, poll_card, waiting_card
+from redisqueue_tutor.screens.console import Console, Look, Renderable
+from redisqueue_tutor.screens.exercise import worker_card
+from redisqueue_tutor.screens.keys import QUIT_KEYS, ReadKey
+
+REFRESH = 1.0  # seconds between two readings of the board
+HISTORY = 50  # board entries read when the screen opens: the poll or exercise on now
+NOTE = "q leaves this screen (you stay in the class: `tutor class leave` leaves it)"
+
+
+@dataclass
+class ClassScreen:
+    """What a student's screen shows, from the board entries read so far."""
+
+    member: Membership
+    reporter: Reporter
+    card: PollCard | None = None
+    exercise: Exercise | None = None
+    worker: Worker | None = None
+    summary: RoomSummary = field(default_factory=RoomSummary)
+    latest: str = ""  # "poll" or "exercise": what the teacher sent last
+    closed: bool = False
+    problem: str = ""
+
+    def apply(self, entry_id: str, fields: dict[str, str]) -> None:
+        kind = fields.get("kind")
+        if kind == "closed":
+            self.closed = True
+        elif kind == "exercise":
+            self.exercise = board_exercise(fields, entry_id)
+            self.summary = RoomSummary()
+            self.latest = "exercise" if self.exercise else self.latest
+        elif kind == "room":
+            found = board_summary(fields)
+            if found is not None and self.exercise and fields.get("exercise") == self.exercise.id:
+                self.summary = found
+        elif kind == "reveal" and self.card and fields.get("poll") == self.card.poll.id:
+            answer = fields.get("answer", "")
+            if answer.isdigit():
+                self.card = replace(
+                    self.card, answer=int(answer), explanation=fields.get("explanation", "")
+                )
+        else:
+            poll = board_poll(fields)
+            if poll is not None:
+                self.card, self.latest = PollCard(poll), "poll"
+
+    def start_worker(self) -> None:
+        """The exercise on now gets this student's worker (a new exercise, a new worker)."""
+        exercise = self.exercise
+        if exercise is None or (self.worker and self.worker.state.exercise.id == exercise.id):
+            return
+        self.stop_worker()
+        self.worker = Worker(
+            self.member.url, self.member.keys, self.member.member, exercise, self.reporter.report
+        )
+
+    def stop_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
+
+    def key(self, key: str) -> None:
+        if key in ("x", "X") and self.latest == "exercise" and self.worker is not None:
+            self.worker.close_laptop()
+            return
+        card = self.card
+        if self.latest != "poll" or card is None or card.answer is not None or len(key) != 1:
+            return
+        if key.upper() in LETTERS and LETTERS.index(key.upper()) < len(card.poll.options):
+            choice = LETTERS.index(key.upper())
+            self.card = replace(card, chosen=choice)
+            self.reporter.report(
+                "vote", lesson=card.poll.lesson, question=card.poll.id, choice=choice
+            )
+
+    def frame(self, look: Look, width: int) -> Renderable:
+        if self.latest == "exercise" and self.worker is not None:
+            return worker_card(
+                self.worker.state,
+                self.member.keys,
+                self.member.member,
+                self.summary,
+                width=width,
+                look=look,
+            )
+        if self.latest == "poll" and self.card is not None:
+            return poll_card(self.card, look, self.problem)
+        return waiting_card(self.member.code, self.member.name, self.problem or NOTE, look)
+
+
+def attend(
+    member: Membership,
+    console: Console,
+    read_key: ReadKey,
+    look: Look,
+    reporter: Reporter,
+    *,
+    refresh: float = REFRESH,
+) -> str:
+    """A student's class screen until q or the end of the class: the teacher's polls appear (a
+    letter answers, another changes it, the answer shows when revealed), and during a room
+    exercise this tutor works on the class's queue (x closes the laptop mid-task).
+    Returns why it ended: "left" or "closed"."""
+    keys = member.keys
+    screen = ClassScreen(member, reporter)
+    with class_server(member.url, keys) as client, live_screen(console) as show:
+        history = as_entries(client.xrevrange(keys.board, count=HISTORY))
+        last = history[0][0] if history else "0-0"
+        for entry_id, fields in reversed(history):
+            screen.apply(entry_id, fields)
+        next_read = time.monotonic() + refresh
+        try:
+            while not screen.closed:
+                if screen.latest == "exercise":
+                    screen.start_worker()
+                show(screen.frame(look, console.size.width))
+                key = read_key(max(0.05, min(next_read - time.monotonic(), 0.25)))
+                if key in QUIT_KEYS:
+                    return "left"
+                screen.key(key)
+                if time.monotonic() < next_read:
+                    continue
+                next_read = time.monotonic() + refresh
+                try:
+                    for entry_id, fields in as_entries(client.xread({keys.board: last}, count=100)):
+                        last = entry_id
+                        screen.apply(entry_id, fields)
+                    screen.closed = screen.closed or not client.exists(keys.meta)
+                    screen.problem = reporter.problem  # an answer that could not be sent says so
+                except (redis.RedisError, OSError) as exc:
+                    screen.problem = f"the class is out of reach: {what_failed(exc)}; still trying"
+        finally:
+            screen.stop_worker()
+    return "closed"
