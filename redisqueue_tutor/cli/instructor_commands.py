@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -72,6 +74,15 @@ def present(
     backend: BackendOpt = None,
     lessons_dir: LessonsDir = None,
     plain: PlainOpt = False,
+    class_code: Annotated[
+        str | None,
+        typer.Option(
+            "--class",
+            help="A class you opened (`tutor class open`): students who follow see each screen"
+            " on their own.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Present a lesson to a class: a title slide, then each command and its result large.
 
@@ -105,24 +116,46 @@ def present(
     def card(console_: Console) -> RenderableType:
         return opening_card(found, look, console_)
 
-    with running(backend) as chosen, open_run(found, chosen) as run:
+    with ExitStack() as stack:
+        told = stack.enter_context(_told_class(class_code, found.id, pauses))
+        chosen = stack.enter_context(running(backend))
+        run = stack.enter_context(open_run(found, chosen))
         where = chosen.describe()
         if stdin_is_interactive():
             with terminal_keys() as keys:
                 if auto:
                     present_auto(
                         run, console, keys, look, where, delay=delay, notes=notes,
-                        pauses=pauses, card=card, notes_file=follow,
+                        pauses=pauses, card=card, notes_file=follow, follow=told,
                     )  # fmt: skip
                 else:
                     present_interactive(
                         run, console, keys, look, where, notes=notes, pauses=pauses, card=card,
-                        notes_file=follow,
+                        notes_file=follow, follow=told,
                     )  # fmt: skip
         else:
             present_through(
                 run, console, look, where, notes=notes, pauses=pauses, card=card, notes_file=follow
             )
+
+
+@contextmanager
+def _told_class(
+    code: str | None, lesson: str, pauses: bool
+) -> Iterator[Callable[[int], None] | None]:
+    """With --class: every screen told to the class (follow me), and the end of it."""
+    if code is None:
+        yield None
+        return
+    from redisqueue_tutor.classroom.follow import Broadcast
+    from redisqueue_tutor.classroom.teacher import teaching
+
+    with teaching(code, os.environ.get("TUTOR_CLASS_URL")) as session:
+        told = Broadcast(session, lesson, pauses=pauses)
+        try:
+            yield told
+        finally:
+            told.end()
 
 
 def _format_for(output: Path | None, given: str | None) -> Format:

@@ -10,13 +10,16 @@ from dataclasses import dataclass, field, replace
 import redis
 
 from redisqueue_tutor.classroom.exercise import RoomSummary, Worker, board_summary
+from redisqueue_tutor.classroom.follow import board_presenting
 from redisqueue_tutor.classroom.link import class_server, what_failed
 from redisqueue_tutor.classroom.room import Exercise, as_entries, board_exercise, board_poll
 from redisqueue_tutor.classroom.student import Membership, Reporter
 from redisqueue_tutor.lessons.questions import LETTERS
+from redisqueue_tutor.modes.follow import Following
 from redisqueue_tutor.screens.classroom import PollCard, live_screen, poll_card, waiting_card
 from redisqueue_tutor.screens.console import Console, Look, Renderable
 from redisqueue_tutor.screens.exercise import worker_card
+from redisqueue_tutor.screens.frame import sep
 from redisqueue_tutor.screens.keys import QUIT_KEYS, ReadKey
 
 REFRESH = 1.0  # seconds between two readings of the board
@@ -34,13 +37,20 @@ class ClassScreen:
     exercise: Exercise | None = None
     worker: Worker | None = None
     summary: RoomSummary = field(default_factory=RoomSummary)
-    latest: str = ""  # "poll" or "exercise": what the teacher sent last
+    latest: str = ""  # "poll", "exercise" or "present": what the teacher sent last
     closed: bool = False
     problem: str = ""
+    presenting: tuple[str, int, bool] | None = None  # the teacher's lesson, screen, pauses
+    following: bool = False  # the student chose to see the teacher's screen here
+    follower: Following | None = None
 
     def apply(self, entry_id: str, fields: dict[str, str]) -> None:
         kind = fields.get("kind")
-        if kind == "closed":
+        presenting = board_presenting(fields)
+        if presenting is not None:
+            self.presenting = presenting if presenting[0] else None
+            self.latest = "present" if presenting[0] else self.latest
+        elif kind == "closed":
             self.closed = True
         elif kind == "exercise":
             self.exercise = board_exercise(fields, entry_id)
@@ -76,7 +86,17 @@ class ClassScreen:
             self.worker.stop()
             self.worker = None
 
+    def stop_following(self) -> None:
+        if self.follower is not None:
+            self.follower.close()
+            self.follower = None
+
     def key(self, key: str) -> None:
+        if key in ("f", "F") and self.presenting is not None:
+            self.following = not self.following  # leave the teacher, or join them again
+            if not self.following:
+                self.stop_following()
+            return
         if key in ("x", "X") and self.latest == "exercise" and self.worker is not None:
             self.worker.close_laptop()
             return
@@ -90,7 +110,35 @@ class ClassScreen:
                 "vote", lesson=card.poll.lesson, question=card.poll.id, choice=choice
             )
 
-    def frame(self, look: Look, width: int) -> Renderable:
+    def _followed(self, console: Console, look: Look) -> Renderable | None:
+        """The teacher's screen, run and drawn here, while the student follows."""
+        if not self.following or self.presenting is None:
+            return None
+        lesson, index, pauses = self.presenting
+        if self.follower is None or (self.follower.lesson_id, self.follower.pauses) != (
+            lesson,
+            pauses,
+        ):
+            self.stop_following()
+            self.follower = Following(lesson, pauses=pauses, look=look)
+        footer = f"Following the teacher{sep(look)}f stops following{sep(look)}q leaves"
+        return self.follower.frame(index, console, look, footer)
+
+    def frame(self, console: Console, look: Look) -> Renderable:
+        followed = self._followed(console, look)
+        if followed is not None:
+            return followed
+        width = console.size.width
+        if self.latest == "present" and self.presenting is not None:
+            note = self.follower.problem if self.follower else ""
+            return waiting_card(
+                self.member.code,
+                self.member.name,
+                note
+                or f"The teacher is presenting {self.presenting[0]}: f follows on your screen"
+                f" (f again leaves){sep(look)}q leaves this screen",
+                look,
+            )
         if self.latest == "exercise" and self.worker is not None:
             return worker_card(
                 self.worker.state,
@@ -130,7 +178,7 @@ def attend(
             while not screen.closed:
                 if screen.latest == "exercise":
                     screen.start_worker()
-                show(screen.frame(look, console.size.width))
+                show(screen.frame(console, look))
                 key = read_key(max(0.05, min(next_read - time.monotonic(), 0.25)))
                 if key in QUIT_KEYS:
                     return "left"
@@ -148,4 +196,5 @@ def attend(
                     screen.problem = f"the class is out of reach: {what_failed(exc)}; still trying"
         finally:
             screen.stop_worker()
+            screen.stop_following()
     return "closed"

@@ -194,6 +194,8 @@ class Deck:
     pauses: bool
     card: Callable[[Console], Renderable] | None = None
     notes_file: NotesFile | None = None
+    # Told the index of every screen shown (a class following the presenter: classroom/follow).
+    follow: Callable[[int], None] | None = None
 
     def __post_init__(self) -> None:
         title = [Beat(0, reveal=True)] if self.card is not None else []
@@ -206,6 +208,8 @@ class Deck:
         beat = self.plan[index]
         if self.notes_file is not None:
             self.notes_file.beat(beat)
+        if self.follow is not None:
+            self.follow(index)
         if beat.step == 0 and self.card is not None:
             return with_footer(self.card(console), footer, console), True
         slide = _slide(self.run, self.steps, beat, self.backend, notes=self.notes, footer=footer)
@@ -224,9 +228,10 @@ def present_interactive(
     seen: set[int] | None = None,
     card: Callable[[Console], Renderable] | None = None,
     notes_file: NotesFile | None = None,
+    follow: Callable[[int], None] | None = None,
 ) -> int:
     """Present in a terminal, one screen per beat; returns the last step shown."""
-    deck = Deck(run, backend, notes, pauses, card, notes_file)
+    deck = Deck(run, backend, notes, pauses, card, notes_file, follow)
     clicker = Clicker(len(deck.plan))
     while True:
         beat = deck.plan[clicker.position]
@@ -258,9 +263,10 @@ def present_auto(
     card: Callable[[Console], Renderable] | None = None,
     notes_file: NotesFile | None = None,
     clock: Callable[[], float] = time.monotonic,
+    follow: Callable[[int], None] | None = None,
 ) -> int:
     """Hands-free: a screen every `delay` seconds; space pauses, arrows step, q quits."""
-    deck = Deck(run, backend, notes, pauses, card, notes_file)
+    deck = Deck(run, backend, notes, pauses, card, notes_file, follow)
     position, paused, due = 0, False, clock() + delay
     last = len(deck.plan) - 1
     while True:
