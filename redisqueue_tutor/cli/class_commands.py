@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import suppress
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -98,7 +99,9 @@ def _interactive() -> bool:
     return stdin_is_interactive()
 
 
-def _dashboard(code: str, url: str | None, once: bool, plain: bool) -> None:
+def _dashboard(
+    code: str, url: str | None, once: bool, plain: bool, join: str | None = None
+) -> None:
     import time
 
     from redisqueue_tutor.classroom.teacher import teaching
@@ -107,7 +110,7 @@ def _dashboard(code: str, url: str | None, once: bool, plain: bool) -> None:
     console = make_console(plain=plain)
     look = Look(plain)
     with teaching(code, url) as session:
-        join = _join_line(code, session.teacher.url)
+        join = join or _join_line(code, session.teacher.url)
         if once or not _interactive():
             from redisqueue_tutor.classroom.exercise import exercise_summary
 
@@ -121,22 +124,48 @@ def _dashboard(code: str, url: str | None, once: bool, plain: bool) -> None:
 
         with terminal_keys() as keys:
             watch(session, console, keys, look, join)
-    console.print(f"Class {code} stays open: `tutor class close {code}` ends it.")
+    if join is None:  # a served class ends with its server (_serve_class says so)
+        console.print(f"Class {code} stays open: `tutor class close {code}` ends it.")
 
 
 @class_app.command("open", cls=TutorCommand)
 @friendly
-def open_class(backend: UrlOpt = None, once: OnceOpt = False, plain: PlainOpt = False) -> None:
+def open_class(
+    backend: UrlOpt = None,
+    serve: Annotated[
+        str | None,
+        typer.Option(
+            "--serve",
+            help="No Redis? Serve the tutor's embedded one at HOST:PORT (0.0.0.0:6380 for the"
+            " room's network) for as long as the class is open. See above for what this exposes.",
+            show_default=False,
+            metavar="HOST:PORT",
+        ),
+    ] = None,
+    once: OnceOpt = False,
+    plain: PlainOpt = False,
+) -> None:
     """Open a class on a Redis every student reaches: print its code, then show the live dashboard.
 
     The class's keys live under tutor:class:{CODE}: on that server and expire 6 hours after the
     last activity; its secret stays in your data folder, so only this computer acts as the
     teacher. Piped (or with --once) it prints the code on the first line and the students' join
     command, and leaves the class open.
+
+    With --serve HOST:PORT this tutor serves its embedded fakeredis there instead: anyone who can
+    reach that address and has the generated password, which the join command shows, can read
+    and change everything on it (the class's events, names and answers; it holds nothing else).
+    0.0.0.0 opens it to every network this computer is on; 127.0.0.1 to this computer only. The
+    server, and the class with it, ends when you quit the dashboard (piped: Ctrl-C).
     """
     from redisqueue_tutor.classroom import teacher
     from redisqueue_tutor.classroom.link import class_url
 
+    if serve is not None:
+        if backend:
+            raise Exit(EXIT_BAD_INPUT, "give --serve or --redis-url, not both")
+        _serve_class(serve, once=once, plain=plain)
+        return
     url = class_url(backend)
     opened = teacher.open_class(url)
     console = make_console(plain=plain)
@@ -147,6 +176,32 @@ def open_class(backend: UrlOpt = None, once: OnceOpt = False, plain: PlainOpt = 
         )
         return
     _dashboard(opened.code, None, False, plain)
+
+
+def _serve_class(address: str, *, once: bool, plain: bool) -> None:
+    import threading
+
+    from redisqueue_tutor.classroom import teacher
+    from redisqueue_tutor.classroom.serve import serving
+    from redisqueue_tutor.run.signals import Terminated, signals_as_exit
+
+    console = make_console(plain=plain)
+    with serving(address) as served:
+        opened = teacher.open_class(served.url)
+        join = f"tutor class join {opened.code} --name NAME --redis-url {served.shared}"
+        try:
+            if once or not _interactive():
+                console.print(opened.code, markup=False)
+                console.print(f"Students join with: {join}", markup=False, soft_wrap=True)
+                console.print(f"Serving the class on {served.address} until Ctrl-C.", markup=False)
+                sys.stdout.flush()
+                with signals_as_exit(), suppress(KeyboardInterrupt, Terminated):
+                    threading.Event().wait()
+            else:
+                _dashboard(opened.code, None, False, plain, join=join)
+        finally:
+            teacher.forget(opened.code)
+    console.print(f"Class {opened.code} ended: the server it was served on stopped.", markup=False)
 
 
 @class_app.command("dashboard", cls=TutorCommand)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import secrets
 import select
 import socket
 import threading
@@ -138,6 +139,9 @@ def _server_info() -> bytes:
 
 
 def _process_command(self: BaseFakeSocket, fields: list[bytes]) -> None:
+    password = _PASSWORDS.get(self._server)
+    if password is not None and not _authenticated(self, fields, password):
+        return
     recorder = _RECORDERS.get(self._server)
     if recorder is None:
         _ORIGINAL_PROCESS(self, fields)
@@ -154,6 +158,47 @@ def _process_command(self: BaseFakeSocket, fields: list[bytes]) -> None:
             _ORIGINAL_PROCESS(self, fields)
     finally:
         recorder.ended(self)
+
+
+# A server served on the network with a password (`tutor class open --serve`): fakeredis keeps
+# ACL users but lets every connection in, so the password is asked here, as Redis asks it.
+_PASSWORDS: weakref.WeakKeyDictionary[FakeServer, bytes] = weakref.WeakKeyDictionary()
+_SIGNED_IN: weakref.WeakSet[BaseFakeSocket] = weakref.WeakSet()
+
+
+def _authenticated(sock: BaseFakeSocket, fields: list[bytes], password: bytes) -> bool:
+    """Whether the command may go on; when it may not, its answer is already sent. AUTH [user]
+    password and HELLO ... AUTH user password sign a connection in; nothing else passes first."""
+    if sock in _SIGNED_IN:
+        return True
+    from fakeredis._helpers import OK, SimpleError
+
+    words = [bytes(f) for f in fields]
+    name = words[0].lower() if words else b""
+    given: bytes | None = None
+    if name == b"auth" and len(words) in (2, 3):
+        given = words[-1]
+    elif name == b"hello":
+        upper = [w.upper() for w in words]
+        if b"AUTH" in upper and upper.index(b"AUTH") + 2 < len(words):
+            at = upper.index(b"AUTH")
+            given = words[at + 2]
+            del fields[at : at + 3]  # HELLO goes on without it: fakeredis checks no password
+    elif name == b"quit":
+        return True
+    if given is None:
+        sock.put_response(SimpleError("NOAUTH Authentication required."))
+        return False
+    if not secrets.compare_digest(given, password):
+        sock.put_response(
+            SimpleError("WRONGPASS invalid username-password pair or user is disabled.")
+        )
+        return False
+    _SIGNED_IN.add(sock)
+    if name == b"auth":
+        sock.put_response(OK)
+        return False  # answered here
+    return True
 
 
 # Commands whose replies are corrected (as_redis_answers) or answered here (INFO).
@@ -245,10 +290,15 @@ class _Served(TcpFakeServer):
 
 
 class ServedServer:
-    """A FakeServer served on 127.0.0.1 (a free port) for other processes and asyncio clients."""
+    """A FakeServer served on 127.0.0.1 (a free port) for other processes and asyncio clients;
+    or, for a class (`--serve`), on the address given, every connection asked for `password`."""
 
-    def __init__(self, server: FakeServer) -> None:
-        self._tcp = _Served(("127.0.0.1", 0), server_type="redis", server_version=SERVER_VERSION)
+    def __init__(
+        self, server: FakeServer, address: tuple[str, int] = ("127.0.0.1", 0), password: str = ""
+    ) -> None:
+        if password:
+            _PASSWORDS[server] = password.encode()
+        self._tcp = _Served(address, server_type="redis", server_version=SERVER_VERSION)
         self._tcp.fake_server = server  # every client of the run shares one server
         self._tcp.RequestHandlerClass = _Handler
         self._thread = threading.Thread(
@@ -267,12 +317,21 @@ class ServedServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    @property
+    def host(self) -> str:
+        return str(self._tcp.server_address[0])
+
+    @property
+    def _wake_address(self) -> tuple[str, int]:
+        host = self.host
+        return ("127.0.0.1" if host in ("0.0.0.0", "") else host, self.port)
+
     def close(self) -> None:
         # shutdown() is seen when the serving loop wakes: a connection wakes it now, not at the
         # end of its poll (a traced program's every run paid that wait).
         stopping = threading.Thread(target=self._tcp.shutdown, name="tutor-fakeserver-stop")
         stopping.start()
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 1):
+        with contextlib.suppress(OSError), socket.create_connection(self._wake_address, 1):
             pass
         stopping.join(5)
         self._tcp.server_close()

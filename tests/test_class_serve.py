@@ -1,0 +1,80 @@
+"""A class without a Redis server: `tutor class open --serve` serves the embedded fakeredis, with a
+password, for as long as the class is open. Only ever on loopback here."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from redisqueue_tutor.classroom.serve import parse_address
+from redisqueue_tutor.cli import app
+from tests.conftest import installed_tutor
+
+runner = CliRunner()
+
+
+def _lines(process: subprocess.Popen[str], count: int, seconds: float = 30.0) -> list[str]:
+    assert process.stdout is not None
+    chooser = selectors.DefaultSelector()
+    chooser.register(process.stdout, selectors.EVENT_READ)
+    lines: list[str] = []
+    while len(lines) < count:
+        assert chooser.select(seconds), f"no output in {seconds} s: {lines}"
+        line = process.stdout.readline()
+        assert line, f"the tutor ended: {lines}"
+        lines.append(line.rstrip("\n"))
+    return lines
+
+
+def test_a_served_class_asks_for_its_password_and_ends_with_the_teachers_tutor(
+    tmp_path: Path, monkeypatch
+):
+    env = {**os.environ, "TUTOR_DATA_DIR": str(tmp_path / "t"), "NO_COLOR": "1"}
+    env.pop("TUTOR_REDIS_URL", None)
+    process = subprocess.Popen(
+        [installed_tutor(), "class", "open", "--serve", "127.0.0.1:0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        code, join, serving = _lines(process, 3)
+        url = join.rsplit(" ", 1)[1]
+        assert join == f"Students join with: tutor class join {code} --name NAME --redis-url {url}"
+        assert url.startswith("redis://:") and "@127.0.0.1:" in url
+        assert serving.startswith("Serving the class on 127.0.0.1:")
+
+        def join_as(name: str, with_url: str):
+            monkeypatch.setenv("TUTOR_DATA_DIR", str(tmp_path / name))
+            return runner.invoke(
+                app, ["class", "join", code, "--name", name, "--redis-url", with_url]
+            )
+
+        assert join_as("ana", url).exit_code == 0
+        password = url.split("//:", 1)[1].split("@", 1)[0]
+        wrong = join_as("ben", url.replace(password, "not-it"))
+        assert wrong.exit_code == 3 and "refused the user name or password" in wrong.stderr
+        none = join_as("cy", url.replace(f":{password}@", ""))
+        assert none.exit_code == 3 and "this Redis needs a password" in none.stderr
+        monkeypatch.setenv("TUTOR_DATA_DIR", str(tmp_path / "t"))
+        status = runner.invoke(app, ["class", "status", code, "--plain"])
+        assert status.exit_code == 0 and "ana" in status.stdout.lower()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    assert out.strip().endswith(f"Class {code} ended: the server it was served on stopped.")
+    assert not list((tmp_path / "t" / "classes").glob("*.json"))  # nothing left to close
+
+
+@pytest.mark.parametrize("text", ["6380", "host:6380", "0.0.0.0:99999", "localhost:"])
+def test_a_serve_address_is_host_colon_port(text: str):
+    with pytest.raises(Exception, match="--serve"):
+        parse_address(text)
