@@ -29,6 +29,7 @@ from redisqueue_tutor.wording import printable
 ENV_DATA_DIR = "TUTOR_DATA_DIR"
 APP_NAME = "redisqueue-tutor"
 FILE_NAME = "progress.json"
+CLASS_FILE = "class.json"  # the class a learner joined (classroom/student.py)
 LOCK_NAME = "progress.lock"
 FORMAT = 1
 LOCK_TIMEOUT = 10.0  # seconds; a save holds the lock for milliseconds

@@ -499,3 +499,18 @@ def test_a_reporter_sends_what_waited_once_the_server_is_back_without_a_new_even
         time.sleep(0.05)
     assert student.membership(tmp_path / "ana").pending == ()
     assert reporter.close() == ""
+
+
+def test_the_poll_picker_opens_on_the_lesson_most_of_the_room_is_on():
+    from redisqueue_tutor.modes.poll_picker import Picker
+
+    room = _room(3)
+    for n, lesson in enumerate(["streams", "streams", "queue"]):
+        room.students[f"{n:08x}"].lesson = lesson
+    picker = Picker.for_room(room)
+    assert picker.lessons[picker.at] == "streams"
+    assert picker.key("\x1b[B") == "" and picker.question == 1
+    assert picker.key("\x1b[A") == "" and picker.question == 0
+    assert picker.key("\x1b[C") == "" and picker.lessons[picker.at] != "streams"
+    assert picker.key("\r") == "ask"
+    assert picker.key("\x1b") == "cancel"

@@ -32,9 +32,9 @@ from redisqueue_tutor.classroom.keys import (
 )
 from redisqueue_tutor.classroom.link import BackendError, address, class_server, what_failed
 from redisqueue_tutor.jsonfile import JsonFileError, load_json
-from redisqueue_tutor.progress import ProgressError, data_dir, locked, replace_file
+from redisqueue_tutor.progress import CLASS_FILE, ProgressError, data_dir, locked, replace_file
 
-FILE_NAME = "class.json"
+FILE_NAME = CLASS_FILE
 LEFT_NAME = "class-left.json"  # the last class left: joining it again under that name is you
 LOCK_NAME = "class.lock"
 MAX_PENDING = 20_000  # events kept while offline; a whole day of a busy class is a few hundred
@@ -362,13 +362,6 @@ class ReportedSteps(set[int]):
         if number != self._last:  # a redraw of the same step (a resize) is not news
             self._last = number
             self._reporter.report("step", lesson=self._lesson, step=number, total=self._total)
-
-
-def reporter_if_joined(base: Path | None = None) -> Reporter | None:
-    """The reporter of the class this learner joined, or None (one stat when they joined none)."""
-    if not _path(base).exists():
-        return None
-    return Reporter.joined(base)
 
 
 def forget(base: Path | None = None) -> None:

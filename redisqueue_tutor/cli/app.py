@@ -7,7 +7,7 @@ import inspect
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 import typer.core
@@ -15,6 +15,9 @@ import typer.core
 from redisqueue_tutor.keyspace.refused import Refused
 from redisqueue_tutor.lessons import ENV_LESSONS_DIR, LessonError, UnknownLesson
 from redisqueue_tutor.screens.console import make_console
+
+if TYPE_CHECKING:
+    from redisqueue_tutor.classroom.student import Reporter
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -214,6 +217,18 @@ def _backend_message(exc: Exception) -> str | None:
     if isinstance(exc, BackendError):
         return str(exc)
     return explain(exc)
+
+
+def class_reporter() -> Reporter | None:
+    """The reporter of the class this learner joined (`tutor class join`), for step, quiz and
+    --predict; None, without loading the classroom's modules, when they joined none."""
+    from redisqueue_tutor.progress import CLASS_FILE, data_dir
+
+    if not (data_dir() / CLASS_FILE).exists():
+        return None
+    from redisqueue_tutor.classroom.student import Reporter
+
+    return Reporter.joined()
 
 
 def confirm(console: Any, prompt: str) -> bool:

@@ -212,8 +212,10 @@ def dashboard(
     """Show the live dashboard of a class you opened: who joined, where each student is, quiz
     scores, and the poll being answered.
 
-    Keys: r shows the poll's answer on every screen, n/p turn the pages of students, q quits (the
-    class stays open). Piped, or with --once, it prints one frame and exits.
+    Keys: p puts one of a lesson's questions to the class (←/→ lesson, ↑/↓ question, Enter asks),
+    r shows its answer on every screen, v recovers the tasks of a stopped student in the lmove
+    exercise, ←/→ (or n/b) turn the pages of students, q quits (the class stays open). Piped, or
+    with --once, it prints one frame and exits.
     """
     _dashboard(_teacher_code(code), backend, once, plain)
 

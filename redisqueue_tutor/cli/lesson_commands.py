@@ -23,6 +23,7 @@ from redisqueue_tutor.cli.app import (
     LessonArg,
     LessonsDir,
     PlainOpt,
+    class_reporter,
     command,
     friendly,
     print_error,
@@ -146,10 +147,12 @@ def step(
 
     console = make_console(plain=plain)
     look = Look(plain)
-    from redisqueue_tutor.classroom.student import ReportedSteps, reporter_if_joined
+    reporter = class_reporter()  # a class this learner joined hears of every step shown
+    seen: set[int] = set()
+    if reporter is not None:
+        from redisqueue_tutor.classroom.student import ReportedSteps
 
-    reporter = reporter_if_joined()  # a class this learner joined hears of every step shown
-    seen: set[int] = ReportedSteps(reporter, found.id, len(found.steps)) if reporter else set()
+        seen = ReportedSteps(reporter, found.id, len(found.steps))
     opening = lesson_opening(found, look, lessons_dir)
     # Leaving the block, also on Ctrl-C, joins the listener threads and removes the run's keys.
     try:

@@ -17,6 +17,7 @@ from redisqueue_tutor.cli.app import (
     LessonArg,
     LessonsDir,
     PlainOpt,
+    class_reporter,
     command,
     confirm,
     friendly,
@@ -166,9 +167,7 @@ def quiz(
     answers = answers_for(
         console, look, interactive=interactive, read_key=key_reader(), stream=sys.stdin
     )
-    from redisqueue_tutor.classroom.student import reporter_if_joined
-
-    reporter = reporter_if_joined()
+    reporter = class_reporter()
     run = take_quiz(
         items,
         found,

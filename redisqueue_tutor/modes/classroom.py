@@ -22,10 +22,13 @@ from redisqueue_tutor.classroom.keys import ClassError
 from redisqueue_tutor.classroom.link import what_failed
 from redisqueue_tutor.classroom.room import Room
 from redisqueue_tutor.classroom.teacher import Session
+from redisqueue_tutor.modes.poll_picker import Picker
 from redisqueue_tutor.screens.classroom import (
     DashboardView,
+    PickerView,
     dashboard_screen,
     live_screen,
+    picker_panel,
 )
 from redisqueue_tutor.screens.console import Console, Look
 from redisqueue_tutor.screens.keys import (
@@ -39,8 +42,8 @@ from redisqueue_tutor.screens.keys import (
 
 REFRESH = 1.0  # seconds between two readings of the room (the issue asks at least once a second)
 RENEW = 60.0  # seconds between two renewals of the class's expiry
-DASHBOARD_KEYS = "r show the answer · v recover tasks · n/p page · q quit (the class stays open)"
-PLAIN_KEYS = "r show the answer | v recover tasks | n/p page | q quit (the class stays open)"
+DASHBOARD_KEYS = "p poll · r show the answer · v recover tasks · ←/→ page · q quit"
+PLAIN_KEYS = "p poll | r show the answer | v recover tasks | Left/Right page | q quit"
 
 
 def _problem(exc: BaseException, since: float) -> str:
@@ -64,6 +67,7 @@ class Dashboard:
         self._failing: float | None = None
         self._renewed = time.monotonic()
         self._told: dict[str, str] = {}
+        self.picker: Picker | None = None  # `p`: choosing a question for the class
 
     def refresh(self) -> None:
         try:
@@ -87,10 +91,36 @@ class Dashboard:
             tell_the_room(self.session, fields)
             self._told = fields
 
+    def pick(self, key: str) -> None:
+        """A key while the question picker is open: Enter asks, Esc closes it."""
+        assert self.picker is not None
+        outcome = self.picker.key(key)
+        lesson = self.picker.lesson
+        if outcome == "ask" and lesson is not None:
+            question = lesson.questions[self.picker.question]
+            try:
+                self.session.ask(lesson.id, question)
+                self.session.read(self.room)
+                self.problem = ""
+            except (redis.RedisError, OSError) as exc:
+                self.problem = _problem(exc, self.clock())
+        if outcome:
+            self.picker = None
+
+    def picker_view(self) -> PickerView:
+        assert self.picker is not None
+        lesson = self.picker.lesson
+        questions = [(q.id, q.prompt) for q in lesson.questions] if lesson else []
+        lesson_id = self.picker.lessons[self.picker.at]
+        title = lesson.title if lesson else "(this lesson cannot be read)"
+        return PickerView(lesson_id, title, questions, self.picker.question)
+
     def act(self, key: str) -> None:
         """r shows the poll's answer; v recovers the tasks of students who stopped mid-task."""
         try:
-            if key in ("r", "R"):
+            if key in ("p", "P"):
+                self.picker = Picker.for_room(self.room)
+            elif key in ("r", "R"):
                 self.session.reveal(self.room)
             elif key in ("v", "V"):
                 moved = recover(self.session, self.room)
@@ -112,7 +142,8 @@ def watch(
     refresh: float = REFRESH,
 ) -> Room:
     """The live dashboard until q: reads the room every `refresh` seconds, r reveals the poll's
-    answer, v recovers an exercise's tasks, n/p turn the roster's pages. Returns the room."""
+    answer, p picks a question for a poll, v recovers an exercise's tasks, ←/→ turn the roster's
+    pages. Returns the room."""
     dashboard = Dashboard(session, clock)
     page = 0
     next_read = 0.0
@@ -122,6 +153,11 @@ def watch(
             if time.monotonic() >= next_read:
                 dashboard.refresh()
                 next_read = time.monotonic() + refresh
+            if dashboard.picker is not None:
+                rows = max(1, console.size.height - 4)
+                show(picker_panel(dashboard.picker_view(), rows, look))
+                dashboard.pick(read_key(max(0.05, next_read - time.monotonic())))
+                continue
             view = DashboardView(
                 dashboard.room, join, clock(), page, dashboard.problem, footer, dashboard.summary
             )
@@ -132,7 +168,7 @@ def watch(
                 return dashboard.room
             if key in ("n", "N", " ", *RIGHT, *PAGE_DOWN):
                 page = min(page + 1, pages - 1)
-            elif key in ("p", "P", "b", *LEFT, *PAGE_UP):
+            elif key in ("b", "B", *LEFT, *PAGE_UP):
                 page = max(page - 1, 0)
             else:
                 dashboard.act(key)

@@ -305,3 +305,50 @@ def live_screen(console: Console) -> Iterator[Callable[[RenderableType], None]]:
         redirect_stderr=False,
     ) as live:
         yield lambda frame: live.update(frame, refresh=True)
+
+
+@dataclass(frozen=True)
+class PickerView:
+    lesson_id: str
+    title: str
+    questions: list[tuple[str, str]]  # id, prompt
+    chosen: int
+
+
+def picker_panel(view: PickerView, rows: int, look: Look) -> RenderableType:
+    """`p` on the dashboard: the lesson's questions, one chosen; `rows` lines at most for them."""
+    arrows = ("<-", "->") if look.plain else ("←", "→")
+    questions, chosen = view.questions, view.chosen
+    lines: list[RenderableType] = [
+        Text.assemble(
+            ("Put a question to the class", "bold"),
+            f"   {arrows[0]} ",
+            (view.lesson_id, "bold cyan"),
+            f" {arrows[1]}  ",
+            (printable(view.title), "dim"),
+            no_wrap=True,
+            overflow="ellipsis",
+        )
+    ]
+    if not questions:
+        lines.append(Text("This lesson has no quiz questions.", style="dim"))
+    start = max(0, min(chosen - rows // 2, len(questions) - rows))
+    for index in range(start, min(start + max(rows, 1), len(questions))):
+        question_id, prompt = questions[index]
+        mark = "> " if index == chosen else "  "
+        lines.append(
+            Text.assemble(
+                (mark, "bold"),
+                (question_id, "bold" if index == chosen else "cyan"),
+                "  ",
+                printable(prompt),
+                style="reverse" if index == chosen and not look.plain else "",
+                no_wrap=True,
+                overflow="ellipsis",
+            )
+        )
+    updown = "Up/Down" if look.plain else "↑/↓"
+    leftright = "Left/Right" if look.plain else "←/→"
+    keys = sep(look).join([f"{updown} question", f"{leftright} lesson", "Enter ask", "Esc cancel"])
+    lines.append(Text(keys, style="dim"))
+    return Group(*lines)
