@@ -514,3 +514,35 @@ def test_the_poll_picker_opens_on_the_lesson_most_of_the_room_is_on():
     assert picker.key("\x1b[C") == "" and picker.lessons[picker.at] != "streams"
     assert picker.key("\r") == "ask"
     assert picker.key("\x1b") == "cancel"
+
+
+@pytest.mark.real
+def test_a_poll_takes_the_screen_of_a_student_in_the_middle_of_a_lesson(
+    redis_server, tmp_path: Path
+):
+    from redisqueue_tutor.modes.attend import ClassPolls
+
+    url = redis_server.url
+    opened = teacher.open_class(url, tmp_path / "t")
+    member = student.join(opened.code, "Ana", url, tmp_path / "ana")
+    reporter = student.Reporter(tmp_path / "ana")
+    polls = ClassPolls(member, reporter)
+    console = Console(width=80, height=24, file=io.StringIO(), color_system=None)
+    keys = iter(["B", "\r"])
+    try:
+        assert polls.offer(console, lambda timeout=None: next(keys), Look(True)) is False
+        with teacher.teaching(opened.code, base=tmp_path / "t") as session:
+            poll = session.ask("queue", QUEUE.questions[0])
+        deadline = time.monotonic() + 10
+        while not polls.offer(console, lambda timeout=None: next(keys), Look(True)):
+            assert time.monotonic() < deadline, "the poll never reached the lesson"
+            time.sleep(0.05)
+    finally:
+        polls.stop()
+    shown = console.file.getvalue()
+    assert QUEUE.questions[0].prompt[:40] in shown and "Any key goes back to the lesson." in shown
+    assert reporter.close(timeout=10) == ""
+    with teacher.teaching(opened.code, base=tmp_path / "t") as session:
+        room = session.read()
+        assert room.polls[poll.id].votes == {member.member: 1}
+        session.close()

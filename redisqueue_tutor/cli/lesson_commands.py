@@ -7,6 +7,8 @@ They import the engine (and so redis and fakeredis) only when they run a lesson:
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -46,7 +48,9 @@ if TYPE_CHECKING:
 
     from rich.console import Console, RenderableType
 
+    from redisqueue_tutor.classroom.student import Reporter
     from redisqueue_tutor.lessons.model import Lesson
+    from redisqueue_tutor.modes.attend import ClassPolls
     from redisqueue_tutor.modes.step import Opening
 
 
@@ -147,61 +151,71 @@ def step(
 
     console = make_console(plain=plain)
     look = Look(plain)
-    reporter = class_reporter()  # a class this learner joined hears of every step shown
+    opening = lesson_opening(found, look, lessons_dir)
+    # Leaving the block, also on Ctrl-C, joins the listener threads and removes the run's keys.
+    with (
+        _steps_kept(found, plain) as (seen, reporter),
+        running(backend) as chosen,
+        open_run(found, chosen) as run,
+    ):
+        where = chosen.describe()
+        if predict:
+            from redisqueue_tutor.modes.predict import play_predict
+            from redisqueue_tutor.modes.quiz import answers_for
+
+            answers = answers_for(
+                console,
+                look,
+                interactive=stdin_is_interactive(),
+                read_key=key_reader(),
+                stream=sys.stdin,
+            )
+            play_predict(run, console, look, where, answers, seen=seen)
+        elif stdin_is_interactive():
+            with terminal_keys() as keys:
+                if auto:
+                    play_auto(
+                        run, console, keys, look, where, delay=delay, seen=seen, opening=opening
+                    )
+                else:
+                    polls = _class_polls(reporter)
+                    try:
+                        play_interactive(
+                            run, console, keys, look, where, seen=seen, opening=opening,
+                            glossary=lesson_glossary(found.id, look, lessons_dir),
+                            interruption=polls,
+                        )  # fmt: skip
+                    finally:
+                        if polls is not None:
+                            polls.stop()
+        else:
+            play_through(
+                run,
+                console,
+                look,
+                where,
+                delay=delay if auto else 0.0,
+                seen=seen,
+                opening=opening,
+            )
+
+
+@contextmanager
+def _steps_kept(lesson: Lesson, plain: bool) -> Iterator[tuple[set[int], Reporter | None]]:
+    """The steps the learner sees: saved as progress at the end, whatever happened (progress
+    never stops a lesson), and told to the class they joined as each is shown."""
+    reporter = class_reporter()
     seen: set[int] = set()
     if reporter is not None:
         from redisqueue_tutor.classroom.student import ReportedSteps
 
-        seen = ReportedSteps(reporter, found.id, len(found.steps))
-    opening = lesson_opening(found, look, lessons_dir)
-    # Leaving the block, also on Ctrl-C, joins the listener threads and removes the run's keys.
+        seen = ReportedSteps(reporter, lesson.id, len(lesson.steps))
     try:
-        with running(backend) as chosen, open_run(found, chosen) as run:
-            where = chosen.describe()
-            if predict:
-                from redisqueue_tutor.modes.predict import play_predict
-                from redisqueue_tutor.modes.quiz import answers_for
-
-                answers = answers_for(
-                    console,
-                    look,
-                    interactive=stdin_is_interactive(),
-                    read_key=key_reader(),
-                    stream=sys.stdin,
-                )
-                play_predict(run, console, look, where, answers, seen=seen)
-            elif stdin_is_interactive():
-                with terminal_keys() as keys:
-                    if auto:
-                        play_auto(
-                            run, console, keys, look, where, delay=delay, seen=seen, opening=opening
-                        )
-                    else:
-                        play_interactive(
-                            run,
-                            console,
-                            keys,
-                            look,
-                            where,
-                            seen=seen,
-                            opening=opening,
-                            glossary=lesson_glossary(found.id, look, lessons_dir),
-                        )
-            else:
-                play_through(
-                    run,
-                    console,
-                    look,
-                    where,
-                    delay=delay if auto else 0.0,
-                    seen=seen,
-                    opening=opening,
-                )
+        yield seen, reporter
     finally:
-        # Whatever happened, keep the steps the learner saw (progress never stops a lesson).
         from redisqueue_tutor.progress import save_steps_seen
 
-        warning = save_steps_seen(found.id, seen, len(found.steps))
+        warning = save_steps_seen(lesson.id, seen, len(lesson.steps))
         if warning:
             make_console(stderr=True, plain=plain).print(
                 f"Warning: {warning}", markup=False, soft_wrap=True
@@ -211,6 +225,21 @@ def step(
             make_console(stderr=True, plain=plain).print(
                 f"Class: {problem}", markup=False, soft_wrap=True
             )
+
+
+def _class_polls(reporter: Reporter | None) -> ClassPolls | None:
+    """The teacher's polls, put to a learner who joined a class while they step."""
+    if reporter is None:
+        return None
+    from redisqueue_tutor.classroom.keys import ClassError
+    from redisqueue_tutor.classroom.student import membership
+    from redisqueue_tutor.modes.attend import ClassPolls
+
+    try:
+        member = membership()
+    except ClassError:
+        return None
+    return ClassPolls(member, reporter) if member is not None else None
 
 
 def lesson_opening(lesson: Lesson, look: Look, lessons_dir: list[Path] | None) -> Opening:

@@ -19,8 +19,8 @@ from redisqueue_tutor.modes.follow import Following
 from redisqueue_tutor.screens.classroom import PollCard, live_screen, poll_card, waiting_card
 from redisqueue_tutor.screens.console import Console, Look, Renderable
 from redisqueue_tutor.screens.exercise import worker_card
-from redisqueue_tutor.screens.frame import sep
-from redisqueue_tutor.screens.keys import QUIT_KEYS, ReadKey
+from redisqueue_tutor.screens.frame import draw, sep
+from redisqueue_tutor.screens.keys import QUIT_KEYS, RESIZE, ReadKey
 
 REFRESH = 1.0  # seconds between two readings of the board
 HISTORY = 50  # board entries read when the screen opens: the poll or exercise on now
@@ -198,3 +198,37 @@ def attend(
             screen.stop_worker()
             screen.stop_following()
     return "closed"
+
+
+class ClassPolls:
+    """The teacher's questions put to a student in the middle of `tutor step`: between two
+    keys the poll takes the screen, a letter answers it, any key goes back to the lesson."""
+
+    def __init__(self, member: Membership, reporter: Reporter) -> None:
+        from redisqueue_tutor.classroom.board import BoardWatcher
+
+        self.reporter = reporter
+        self.watcher = BoardWatcher(member)
+
+    def offer(self, console: Console, read_key: ReadKey, look: Look) -> bool:
+        poll = self.watcher.take()
+        if poll is None:
+            return False
+        card = PollCard(poll)
+        back = "Esc goes back to the lesson without answering."
+        while True:
+            draw(console, poll_card(card, look, back, changeable=False))
+            key = read_key()
+            if key == RESIZE:
+                continue
+            if card.chosen is not None or key in QUIT_KEYS:
+                return True  # the answer was shown: any key goes back
+            if len(key) == 1 and key.upper() in LETTERS[: len(poll.options)]:
+                card = replace(card, chosen=LETTERS.index(key.upper()))
+                self.reporter.report(
+                    "vote", lesson=poll.lesson, question=poll.id, choice=card.chosen
+                )
+                back = "Any key goes back to the lesson."
+
+    def stop(self) -> None:
+        self.watcher.stop()

@@ -14,7 +14,7 @@ import enum
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from redisqueue_tutor.run.records import StepRecord
 from redisqueue_tutor.screens.console import Console, Look, Renderable
@@ -267,6 +267,30 @@ def _overlaid(console: Console, overlay: Renderable, read_key: ReadKey) -> bool:
             return key.lower() != "q"
 
 
+class Interruption(Protocol):
+    """Something that may take the screen between two keys: a class's poll (modes/attend.py)."""
+
+    def offer(self, console: Console, read_key: ReadKey, look: Look) -> bool:
+        """Take the screen if there is something to show; True when it did (redraw after)."""
+        ...
+
+
+CHECK_EVERY = 1.0  # seconds between two looks for an interruption while waiting for a key
+
+
+def _next_key(
+    console: Console, read_key: ReadKey, look: Look, interruption: Interruption | None
+) -> str:
+    """The next key; while none comes, an interruption may take the screen (then TIMEOUT, to
+    redraw the lesson)."""
+    if interruption is None:
+        return read_key()
+    while True:
+        key = read_key(CHECK_EVERY)
+        if key != TIMEOUT or interruption.offer(console, read_key, look):
+            return key
+
+
 def play_interactive(
     run: LessonRun,
     console: Console,
@@ -277,8 +301,10 @@ def play_interactive(
     seen: set[int] | None = None,
     opening: Opening | None = None,
     glossary: Callable[[Console], Renderable] | None = None,
+    interruption: Interruption | None = None,
 ) -> int:
-    """Step with keys, one fitted screen at a time: the concept card, the steps, the closing."""
+    """Step with keys, one fitted screen at a time: the concept card, the steps, the closing.
+    `interruption` (a class the learner joined) may take the screen between two keys."""
     pages = _Pages(run, backend, opening or Opening())
     total = pages.total
     nav = Navigator(total, position=pages.first, first=pages.first, end_page=pages.closing)
@@ -291,7 +317,7 @@ def play_interactive(
             continue
         if pages.draw(nav, console, look, moment_wanted=pages.moment_wanted) and seen is not None:
             seen.add(nav.position)
-        key = read_key()
+        key = _next_key(console, read_key, look, interruption)
         if key in (RESIZE, TIMEOUT):
             continue
         if nav.position > total and pages.scrolled(key):

@@ -236,7 +236,9 @@ class PollCard:
     explanation: str = ""
 
 
-def poll_card(card: PollCard, look: Look, note: str = "") -> RenderableType:
+def poll_card(
+    card: PollCard, look: Look, note: str = "", *, changeable: bool = True
+) -> RenderableType:
     poll = card.poll
     lines: list[RenderableType] = [
         Text.assemble(("The teacher asks", "bold"), ("  " + poll.lesson, "dim")),
@@ -263,10 +265,11 @@ def poll_card(card: PollCard, look: Look, note: str = "") -> RenderableType:
         )
         lines.append(Text.assemble(verdict, " ", printable(card.explanation)))
     elif card.chosen is not None:
+        change = " (another letter changes it)" if changeable else ""
         lines.append(
             Text(
-                f"You answered {LETTERS[card.chosen]} (another letter changes it); "
-                "waiting for the teacher to show the answer.",
+                f"You answered {LETTERS[card.chosen]}{change}; the teacher shows the answer"
+                " to the room.",
                 style="dim",
             )
         )
