@@ -11,9 +11,10 @@ Three figures, on a redis-server of our own (or --url):
 2. The dashboard's refresh cost with 60 and 300 students: one refresh is reading what arrived
    since the last one (one new event per student) and drawing the frame at 80x24 and at 120x40.
    Given in milliseconds and as a share of the one second between refreshes.
-3. Redis commands per student per minute, counted by the server (INFO commandstats): a student
-   who sees a step every 5 s, answers a question every 10 s, and keeps the class screen open
-   (one reading of the board a second), against the server's own capacity.
+3. Redis commands per student per minute, counted by the server (INFO stats): a student who sees
+   a step every 5 s, answers a question every 10 s, and keeps the class screen open (one reading
+   of the board a second) or steps through a lesson (the board watched for polls), against the
+   server's own capacity.
 """
 
 from __future__ import annotations
@@ -160,11 +161,29 @@ def commands_per_minute(url: str, root: Path) -> dict[str, float]:
                 client.exists(keys.meta)
 
         screen = counted(one_second_of_screen) / 10
+
+    def five_seconds_of_a_lesson() -> None:  # the board watched for polls while stepping
+        from redisqueue_tutor.classroom.board import BoardWatcher
+
+        found = student.membership(base)
+        assert found is not None
+        watcher = BoardWatcher(found)
+        time.sleep(5)
+        watcher.stop()
+        time.sleep(1.2)  # its last XREAD ends
+
+    lesson = counted(five_seconds_of_a_lesson) / 5
     with teacher.teaching(opened.code, base=root / "teacher") as session:
         session.close()
     per_event = ten_events / 10  # a reporter's connection and handshake included
-    minute = 12 * per_event + 6 * per_event + 60 * screen
-    return {"join": join, "per event": per_event, "per second of screen": screen, "minute": minute}
+    minute = 12 * per_event + 6 * per_event + 60 * max(screen, lesson)
+    return {
+        "join": join,
+        "per event": per_event,
+        "per second of screen": screen,
+        "per second of a lesson": lesson,
+        "minute": minute,
+    }
 
 
 def server_capacity(url: str, seconds: float = 1.0) -> float:
@@ -208,8 +227,9 @@ def main() -> None:
         capacity = server_capacity(url)
         print(
             f"commands per student: join {cpm['join']:.0f}, per event {cpm['per event']:.1f}, per "
-            f"second of the class screen {cpm['per second of screen']:.1f}; a minute (a step "
-            f"every 5 s, an answer every 10 s, the screen open): {cpm['minute']:.0f}"
+            f"second of the class screen {cpm['per second of screen']:.1f}, per second of a "
+            f"lesson (the board watched) {cpm['per second of a lesson']:.1f}; a minute (a step "
+            f"every 5 s, an answer every 10 s, the busier of the two): {cpm['minute']:.0f}"
         )
         per_second = cpm["minute"] / 60
         print(
