@@ -108,3 +108,52 @@ def test_with_pubsub_every_student_hears_every_message(redis_server, tmp_path: P
         summary = room_exercise.exercise_summary(session, room, time.time())
         session.close()
     assert summary.heard == {"S0": 6, "S1": 6, "S2": 6, "S3": 6}
+
+
+def test_a_task_recovered_twice_and_a_second_exercise_starts_clean(
+    redis_server, tmp_path: Path, monkeypatch
+):
+    monkeypatch.setattr(room_exercise, "WORK_SECONDS", (30, 30))  # held until x
+    opened, members, reporters = _class(redis_server, tmp_path, 3)
+
+    def workers_for(started):
+        return [
+            room_exercise.Worker(m.url, m.keys, m.member, started, r.report)
+            for m, r in zip(members, reporters, strict=True)
+        ]
+
+    with teacher.teaching(opened.code, base=tmp_path / "t") as session:
+        leftover = room_exercise.start(session, "lmove", 30)
+        room_exercise.send(session, leftover)  # nobody works on these: they stay on the queue
+        started = room_exercise.start(session, "lmove", 1)
+        assert not redis_server.client().exists(room_exercise.tasks_key(opened.keys))
+        first, second, third = workers_for(started)
+        room_exercise.send(session, started)
+    task = f"{started.id}:task-01"
+    holder = _holder((first, second, third))
+    holder.close_laptop()
+    _until(lambda: _takes(opened, tmp_path, task) == 1)
+    with teacher.teaching(opened.code, base=tmp_path / "t") as session:
+        assert room_exercise.recover(session, session.read(), time.time() + 60) == [task]
+    again = _holder([w for w in (first, second, third) if w is not holder])
+    again.close_laptop()
+    _until(lambda: _takes(opened, tmp_path, task) == 2)
+    with teacher.teaching(opened.code, base=tmp_path / "t") as session:
+        assert room_exercise.recover(session, session.read(), time.time() + 60) == [task]
+        room = session.read()
+        assert room.exercise.twice() == [] and room.exercise.recovered[task] == 2
+    for worker in (first, second, third):
+        worker.close_laptop()  # ends its thread now, task in hand or not
+    for reporter in reporters:
+        reporter.close(timeout=10)
+
+
+def _holder(workers):
+    """The worker that takes the task in hand."""
+    _until(lambda: any(w.state.working for w in workers))
+    return next(w for w in workers if w.state.working)
+
+
+def _takes(opened, tmp_path: Path, task: str) -> int:
+    with teacher.teaching(opened.code, base=tmp_path / "t") as session:
+        return len(session.read().exercise.takers.get(task, []))

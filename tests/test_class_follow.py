@@ -64,3 +64,15 @@ def test_a_student_who_follows_sees_the_teachers_screen_and_can_leave_and_come_b
         session.close()
     screen.apply(last_id, last)
     assert screen.presenting is None
+
+
+def test_only_a_lesson_this_tutor_has_is_followed(tmp_path: Path):
+    from redisqueue_tutor.modes.follow import Following
+
+    planted = tmp_path / "evil.toml"  # a path on the board would run the file's program
+    planted.write_text((Path(__file__).parent.parent / "lessons" / "queue.toml").read_text())
+    for named in (str(planted), "../evil", "no-such-lesson"):
+        following = Following(named, pauses=True, look=Look(plain=True))
+        assert "a lesson this tutor does not have" in following.problem
+        console = Console(width=80, height=24, file=io.StringIO(), color_system=None)
+        assert following.frame(1, console, Look(plain=True), "") is None

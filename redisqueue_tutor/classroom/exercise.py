@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import redis
 
@@ -55,6 +54,15 @@ def start(session: Session, mode: str, tasks: int) -> Exercise:
     if mode not in MODES:
         raise ClassError(f"no exercise {mode!r}: use one of {', '.join(MODES)}")
     exercise_id = secrets.token_hex(3)
+    # A new exercise starts from an empty queue: what the last one left (tasks nobody took,
+    # tasks in a stopped student's working list) would go to the new workers.
+    stale = [
+        name
+        for name in session.client.scan_iter(match=session.keys.pattern, count=1000)
+        if name == tasks_key(session.keys) or name.startswith(working_key(session.keys, ""))
+    ]
+    if stale:
+        session.client.unlink(*stale)
     entry = session.client.xadd(
         session.keys.board,
         {"kind": "exercise", "exercise": exercise_id, "mode": mode, "tasks": str(tasks)},
@@ -103,8 +111,7 @@ def recover(session: Session, room: Room, now: float | None = None) -> list[str]
             {"kind": "recovered", "exercise": exercise.id, "tasks": " ".join(moved)},
             maxlen=BOARD_MAXLEN,
             approximate=True,
-        )
-        exercise.recovered |= set(moved)
+        )  # the room counts it when it reads the board, as every reader of the room does
     return moved
 
 
@@ -215,8 +222,10 @@ class Worker:
         self._stop.set()
 
     def stop(self) -> None:
+        """Take no more tasks. The task in hand is finished if the tutor lives on; a tutor that
+        ends now leaves it as a closed laptop would (nobody waits seconds for a screen to go)."""
         self._stop.set()
-        self._thread.join(WAIT + 2)
+        self._thread.join(0.2)
 
     def _run(self) -> None:
         try:
@@ -240,7 +249,14 @@ class Worker:
             else:
                 popped = client.brpop([queue], WAIT)
                 task = popped[1] if popped else None
-            if task is None or not exercise.owns(str(task)):
+            if task is None:
+                continue
+            if not exercise.owns(str(task)):  # another exercise's: back where the next takes it
+                if exercise.mode == "lmove":
+                    client.lmove(mine, queue, "LEFT", "RIGHT")
+                else:
+                    client.rpush(queue, task)
+                self._stop.wait(0.2)  # this worker is about to be replaced
                 continue
             task = str(task)
             self.state.working, self.state.since = task, time.time()
@@ -282,30 +298,37 @@ def room_summary(room: Room, places: dict[str, str], now: float) -> RoomSummary:
     return RoomSummary(tuple(task_rows(room, places, now)), heard)
 
 
-def summary_fields(exercise: Exercise, summary: RoomSummary) -> dict[str, str]:
-    """The board entry that shows every student who got which task (or heard what)."""
-    return {
-        "kind": "room",
-        "exercise": exercise.id,
-        "rows": json.dumps([[r.task, r.who, r.state] for r in summary.rows]),
-        "heard": json.dumps(summary.heard),
-    }
+def summary_key(keys: ClassKeys) -> str:
+    return keys.prefix + "room:summary"
 
 
-def tell_the_room(session: Session, fields: dict[str, str]) -> None:
-    entry: dict[Any, Any] = dict(fields)
-    session.client.xadd(session.keys.board, entry, maxlen=BOARD_MAXLEN, approximate=True)
+def summary_text(exercise: Exercise, summary: RoomSummary) -> str:
+    """Every student who got which task (or heard what), as the room's screens read it."""
+    return json.dumps(
+        {
+            "exercise": exercise.id,
+            "rows": [[r.task, r.who, r.state] for r in summary.rows],
+            "heard": summary.heard,
+        }
+    )
 
 
-def board_summary(fields: dict[str, str]) -> RoomSummary | None:
-    """A "room" board entry read back on a student's screen (checked: it is other people's)."""
-    if fields.get("kind") != "room":
+def tell_the_room(session: Session, text: str) -> None:
+    """Kept in one key, not on the board: the board keeps what happens, this changes by the
+    second (a screen opened mid-exercise would find only this in the board's last entries)."""
+    session.client.set(summary_key(session.keys), text, ex=CLASS_TTL)
+
+
+def read_summary(text: str | None, exercise_id: str) -> RoomSummary | None:
+    """The room's summary read back on a student's screen (checked: others wrote it)."""
+    if not text:
         return None
     try:
-        rows = [
-            TaskRow(str(t)[:20], str(w)[:60], str(s)[:10]) for t, w, s in json.loads(fields["rows"])
-        ]
-        heard = {str(k)[:30]: int(v) for k, v in json.loads(fields.get("heard", "{}")).items()}
+        data = json.loads(text)
+        if data["exercise"] != exercise_id:
+            return None
+        rows = [TaskRow(str(t)[:20], str(w)[:60], str(s)[:10]) for t, w, s in data["rows"]]
+        heard = {str(k)[:30]: int(v) for k, v in dict(data.get("heard", {})).items()}
     except (ValueError, KeyError, TypeError):
         return None
     return RoomSummary(tuple(rows[:100]), heard)

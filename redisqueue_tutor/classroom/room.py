@@ -111,7 +111,7 @@ class Exercise:
     taken_at: dict[str, float] = field(default_factory=dict)  # task: when (server clock)
     done: dict[str, str] = field(default_factory=dict)  # task: member
     heard: dict[str, set[str]] = field(default_factory=dict)  # member: messages heard
-    recovered: set[str] = field(default_factory=set)
+    recovered: Counter[str] = field(default_factory=Counter)  # task: times put back
 
     def owns(self, task: str) -> bool:
         return task.startswith(self.id + ":")
@@ -119,17 +119,17 @@ class Exercise:
     def twice(self) -> list[str]:
         # A recovered task taken again is the point of LMOVE, not a task given out twice.
         return sorted(
-            t
-            for t, members in self.takers.items()
-            if len(set(members)) > 1 and t not in self.recovered
+            t for t, members in self.takers.items() if len(members) > self.recovered[t] + 1
         )
 
     def stuck(self, now: float, after: float) -> list[str]:
         """Tasks taken and not finished for `after` seconds: a laptop closed mid-task."""
         return sorted(
             t
-            for t in self.takers
-            if t not in self.done and t not in self.recovered and now - self.taken_at[t] > after
+            for t, members in self.takers.items()
+            if t not in self.done
+            and len(members) > self.recovered[t]  # in someone's hands, not back on the queue
+            and now - self.taken_at[t] > after
         )
 
 
@@ -237,7 +237,7 @@ class Room:
                 self.exercise = board_exercise(fields, entry_id)
                 self.latest = "exercise" if self.exercise else self.latest
             elif kind == "recovered" and self.exercise is not None:
-                self.exercise.recovered |= set(fields.get("tasks", "").split())
+                self.exercise.recovered.update(fields.get("tasks", "").split())
             poll = board_poll(fields)
             if poll is not None:
                 self.polls[poll.id] = poll

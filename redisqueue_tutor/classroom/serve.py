@@ -28,12 +28,15 @@ def parse_address(text: str) -> tuple[str, int]:
     host, sep, port = text.strip().rpartition(":")
     if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ClassError(f"--serve {text!r}: give HOST:PORT, such as 0.0.0.0:6380")
-    host = host.strip("[]")
-    if host not in EVERY_ADDRESS:
-        try:
-            ipaddress.ip_address(host)
-        except ValueError:
-            raise ClassError(f"--serve {text!r}: HOST is an IP address, such as 0.0.0.0") from None
+    try:
+        found = ipaddress.ip_address(host)
+    except ValueError:
+        raise ClassError(
+            f"--serve {text!r}: HOST is an IPv4 address, such as 0.0.0.0 (every network) or"
+            " 127.0.0.1 (this computer only)"
+        ) from None
+    if found.version != 4:
+        raise ClassError(f"--serve {text!r}: serving on IPv6 is not supported; use an IPv4 address")
     return host, int(port)
 
 
@@ -54,7 +57,7 @@ def serving(address: str) -> Iterator[Served]:
     host, port = parse_address(address)
     password = secrets.token_urlsafe(12)
     try:
-        served = ServedServer(new_server(), (host or "0.0.0.0", port), password)
+        served = ServedServer(new_server(), (host, port), password)
     except OSError as exc:
         raise ClassError(f"cannot serve on {address}: {exc.strerror or exc}") from None
     try:
@@ -66,7 +69,7 @@ def serving(address: str) -> Iterator[Served]:
         yield Served(
             url=f"redis://:{password}@{own_shown}:{bound}/0",
             shared=f"redis://:{password}@{shown}:{bound}/0",
-            address=f"{host or '0.0.0.0'}:{bound}",
+            address=f"{host}:{bound}",
         )
     finally:
         served.close()

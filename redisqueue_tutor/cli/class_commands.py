@@ -180,13 +180,14 @@ def open_class(
 
 def _serve_class(address: str, *, once: bool, plain: bool) -> None:
     import threading
+    import time
 
     from redisqueue_tutor.classroom import teacher
     from redisqueue_tutor.classroom.serve import serving
     from redisqueue_tutor.run.signals import Terminated, signals_as_exit
 
     console = make_console(plain=plain)
-    with serving(address) as served:
+    with signals_as_exit(), serving(address) as served:
         opened = teacher.open_class(served.url)
         join = f"tutor class join {opened.code} --name NAME --redis-url {served.shared}"
         try:
@@ -195,11 +196,17 @@ def _serve_class(address: str, *, once: bool, plain: bool) -> None:
                 console.print(f"Students join with: {join}", markup=False, soft_wrap=True)
                 console.print(f"Serving the class on {served.address} until Ctrl-C.", markup=False)
                 sys.stdout.flush()
-                with signals_as_exit(), suppress(KeyboardInterrupt, Terminated):
+                with suppress(KeyboardInterrupt, Terminated):
                     threading.Event().wait()
             else:
-                _dashboard(opened.code, None, False, plain, join=join)
+                with suppress(Terminated):
+                    _dashboard(opened.code, None, False, plain, join=join)
         finally:
+            # The class ends with its server: students' screens see it closed (they look once a
+            # second) before the server goes.
+            with suppress(Exception), teacher.teaching(opened.code) as session:
+                session.close()
+                time.sleep(1.5)
             teacher.forget(opened.code)
     console.print(f"Class {opened.code} ended: the server it was served on stopped.", markup=False)
 

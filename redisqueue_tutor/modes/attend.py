@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 
 import redis
 
-from redisqueue_tutor.classroom.exercise import RoomSummary, Worker, board_summary
+from redisqueue_tutor.classroom.exercise import RoomSummary, Worker, read_summary, summary_key
 from redisqueue_tutor.classroom.follow import board_presenting
 from redisqueue_tutor.classroom.link import class_server, what_failed
 from redisqueue_tutor.classroom.room import Exercise, as_entries, board_exercise, board_poll
@@ -23,7 +23,7 @@ from redisqueue_tutor.screens.frame import draw, sep
 from redisqueue_tutor.screens.keys import QUIT_KEYS, RESIZE, ReadKey
 
 REFRESH = 1.0  # seconds between two readings of the board
-HISTORY = 50  # board entries read when the screen opens: the poll or exercise on now
+HISTORY = 500  # board entries read when the screen opens: the poll, exercise or screen on now
 NOTE = "q leaves this screen (you stay in the class: `tutor class leave` leaves it)"
 
 
@@ -50,16 +50,15 @@ class ClassScreen:
         if presenting is not None:
             self.presenting = presenting if presenting[0] else None
             self.latest = "present" if presenting[0] else self.latest
+            if self.presenting is None:  # the presentation is over: the next one is chosen anew
+                self.following = False
+                self.stop_following()
         elif kind == "closed":
             self.closed = True
         elif kind == "exercise":
             self.exercise = board_exercise(fields, entry_id)
             self.summary = RoomSummary()
             self.latest = "exercise" if self.exercise else self.latest
-        elif kind == "room":
-            found = board_summary(fields)
-            if found is not None and self.exercise and fields.get("exercise") == self.exercise.id:
-                self.summary = found
         elif kind == "reveal" and self.card and fields.get("poll") == self.card.poll.id:
             answer = fields.get("answer", "")
             if answer.isdigit():
@@ -101,7 +100,9 @@ class ClassScreen:
             self.worker.close_laptop()
             return
         card = self.card
-        if self.latest != "poll" or card is None or card.answer is not None or len(key) != 1:
+        if self.latest != "poll" or card is None or card.answer is not None:
+            return  # a letter answers only the question on the screen
+        if len(key) != 1:
             return
         if key.upper() in LETTERS and LETTERS.index(key.upper()) < len(card.poll.options):
             choice = LETTERS.index(key.upper())
@@ -125,6 +126,8 @@ class ClassScreen:
         return self.follower.frame(index, console, look, footer)
 
     def frame(self, console: Console, look: Look) -> Renderable:
+        if self.latest == "poll" and self.card is not None:  # a question comes first
+            return poll_card(self.card, look, self.problem)
         followed = self._followed(console, look)
         if followed is not None:
             return followed
@@ -140,14 +143,19 @@ class ClassScreen:
                 look,
             )
         if self.latest == "exercise" and self.worker is not None:
-            return worker_card(
-                self.worker.state,
-                self.member.keys,
-                self.member.member,
-                self.summary,
-                width=width,
-                look=look,
-            )
+            for compact in (False, True):  # the grid of tasks goes when the terminal is short
+                card = worker_card(
+                    self.worker.state,
+                    self.member.keys,
+                    self.member.member,
+                    self.summary,
+                    width=width,
+                    look=look,
+                    compact=compact,
+                )
+                if len(console.render_lines(card, console.options, pad=False)) < console.height:
+                    break
+            return card
         if self.latest == "poll" and self.card is not None:
             return poll_card(self.card, look, self.problem)
         return waiting_card(self.member.code, self.member.name, self.problem or NOTE, look)
@@ -191,6 +199,10 @@ def attend(
                         last = entry_id
                         screen.apply(entry_id, fields)
                     screen.closed = screen.closed or not client.exists(keys.meta)
+                    if screen.latest == "exercise" and screen.exercise is not None:
+                        text = client.get(summary_key(keys))
+                        found = read_summary(str(text) if text else None, screen.exercise.id)
+                        screen.summary = found or screen.summary
                     screen.problem = reporter.problem  # an answer that could not be sent says so
                 except (redis.RedisError, OSError) as exc:
                     screen.problem = f"the class is out of reach: {what_failed(exc)}; still trying"

@@ -15,7 +15,7 @@ from redisqueue_tutor.classroom.exercise import (
     RoomSummary,
     exercise_summary,
     recover,
-    summary_fields,
+    summary_text,
     tell_the_room,
 )
 from redisqueue_tutor.classroom.keys import ClassError
@@ -42,6 +42,7 @@ from redisqueue_tutor.screens.keys import (
 
 REFRESH = 1.0  # seconds between two readings of the room (the issue asks at least once a second)
 RENEW = 60.0  # seconds between two renewals of the class's expiry
+NOTICE_SECONDS = 5.0
 DASHBOARD_KEYS = "p poll · r show the answer · v recover tasks · ←/→ page · q quit"
 PLAIN_KEYS = "p poll | r show the answer | v recover tasks | Left/Right page | q quit"
 
@@ -64,9 +65,11 @@ class Dashboard:
         self.room = Room(session.teacher.code)
         self.summary: RoomSummary | None = None
         self.problem = ""
+        self.notice = ""  # what a key did, shown for NOTICE_SECONDS
+        self._notice_until = 0.0
         self._failing: float | None = None
         self._renewed = time.monotonic()
-        self._told: dict[str, str] = {}
+        self._told = ""
         self.picker: Picker | None = None  # `p`: choosing a question for the class
 
     def refresh(self) -> None:
@@ -86,10 +89,20 @@ class Dashboard:
         if exercise is None:
             return
         self.summary = exercise_summary(self.session, self.room, self.clock())
-        fields = summary_fields(exercise, self.summary)
-        if fields != self._told:  # every student's screen shows who got which task
-            tell_the_room(self.session, fields)
-            self._told = fields
+        text = summary_text(exercise, self.summary)
+        if text != self._told:  # every student's screen shows who got which task
+            tell_the_room(self.session, text)
+            self._told = text
+
+    def _tell(self, text: str) -> None:
+        self.notice, self._notice_until = text, time.monotonic() + NOTICE_SECONDS
+
+    @property
+    def shown_problem(self) -> str:
+        """The server's trouble, or else what the last key did (for a few seconds)."""
+        if self.problem:
+            return self.problem
+        return self.notice if time.monotonic() < self._notice_until else ""
 
     def pick(self, key: str) -> None:
         """A key while the question picker is open: Enter asks, Esc closes it."""
@@ -124,9 +137,9 @@ class Dashboard:
                 self.session.reveal(self.room)
             elif key in ("v", "V"):
                 moved = recover(self.session, self.room)
-                self.problem = f"Recovered {len(moved)} task{'s' if len(moved) != 1 else ''}."
+                self._tell(f"Recovered {len(moved)} task{'s' if len(moved) != 1 else ''}.")
         except ClassError as exc:
-            self.problem = str(exc)
+            self._tell(str(exc))
         except (redis.RedisError, OSError) as exc:
             self.problem = _problem(exc, self.clock())
 
@@ -159,7 +172,13 @@ def watch(
                 dashboard.pick(read_key(max(0.05, next_read - time.monotonic())))
                 continue
             view = DashboardView(
-                dashboard.room, join, clock(), page, dashboard.problem, footer, dashboard.summary
+                dashboard.room,
+                join,
+                clock(),
+                page,
+                dashboard.shown_problem,
+                footer,
+                dashboard.summary,
             )
             frame, pages = dashboard_screen(view, console, look)
             show(frame)

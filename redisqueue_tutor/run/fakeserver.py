@@ -139,6 +139,11 @@ def _server_info() -> bytes:
 
 
 def _process_command(self: BaseFakeSocket, fields: list[bytes]) -> None:
+    if len(fields) == 1 and bytes(fields[0]).lower() == b"hello":
+        # A bare HELLO keeps the connection's protocol on Redis; fakeredis 2.41 turns it back to
+        # RESP2, and a RESP3 client (the class's link says HELLO to learn the server) then reads
+        # RESP2 replies: an XREAD's dict comes as a list.
+        fields = [*fields, str(self._client_info.get("resp") or 2).encode()]
     password = _PASSWORDS.get(self._server)
     if password is not None and not _authenticated(self, fields, password):
         return
@@ -176,27 +181,28 @@ def _authenticated(sock: BaseFakeSocket, fields: list[bytes], password: bytes) -
     words = [bytes(f) for f in fields]
     name = words[0].lower() if words else b""
     given: bytes | None = None
+    user = b"default"
     if name == b"auth" and len(words) in (2, 3):
-        given = words[-1]
+        user, given = (words[1] if len(words) == 3 else user), words[-1]
     elif name == b"hello":
         upper = [w.upper() for w in words]
         if b"AUTH" in upper and upper.index(b"AUTH") + 2 < len(words):
             at = upper.index(b"AUTH")
-            given = words[at + 2]
+            user, given = words[at + 1], words[at + 2]
             del fields[at : at + 3]  # HELLO goes on without it: fakeredis checks no password
     elif name == b"quit":
         return True
     if given is None:
         sock.put_response(SimpleError("NOAUTH Authentication required."))
         return False
-    if not secrets.compare_digest(given, password):
+    if user != b"default" or not secrets.compare_digest(given, password):
         sock.put_response(
             SimpleError("WRONGPASS invalid username-password pair or user is disabled.")
         )
         return False
     _SIGNED_IN.add(sock)
     if name == b"auth":
-        sock.put_response(OK)
+        sock.put_response(sock._decode_result(OK))  # as fakeredis sends its own OK
         return False  # answered here
     return True
 

@@ -71,30 +71,30 @@ def task_grid(rows: Sequence[TaskRow], width: int, look: Look) -> list[Text]:
     return lines
 
 
-def counts_line(rows: Sequence[TaskRow], look: Look) -> Text:
+def counts_line(rows: Sequence[TaskRow], look: Look) -> RenderableType:
     count = {s: sum(r.state == s for r in rows) for s in ("done", "working", "queued")}
     lost = [r for r in rows if r.state == "lost"]
     waiting = [r for r in rows if r.state == "waiting"]
     twice = [r for r in rows if r.state == "twice"]
     parts = [f"{len(rows)} tasks", f"{count['done']} done", f"{count['working']} in hand"]
     parts.append(f"{count['queued']} on the queue")
-    text = Text(sep(look).join(parts))
+    text = Text(sep(look).join(parts), no_wrap=True, overflow="ellipsis")
     text.append(
         sep(look) + ("no task went to two students" if not twice else f"{len(twice)} TAKEN TWICE"),
         style="green" if not twice else "bold red",
     )
-    for row in lost:
-        text.append(
-            f"\n{row.task}: {printable(row.who)} stopped with it; it is in no list: lost",
-            style="red",
-        )
-    for row in waiting:
-        text.append(
-            f"\n{row.task}: {printable(row.who)} stopped with it; it waits in their working list"
-            " (recover it)",
-            style="yellow",
-        )
-    return text
+    lines: list[RenderableType] = [text]
+    # One line each, however many: students stopped with these tasks in hand.
+    if lost:
+        lines.append(_tasks_line(lost, "in no list, lost: ", "", "red"))
+    if waiting:
+        lines.append(_tasks_line(waiting, "waiting in a working list: ", " (v recovers)", "yellow"))
+    return Group(*lines)
+
+
+def _tasks_line(rows: Sequence[TaskRow], head: str, tail: str, style: str) -> Text:
+    listed = ", ".join(f"{r.task} ({printable(r.who)})" for r in rows)
+    return Text(f"{len(rows)} {head}{listed}{tail}", style=style, no_wrap=True, overflow="ellipsis")
 
 
 def heard_line(exercise: Exercise, heard: dict[str, int], look: Look) -> Text:
@@ -140,8 +140,10 @@ def worker_card(
     *,
     width: int,
     look: Look,
+    compact: bool = False,
 ) -> RenderableType:
-    """A student's screen during the exercise: their own tasks, then the room's."""
+    """A student's screen during the exercise: their own tasks, then the room's (without the
+    grid of tasks when `compact`, for a short terminal)."""
     exercise = state.exercise
     mine = Text()
     if exercise.mode == "pubsub":
@@ -167,13 +169,15 @@ def worker_card(
             "dim",
         )
     if state.done:
-        mine.append(f" Done: {', '.join(task_label(t) for t in state.done)}.", style="green")
+        last = ", ".join(task_label(t) for t in state.done[-6:])
+        more = "..., " if len(state.done) > 6 else ""
+        mine.append(f" Done: {len(state.done)} ({more}{last}).", style="green")
     parts: list[RenderableType] = [title(exercise), mine]
     if state.problem:
         parts.append(Text(state.problem, style="bold yellow"))
     if summary.rows or summary.heard:
         parts.append(Text("The room, as the teacher's dashboard sees it:", style="bold"))
-        parts.append(exercise_panel(exercise, summary, width, look, titled=False))
+        parts.append(exercise_panel(exercise, summary, width, look, titled=False, compact=compact))
     keys_line = "x closes your laptop now, mid-task" if not state.gone else ""
     parts.append(
         Text(sep(look).join(p for p in (keys_line, "q leaves this screen") if p), style="dim")
