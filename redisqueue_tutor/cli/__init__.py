@@ -7,6 +7,7 @@ import sys
 import redisqueue_tutor.cli.redis_commands  # noqa: F401  (registers `tutor doctor`)
 from redisqueue_tutor.cli import (  # noqa: F401  (register commands)
     class_commands,
+    class_teacher_commands,
     course_commands,
     instructor_commands,
     lesson_commands,
