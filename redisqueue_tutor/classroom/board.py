@@ -5,6 +5,7 @@ newest poll not shown yet, for the lesson's screen to put to the student."""
 from __future__ import annotations
 
 import threading
+import time
 
 import redis
 
@@ -21,6 +22,9 @@ class BoardWatcher:
     def __init__(self, member: Membership) -> None:
         self.member = member
         self._pending: Poll | None = None
+        # Where the board is now, read before this returns: a question asked from here on is
+        # this lesson's (read in the thread, a question asked meanwhile would pass unseen).
+        self._last = self._now_on_board()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tutor-class-board", daemon=True)
@@ -35,14 +39,19 @@ class BoardWatcher:
     def stop(self) -> None:
         self._stop.set()
 
+    def _now_on_board(self) -> str:
+        try:
+            with class_server(self.member.url, self.member.keys) as client:
+                newest = as_entries(client.xrevrange(self.member.keys.board, count=1))
+                return newest[0][0] if newest else "0-0"
+        except (redis.RedisError, OSError, BackendError, ClassError):
+            return f"{int(time.time() * 1000)}-0"  # this computer's clock, near the server's
+
     def _run(self) -> None:
-        last = ""
+        last = self._last
         while not self._stop.is_set():
             try:
                 with class_server(self.member.url, self.member.keys) as client:
-                    if not last:  # what is on the board already was there before this lesson
-                        newest = as_entries(client.xrevrange(self.member.keys.board, count=1))
-                        last = newest[0][0] if newest else "0-0"
                     while not self._stop.is_set():
                         reply = client.xread({self.member.keys.board: last}, block=BLOCK_MS)
                         for entry_id, fields in as_entries(reply):
