@@ -546,3 +546,43 @@ def test_a_poll_takes_the_screen_of_a_student_in_the_middle_of_a_lesson(
         room = session.read()
         assert room.polls[poll.id].votes == {member.member: 1}
         session.close()
+
+
+def test_the_leading_misconception_shows_before_the_answer_only_when_asked():
+    room = _room(3)
+    question = QUEUE.questions[0]
+    options = [o.text for o in question.options]
+    poll = Poll("p1", "queue", question.id, question.prompt, options, 1.0)
+    poll.answer = question.answer_index
+    poll.misconceptions = [o.misconception for o in question.options]
+    wrong = next(i for i in range(len(options)) if i != question.answer_index)
+    poll.votes = {member: wrong for member in room.students}
+    room.polls["p1"], room.current = poll, "p1"
+    shown = {}
+    for mistakes in (False, True):
+        console = Console(width=100, height=40, file=io.StringIO(), color_system=None)
+        view = DashboardView(room, "join", 1.0, mistakes=mistakes)
+        console.print(dashboard_screen(view, console, Look(True))[0])
+        shown[mistakes] = console.file.getvalue()
+    assert "Most of the wrong answers" not in shown[False]
+    assert f"Most of the wrong answers: {question.options[wrong].misconception}" in shown[True]
+
+
+def test_a_poll_may_take_the_screen_in_the_middle_of_a_quiz():
+    from redisqueue_tutor.modes.quiz import KeyAnswers
+
+    class OnePoll:
+        offered = 0
+
+        def offer(self, console, read_key, look) -> bool:
+            self.offered += 1
+            return self.offered == 2  # nothing the first second, a poll the next
+
+    keys = iter(["", "", "", "B"])  # two quiet seconds, the redraw after the poll, then B
+    console = Console(width=80, height=24, file=io.StringIO(), color_system=None)
+    answers = KeyAnswers(console, lambda timeout=None: next(keys), Look(True))
+    answers.interruption = poll = OnePoll()
+    from redisqueue_tutor.modes.step import next_key
+
+    assert next_key(console, answers.read_key, Look(True), poll) == ""  # redraw: the poll was shown
+    assert next_key(console, answers.read_key, Look(True), poll) == "B"

@@ -18,6 +18,7 @@ from redisqueue_tutor.screens.console import make_console
 
 if TYPE_CHECKING:
     from redisqueue_tutor.classroom.student import Reporter
+    from redisqueue_tutor.modes.attend import ClassPolls
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -229,6 +230,22 @@ def class_reporter() -> Reporter | None:
     from redisqueue_tutor.classroom.student import Reporter
 
     return Reporter.joined()
+
+
+def class_polls(reporter: Reporter | None) -> ClassPolls | None:
+    """The teacher's polls, put to a learner who joined a class in the middle of a lesson or a
+    quiz (stop() it after)."""
+    if reporter is None:
+        return None
+    from redisqueue_tutor.classroom.keys import ClassError
+    from redisqueue_tutor.classroom.student import membership
+    from redisqueue_tutor.modes.attend import ClassPolls
+
+    try:
+        member = membership()
+    except ClassError:
+        return None
+    return ClassPolls(member, reporter) if member is not None else None
 
 
 def confirm(console: Any, prompt: str) -> bool:

@@ -222,7 +222,8 @@ def dashboard(
     scores, and the poll being answered.
 
     Keys: p puts one of a lesson's questions to the class (←/→ lesson, ↑/↓ question, Enter asks),
-    r shows its answer on every screen, v recovers the tasks of a stopped student in the lmove
+    r shows its answer on every screen, m shows the misconception most wrong answers hold before
+    that (off by default: on a projector it tells the room which options are wrong), v recovers the tasks of a stopped student in the lmove
     exercise, ←/→ (or n/b) turn the pages of students, q quits (the class stays open). Piped, or
     with --once, it prints one frame and exits.
     """

@@ -25,6 +25,7 @@ from redisqueue_tutor.cli.app import (
     LessonArg,
     LessonsDir,
     PlainOpt,
+    class_polls,
     class_reporter,
     command,
     friendly,
@@ -50,7 +51,6 @@ if TYPE_CHECKING:
 
     from redisqueue_tutor.classroom.student import Reporter
     from redisqueue_tutor.lessons.model import Lesson
-    from redisqueue_tutor.modes.attend import ClassPolls
     from redisqueue_tutor.modes.step import Opening
 
 
@@ -178,7 +178,7 @@ def step(
                         run, console, keys, look, where, delay=delay, seen=seen, opening=opening
                     )
                 else:
-                    polls = _class_polls(reporter)
+                    polls = class_polls(reporter)
                     try:
                         play_interactive(
                             run, console, keys, look, where, seen=seen, opening=opening,
@@ -225,21 +225,6 @@ def _steps_kept(lesson: Lesson, plain: bool) -> Iterator[tuple[set[int], Reporte
             make_console(stderr=True, plain=plain).print(
                 f"Class: {problem}", markup=False, soft_wrap=True
             )
-
-
-def _class_polls(reporter: Reporter | None) -> ClassPolls | None:
-    """The teacher's polls, put to a learner who joined a class while they step."""
-    if reporter is None:
-        return None
-    from redisqueue_tutor.classroom.keys import ClassError
-    from redisqueue_tutor.classroom.student import membership
-    from redisqueue_tutor.modes.attend import ClassPolls
-
-    try:
-        member = membership()
-    except ClassError:
-        return None
-    return ClassPolls(member, reporter) if member is not None else None
 
 
 def lesson_opening(lesson: Lesson, look: Look, lessons_dir: list[Path] | None) -> Opening:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -17,6 +19,7 @@ from redisqueue_tutor.cli.app import (
     LessonArg,
     LessonsDir,
     PlainOpt,
+    class_polls,
     class_reporter,
     command,
     confirm,
@@ -28,6 +31,7 @@ from redisqueue_tutor.screens.console import Look, key_reader, make_console
 if TYPE_CHECKING:
     from redisqueue_tutor.classroom.student import Reporter
     from redisqueue_tutor.lessons.quiz import Summary
+    from redisqueue_tutor.modes.attend import ClassPolls
     from redisqueue_tutor.progress import ProgressStore
 
     pass
@@ -67,6 +71,18 @@ def _save_quiz(store: ProgressStore, lesson_id: str, summary: Summary, plain: bo
         _warn(plain, saved.warning)
     except ProgressError as exc:
         _warn(plain, f"progress not saved: {exc}")
+
+
+@contextmanager
+def _in_class(*, interactive: bool) -> Iterator[tuple[Reporter | None, ClassPolls | None]]:
+    """The class the learner joined: its reporter, and in a terminal its polls (stopped after)."""
+    reporter = class_reporter()
+    polls = class_polls(reporter) if interactive else None
+    try:
+        yield reporter, polls
+    finally:
+        if polls is not None:
+            polls.stop()
 
 
 def _tell_class(reporter: Reporter | None, lesson_id: str, summary: Summary, plain: bool) -> None:
@@ -164,20 +180,21 @@ def quiz(
         raise Exit(EXIT_BAD_INPUT, f"lesson {found.id} has no {what} to ask")
 
     interactive = stdin_is_interactive()
-    answers = answers_for(
-        console, look, interactive=interactive, read_key=key_reader(), stream=sys.stdin
-    )
-    reporter = class_reporter()
-    run = take_quiz(
-        items,
-        found,
-        start,
-        records,
-        console=console,
-        answers=answers,
-        look=look,
-        on_answer=reporter.answered(found.id) if reporter else None,
-    )
+    with _in_class(interactive=interactive) as (reporter, polls):
+        answers = answers_for(
+            console, look, interactive=interactive, read_key=key_reader(), stream=sys.stdin
+        )
+        answers.interruption = polls  # a class's poll may come in the middle of the quiz
+        run = take_quiz(
+            items,
+            found,
+            start,
+            records,
+            console=console,
+            answers=answers,
+            look=look,
+            on_answer=reporter.answered(found.id) if reporter else None,
+        )
     summary = summarize(items, run.outcomes, run.seconds, found.id)
     _tell_class(reporter, found.id, summary, plain)
     if run.ended != "done":

@@ -43,8 +43,8 @@ from redisqueue_tutor.screens.keys import (
 REFRESH = 1.0  # seconds between two readings of the room (the issue asks at least once a second)
 RENEW = 60.0  # seconds between two renewals of the class's expiry
 NOTICE_SECONDS = 5.0
-DASHBOARD_KEYS = "p poll · r show the answer · v recover tasks · ←/→ page · q quit"
-PLAIN_KEYS = "p poll | r show the answer | v recover tasks | Left/Right page | q quit"
+DASHBOARD_KEYS = "p poll · r answer · m mistakes · v recover · ←/→ page · q quit"
+PLAIN_KEYS = "p poll | r answer | m mistakes | v recover | Left/Right page | q quit"
 
 
 def _problem(exc: BaseException, since: float) -> str:
@@ -71,6 +71,9 @@ class Dashboard:
         self._renewed = time.monotonic()
         self._told = ""
         self.picker: Picker | None = None  # `p`: choosing a question for the class
+        # `m`: the leading misconception before the answer is shown (off: a projected screen
+        # would tell the room which options are wrong)
+        self.mistakes = False
 
     def refresh(self) -> None:
         try:
@@ -133,6 +136,8 @@ class Dashboard:
         try:
             if key in ("p", "P"):
                 self.picker = Picker.for_room(self.room)
+            elif key in ("m", "M"):
+                self.mistakes = not self.mistakes
             elif key in ("r", "R"):
                 self.session.reveal(self.room)
             elif key in ("v", "V"):
@@ -179,6 +184,7 @@ def watch(
                 dashboard.shown_problem,
                 footer,
                 dashboard.summary,
+                dashboard.mistakes,
             )
             frame, pages = dashboard_screen(view, console, look)
             show(frame)

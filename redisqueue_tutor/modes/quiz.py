@@ -21,6 +21,7 @@ from redisqueue_tutor.lessons.quiz import (
     letters_help,
     parse_answer,
 )
+from redisqueue_tutor.modes.step import Interruption, next_key
 from redisqueue_tutor.run.records import StepRecord
 from redisqueue_tutor.screens.console import Console, Look, Renderable
 from redisqueue_tutor.screens.frame import dim, draw
@@ -32,6 +33,7 @@ from redisqueue_tutor.screens.keys import (
     TIMEOUT,
     UP,
     LineTooLong,
+    ReadKey,
     read_line,
 )
 from redisqueue_tutor.screens.quiz import (
@@ -52,6 +54,8 @@ class Answers(Protocol):
     """How a learner answers one question: keys in a terminal, or one line each when piped."""
 
     interactive: bool
+    # What may take the screen between two keys (a class's poll); only keys in a terminal look.
+    interruption: Interruption | None
 
     def ask(self, view: QuestionView) -> Parsed: ...
 
@@ -67,6 +71,7 @@ class LineAnswers:
 
     def __init__(self, console: Console, stream: IO[str], look: Look) -> None:
         self.console, self.stream, self.look = console, stream, look
+        self.interruption: Interruption | None = None  # piped, nothing takes the screen
 
     def _line(self) -> str:
         line = read_line(self.stream)
@@ -116,8 +121,10 @@ class KeyAnswers:
 
     interactive = True
 
-    def __init__(self, console: Console, read_key: Callable[[], str], look: Look) -> None:
+    def __init__(self, console: Console, read_key: ReadKey, look: Look) -> None:
         self.console, self.read_key, self.look = console, read_key, look
+        # A class's poll may take the screen while the learner thinks (modes/attend.py).
+        self.interruption: Interruption | None = None
 
     def _keys(self, count: int) -> str:
         up_down = "Up/Down" if self.look.plain else "↑/↓"
@@ -135,7 +142,7 @@ class KeyAnswers:
             )
             draw(self.console, fitted_question(screen, self.look, self.console))
             self.last = screen
-            key = self.read_key()
+            key = next_key(self.console, self.read_key, self.look, self.interruption)
             message = ""
             if key in (RESIZE, TIMEOUT):
                 continue
@@ -259,7 +266,7 @@ def answers_for(
     look: Look,
     *,
     interactive: bool,
-    read_key: Callable[[], str],
+    read_key: ReadKey,
     stream: IO[str],
 ) -> Answers:
     """Keys in a terminal, one line each from `stream` otherwise."""

@@ -278,7 +278,7 @@ class Interruption(Protocol):
 CHECK_EVERY = 1.0  # seconds between two looks for an interruption while waiting for a key
 
 
-def _next_key(
+def next_key(
     console: Console, read_key: ReadKey, look: Look, interruption: Interruption | None
 ) -> str:
     """The next key; while none comes, an interruption may take the screen (then TIMEOUT, to
@@ -317,7 +317,7 @@ def play_interactive(
             continue
         if pages.draw(nav, console, look, moment_wanted=pages.moment_wanted) and seen is not None:
             seen.add(nav.position)
-        key = _next_key(console, read_key, look, interruption)
+        key = next_key(console, read_key, look, interruption)
         if key in (RESIZE, TIMEOUT):
             continue
         if nav.position > total and pages.scrolled(key):

@@ -38,6 +38,7 @@ class DashboardView:
     problem: str = ""  # the server cannot be reached: since when, and that it keeps trying
     footer: str = ""
     summary: RoomSummary | None = None  # the room exercise, when one is on
+    mistakes: bool = False  # the teacher asked to see the leading misconception before the answer
 
 
 def _ago(seconds: float) -> str:
@@ -89,7 +90,9 @@ def students_table(students: list[Student], now: float, look: Look) -> Table:
     return table
 
 
-def poll_panel(poll: Poll, room: Room, look: Look, *, compact: bool = False) -> RenderableType:
+def poll_panel(
+    poll: Poll, room: Room, look: Look, *, compact: bool = False, mistakes: bool = False
+) -> RenderableType:
     """The question put to the room: how many answered, the histogram, and once the answer is
     shown the leading mistake (before, a projected dashboard would give the answer away).
     `compact`: the histogram on one line, for a short terminal."""
@@ -126,7 +129,7 @@ def poll_panel(poll: Poll, room: Room, look: Look, *, compact: bool = False) -> 
                 no_wrap=True,
             )
         )
-    mistake, many = poll.leading_misconception() if poll.revealed else ("", 0)
+    mistake, many = poll.leading_misconception() if poll.revealed or mistakes else ("", 0)
     if mistake:
         lines.append(
             Text.assemble(
@@ -165,7 +168,7 @@ def header(
         summary = view.summary or RoomSummary()
         parts.append(exercise_panel(room.exercise, summary, width, look, compact=compact))
     elif poll is not None:
-        parts.append(poll_panel(poll, room, look, compact=compact))
+        parts.append(poll_panel(poll, room, look, compact=compact, mistakes=view.mistakes))
     return parts
 
 
