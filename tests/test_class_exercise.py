@@ -65,6 +65,8 @@ def test_every_task_goes_to_one_student_and_a_closed_laptop_loses_or_keeps_its_t
     assert set(exercise.done) == set(exercise.takers) - {dropped}
     rows = {r.task: r for r in room_exercise.task_rows(room, places, time.time() + 60)}
     if mode == "rpop":
+        for worker in workers:  # no thread of this test outlives it
+            worker.close_laptop()
         assert dropped not in places  # in no list: gone
         assert rows[task_label(dropped)].state == "lost"
         return
@@ -74,7 +76,7 @@ def test_every_task_goes_to_one_student_and_a_closed_laptop_loses_or_keeps_its_t
         assert room_exercise.recover(session, session.read(), time.time() + 60) == [dropped]
     _until(lambda: any(dropped in w.state.done for w in workers[1:]))  # another student did it
     for worker in workers:
-        worker.stop()
+        worker.close_laptop()
     with teacher.teaching(opened.code, base=tmp_path / "t") as session:
         room = session.read()
         assert room.exercise.twice() == []  # recovered, then taken: not "given twice"
@@ -101,7 +103,7 @@ def test_with_pubsub_every_student_hears_every_message(redis_server, tmp_path: P
     assert reached == [4] * 6  # PUBLISH answered: four receivers, each time
     _until(lambda: all(len(w.state.heard) == 6 for w in workers))
     for worker, reporter in zip(workers, reporters, strict=True):
-        worker.stop()
+        worker.close_laptop()
         reporter.close(timeout=10)
     with teacher.teaching(opened.code, base=tmp_path / "t") as session:
         room = session.read()

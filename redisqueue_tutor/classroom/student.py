@@ -149,7 +149,11 @@ def join(code: str, name: str, url: str, base: Path | None = None) -> Membership
         return _add(base_found, "join", name=name)
 
     _change(base, joined)
-    Sender(base).send_pending()
+    sender = Sender(base)
+    try:
+        sender.send_pending()
+    finally:
+        sender.close()
     found = membership(base)
     assert found is not None
     return found
@@ -167,8 +171,10 @@ def leave(base: Path | None = None) -> Membership | None:
     if found is None:
         return None
     _change(base, lambda f: _add(f, "leave") if f else None)
+    sender = Sender(base)
     with suppress(ClassError, redis.RedisError, OSError, BackendError):
-        Sender(base).send_pending()
+        sender.send_pending()
+    sender.close()
     with suppress(OSError):
         replace_file(_left_path(base), json.dumps(replace(found, pending=()).to_json()) + "\n")
     _change(base, lambda _f: None)

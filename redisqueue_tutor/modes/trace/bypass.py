@@ -111,9 +111,14 @@ def bypassing(pids: set[int], addresses: set[tuple[str, int]], root: int) -> tup
     if not pids or not addresses or not PROC.is_dir():
         return None
     own = _command_bytes(root)
+    if not own:
+        # The traced process is ending or gone: its forks can no longer be told by its command
+        # line, and they hold the sockets it had (the tracer's own, to the server). Judged in
+        # LOOK_EVERY seconds if it is still there; a run whose process has ended is over.
+        return None
     # A process whose command line reads empty is ending (its memory is gone before its files
     # are closed) or gone: it is looked at again, if still there, in LOOK_EVERY seconds.
-    pids = {pid for pid in pids if (line := _command_bytes(pid)) and (own is None or line != own)}
+    pids = {pid for pid in pids if (line := _command_bytes(pid)) and line != own}
     inherited = _socket_inodes(root)
     inodes = {pid: _socket_inodes(pid) - inherited for pid in pids}
     if not any(inodes.values()):
