@@ -32,6 +32,7 @@ from redisqueue_tutor.classroom.room import OPENED, Entry, Poll, Room, as_entrie
 from redisqueue_tutor.jsonfile import JsonFileError, load_json
 from redisqueue_tutor.lessons.questions import Question
 from redisqueue_tutor.progress import ProgressError, data_dir, locked, replace_file
+from redisqueue_tutor.run.backend import unlink_matching
 
 ENV_SECRET = "TUTOR_CLASS_SECRET"
 FOLDER = "classes"  # in the data folder: one file per class this computer opened
@@ -267,13 +268,4 @@ class Session:
     def close(self) -> int:
         """Tell the room the class is over, then remove every key of the class; how many."""
         self.client.xadd(self.keys.board, {"kind": "closed", "at": f"{time.time():.3f}"})
-        removed = 0
-        batch: list[str] = []
-        for name in self.client.scan_iter(match=self.keys.pattern, count=1000):
-            batch.append(name)
-            if len(batch) >= 500:
-                removed += self.client.unlink(*batch)
-                batch.clear()
-        if batch:
-            removed += self.client.unlink(*batch)
-        return removed
+        return unlink_matching(self.client, self.keys.pattern)

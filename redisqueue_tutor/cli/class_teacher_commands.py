@@ -42,12 +42,7 @@ def ask(
             show_default=False,
         ),
     ],
-    code: Annotated[
-        str | None,
-        typer.Option(
-            "--class", help="The class (the newest opened here if left out).", show_default=False
-        ),
-    ] = None,
+    code: ClassOpt = None,
     lessons_dir: LessonsDir = None,
     plain: PlainOpt = False,
     backend: UrlOpt = None,
@@ -74,12 +69,7 @@ def ask(
 @class_app.command("reveal", cls=TutorCommand)
 @friendly
 def reveal(
-    code: Annotated[
-        str | None,
-        typer.Option(
-            "--class", help="The class (the newest opened here if left out).", show_default=False
-        ),
-    ] = None,
+    code: ClassOpt = None,
     plain: PlainOpt = False,
     backend: UrlOpt = None,
 ) -> None:

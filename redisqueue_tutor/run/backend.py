@@ -181,9 +181,9 @@ class Backend:
     def cleanup(self) -> int:
         """Remove every key of this run's namespace, in every database it used; returns how many
         were removed."""
-        removed = _unlink_matching(self.observer, self.namespace.pattern, lambda _name: True)
+        removed = unlink_matching(self.observer, self.namespace.pattern, lambda _name: True)
         for db in sorted(self.databases):
-            removed += _unlink_matching(
+            removed += unlink_matching(
                 self.observer_for(db), self.namespace.pattern, lambda _name: True
             )
         return removed
@@ -201,7 +201,7 @@ class Backend:
             self._observers.clear()
 
 
-def _unlink_matching(observer: redis.Redis, pattern: str, keep: Any) -> int:
+def unlink_matching(observer: redis.Redis, pattern: str, keep: Any = lambda _name: True) -> int:
     """UNLINK every key SCAN finds for `pattern` for which keep(name) is true, in batches."""
     removed = 0
     batch: list[str] = []
